@@ -1,0 +1,255 @@
+"""Document -> Chunks with exact character spans, sized in the model's own tokens (pure)."""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .types import Chunk, Document
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+# Abbreviations after which a full stop does not end a sentence.
+_ABBREV = frozenset(
+    "mr mrs ms dr prof sr jr st vs etc e.g i.e eg ie no nos fig figs al inc ltd co corp gen col "
+    "lt sgt capt cpt rev hon dept univ approx est vol pp ed eds op cit cf ca supt insp det ch "
+    "jan feb mar apr jun jul aug sep sept oct nov dec mt ft u.s u.k a.m p.m vol art sec".split()
+)
+_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)")
+_LIST_ITEM = re.compile(r"\n(?=[ \t]*(?:[-*\u2022\u2013]|\d{1,3}[.)])\s)")
+_PARA = re.compile(r"\n[ \t]*\n\s*")
+_MAX_WORD = 40  # characters; longer runs without spaces are cut so token counts stay honest
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence (or a piece of an over-long one): the atom that chunks are packed from."""
+
+    start: int
+    end: int
+    para: int  # index of its paragraph; a new paragraph may start a new span
+    tokens: int
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence boundaries inside text[start:end], trimmed of surrounding whitespace."""
+    end = len(text) if end is None else end
+    cuts = [start]
+    segment = text[start:end]
+    for m in _END.finditer(segment):
+        stop = start + m.end()
+        word = segment[: m.start() + 1].rsplit(None, 1)[-1].lower().rstrip(".").lstrip("(\"'\u201c")
+        if word in _ABBREV or re.fullmatch(r"[a-z]", word):
+            continue
+        nxt = re.match(r"\s*(\S)", text[stop:end])
+        if nxt and nxt.group(1).islower():
+            continue
+        cuts.append(stop)
+    for m in _LIST_ITEM.finditer(segment):
+        cuts.append(start + m.start())
+    cuts = sorted(set(cuts)) + [end]
+    spans = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            spans.append((a, b))
+    return spans
+
+
+def paragraph_spans(doc: Document) -> list[tuple[int, int]]:
+    """Paragraphs of the document, never crossing boilerplate, headings or pages."""
+    text = doc.text
+    breaks: list[tuple[int, int]] = [(m.start(), m.end()) for m in _PARA.finditer(text)]
+    breaks += list(doc.skip_spans)
+    for offset, _level, _title in doc.headings:
+        line_end = text.find("\n", offset)
+        line_end = len(text) if line_end < 0 else line_end
+        breaks.append((offset, offset))
+        breaks.append((line_end, line_end))
+    breaks += [(p, p) for p in doc.page_starts]
+    breaks.sort()
+    spans = []
+    pos = 0
+    for a, b in breaks:
+        if a > pos:
+            spans.append((pos, a))
+        pos = max(pos, b)
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+def _pieces(text: str, a: int, b: int, max_chars: int) -> list[tuple[int, int]]:
+    """Cut text[a:b] at whitespace into pieces of at most max_chars (hard cuts if needed)."""
+    words = []
+    for m in re.finditer(r"\S+", text[a:b]):
+        s, e = a + m.start(), a + m.end()
+        while e - s > _MAX_WORD:
+            words.append((s, s + _MAX_WORD))
+            s += _MAX_WORD
+        words.append((s, e))
+    out: list[tuple[int, int]] = []
+    for s, e in words:
+        if out and e - out[-1][0] <= max_chars:
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def units(doc: Document, count: TokenCounter, max_tokens: int) -> list[Unit]:
+    """Sentences of the document with their token counts; none longer than max_tokens."""
+    text = doc.text
+    raw: list[tuple[int, int, int]] = []
+    for p, (a, b) in enumerate(paragraph_spans(doc)):
+        for s, e in sentence_spans(text, a, b):
+            # No real sentence needs more than ~12 characters a token; longer ones get cut.
+            if e - s > max_tokens * 12:
+                raw.extend((ps, pe, p) for ps, pe in _pieces(text, s, e, max_tokens * 3))
+            else:
+                raw.append((s, e, p))
+    counts = count([text[s:e] for s, e, _ in raw])
+    out: list[Unit] = []
+    for (s, e, p), n in zip(raw, counts, strict=True):
+        if n <= max_tokens:
+            out.append(Unit(s, e, p, n))
+            continue
+        # Over-long sentence: cut at word boundaries into pieces that fit.
+        pieces = _pieces(text, s, e, max(40, (e - s) * max_tokens // (2 * n)))
+        for (ps, pe), pn in zip(pieces, count([text[x:y] for x, y in pieces]), strict=True):
+            out.append(Unit(ps, pe, p, min(pn, max_tokens)))
+    return out
+
+
+def _spans_of(group: Sequence[Unit], doc: Document) -> tuple[tuple[int, int], ...]:
+    """Merge units into maximal spans that contain no boilerplate."""
+    spans: list[list[int]] = []
+    for u in group:
+        if spans and not any(spans[-1][1] <= s < u.start for s, _ in doc.skip_spans):
+            spans[-1][1] = u.end
+        else:
+            spans.append([u.start, u.end])
+    return tuple((a, b) for a, b in spans)
+
+
+def chunk_document(
+    doc: Document,
+    count: TokenCounter,
+    chunk_tokens: int,
+    overlap: int,
+    max_tokens: int,
+) -> list[Chunk]:
+    """Pack sentences into chunks of about `chunk_tokens` (never over `max_tokens`).
+
+    Consecutive chunks share up to `overlap` tokens of whole sentences. A
+    heading starts a new chunk once the current one is a quarter full.
+    """
+    target = min(chunk_tokens, max_tokens)
+    us = units(doc, count, target)
+    heading_starts = {h[0] for h in doc.headings}
+    groups: list[list[Unit]] = []
+    i = 0
+    while i < len(us):
+        group = [us[i]]
+        total = us[i].tokens
+        j = i + 1
+        while j < len(us) and total + us[j].tokens <= target:
+            if us[j].start in heading_starts and total >= target // 4:
+                break
+            group.append(us[j])
+            total += us[j].tokens
+            j += 1
+        groups.append(group)
+        if j >= len(us):
+            break
+        # Step back over whole sentences for the overlap, always making progress.
+        back = j
+        kept = 0
+        while back - 1 > i and kept + us[back - 1].tokens <= overlap:
+            if us[back - 1].start in heading_starts or us[back].start in heading_starts:
+                break
+            back -= 1
+            kept += us[back].tokens
+        i = back
+    seen: dict[str, int] = {}
+    chunks = []
+    for n, g in enumerate(groups):
+        chunk = _make_chunk(doc, g, n, seen)
+        chunks.append(chunk)
+    return chunks
+
+
+def _make_chunk(doc: Document, group: Sequence[Unit], ordinal: int, seen: dict[str, int]) -> Chunk:
+    spans = _spans_of(group, doc)
+    text = "\n\n".join(doc.text[a:b] for a, b in spans)
+    start, end = spans[0][0], spans[-1][1]
+    loc = locate(doc, start, end)
+    # The id depends only on the document and the text (plus a repeat counter for a
+    # passage that occurs twice), so unchanged passages keep their id and vectors.
+    repeat = seen.get(text, 0)
+    seen[text] = repeat + 1
+    digest = hashlib.sha1(f"{doc.doc_id}\0{repeat}\0{text}".encode())
+    return Chunk(
+        chunk_id=digest.hexdigest()[:16],
+        doc_id=doc.doc_id,
+        title=doc.title,
+        source=doc.source,
+        path=doc.path,
+        text=text,
+        start=start,
+        end=end,
+        spans=spans,
+        line_start=loc["line_start"],
+        line_end=loc["line_end"],
+        page_start=loc["page_start"],
+        page_end=loc["page_end"],
+        heading_path=heading_path(doc, start),
+        ordinal=ordinal,
+    )
+
+
+def locate(doc: Document, start: int, end: int) -> dict[str, int | None]:
+    """Line numbers (text formats) and page numbers (PDF) of text[start:end], 1-based."""
+    loc: dict[str, int | None] = {
+        "line_start": None, "line_end": None, "page_start": None, "page_end": None
+    }
+    if doc.format in ("txt", "md"):
+        newlines = _newlines(doc.text)
+        loc["line_start"] = bisect.bisect_left(newlines, start) + 1
+        loc["line_end"] = bisect.bisect_left(newlines, max(start, end - 1)) + 1
+    if doc.page_starts:
+        loc["page_start"] = bisect.bisect_right(doc.page_starts, start)
+        loc["page_end"] = bisect.bisect_right(doc.page_starts, max(start, end - 1))
+    return loc
+
+
+@functools.lru_cache(maxsize=8)
+def _newlines(text: str) -> list[int]:
+    return [m.start() for m in re.finditer("\n", text)]
+
+
+def heading_path(doc: Document, offset: int) -> tuple[str, ...]:
+    """The headings above `offset`, outermost first."""
+    path: list[tuple[int, str]] = []
+    for pos, level, title in doc.headings:
+        if pos > offset:
+            break
+        while path and path[-1][0] >= level:
+            path.pop()
+        path.append((level, title))
+    return tuple(t for _, t in path)

@@ -1,0 +1,73 @@
+"""Citation -> text a person pastes into a report (plain text and Markdown).
+
+The quote is the verbatim source text; only runs of whitespace (line breaks
+inside a paragraph) are shown as single spaces.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .types import Answer, Citation
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def locator(c: Citation) -> str:
+    """'lines 5–6', 'line 5', 'p. 3', 'pp. 3–4', plus the heading path where there is one."""
+    parts = []
+    if c.page_start is not None:
+        if c.page_end is not None and c.page_end != c.page_start:
+            parts.append(f"pp. {c.page_start}\u2013{c.page_end}")
+        else:
+            parts.append(f"p. {c.page_start}")
+    if c.line_start is not None:
+        if c.line_end is not None and c.line_end != c.line_start:
+            parts.append(f"lines {c.line_start}\u2013{c.line_end}")
+        else:
+            parts.append(f"line {c.line_start}")
+    if c.chunk.heading_path:
+        parts.append("\u00a7 " + " > ".join(c.chunk.heading_path))
+    return ", ".join(parts)
+
+
+def plain(c: Citation) -> str:
+    """"quote" — Title (docs_src/file.txt, lines 5–6)"""
+    where = ", ".join(p for p in (c.chunk.source, locator(c)) if p)
+    return f"\u201c{_flat(c.quote)}\u201d \u2014 {c.chunk.title} ({where})"
+
+
+def markdown(c: Citation) -> str:
+    """> quote — *Title* (`docs_src/file.txt`, lines 5–6)"""
+    where = ", ".join(p for p in (f"`{c.chunk.source}`", locator(c)) if p)
+    title = c.chunk.title.replace("*", r"\*")
+    return f"> {_flat(c.quote)}\n>\n> \u2014 *{title}* ({where})"
+
+
+def reference(c: Citation) -> str:
+    """One line of a numbered reference list: [n] Title (source, locator): "quote"."""
+    where = ", ".join(p for p in (c.chunk.source, locator(c)) if p)
+    return f"[{c.n}] {c.chunk.title} ({where}): \u201c{_flat(c.quote)}\u201d"
+
+
+def references(citations: Sequence[Citation]) -> str:
+    return "\n".join(reference(c) for c in citations)
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer followed by its numbered sources, as the CLI prints it."""
+    if not answer.citations:
+        return answer.text
+    return f"{answer.text}\n\nSources:\n{references(answer.citations)}"
+
+
+def answer_markdown(answer: Answer) -> str:
+    """An answer and its references in Markdown (used by the chat export)."""
+    lines = [answer.text, ""]
+    for c in answer.citations:
+        where = ", ".join(p for p in (f"`{c.chunk.source}`", locator(c)) if p)
+        lines.append(f"{c.n}. *{c.chunk.title}* ({where}): \u201c{_flat(c.quote)}\u201d")
+    return "\n".join(lines).rstrip() + "\n"

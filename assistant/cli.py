@@ -1,0 +1,147 @@
+"""`assistant index|ask|serve`: a thin layer over pipeline; the only place errors become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .config import Settings
+from .errors import AssistantError
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", type=Path, default=None, metavar="DIR",
+                   help="index folder (default: index/, or ASSISTANT_INDEX_DIR)")
+    p.add_argument("--model", default=None,
+                   help="sentence-transformers model name or path (default: the bundled MiniLM)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="assistant",
+        description="Ask questions about your own documents; every answer cites its sources exactly.",
+    )
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or update the index from a folder of documents")
+    p.add_argument("--docs", type=Path, default=None, metavar="DIR",
+                   help="documents folder (default: docs_src/, or ASSISTANT_DOCS_DIR)")
+    p.add_argument("--rebuild", action="store_true", help="start over instead of updating")
+    p.add_argument("--chunk-tokens", type=int, default=None, help="target chunk size in tokens")
+    p.add_argument("--chunk-overlap", type=int, default=None, help="overlap between chunks in tokens")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _common(p)
+
+    p = sub.add_parser("ask", help="answer a question from the index")
+    p.add_argument("question", help="the question, in quotes")
+    p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
+    p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default=None)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _common(p)
+
+    p = sub.add_parser("serve", help="start the web chat")
+    p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default 7860)")
+    p.add_argument("--docs", type=Path, default=None, metavar="DIR",
+                   help="documents folder; built into an index first if none exists")
+    _common(p)
+    return ap
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Defaults < ASSISTANT_* variables < flags."""
+    over: dict[str, Any] = {
+        "index_dir": getattr(args, "index", None),
+        "docs_dir": getattr(args, "docs", None),
+        "model": getattr(args, "model", None),
+        "torch_threads": getattr(args, "threads", None),
+        "top_k": getattr(args, "k", None),
+        "mode": getattr(args, "mode", None),
+        "chunk_tokens": getattr(args, "chunk_tokens", None),
+        "chunk_overlap": getattr(args, "chunk_overlap", None),
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+    }
+    return Settings.load(**over)
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from .pipeline import Assistant
+
+    bar: tqdm | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None and total:
+            bar = tqdm(total=total, desc="embedding", unit="chunk", file=sys.stderr,
+                       disable=args.json and not sys.stderr.isatty())
+        if bar is not None:
+            bar.n = done
+            bar.refresh()
+
+    assistant = Assistant(settings)
+    report = assistant.index(settings.docs_dir, rebuild=args.rebuild, progress=progress)
+    if bar is not None:
+        bar.close()
+    if args.json:
+        print(json.dumps({
+            "added": report.added, "updated": report.updated, "removed": report.removed,
+            "unchanged": report.unchanged, "documents": report.documents, "chunks": report.chunks,
+            "embedded": report.embedded, "seconds": round(report.seconds, 3),
+            "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+            "notes": list(report.notes),
+        }, ensure_ascii=False))
+    else:
+        print(f"{report.summary()} ({report.documents} documents, {report.chunks} chunks, "
+              f"{report.embedded} embedded, {report.seconds:.1f} s)")
+        for s in report.skipped:
+            print(f"skipped {s.source}: {s.reason}")
+        for note in report.notes:
+            print(f"note: {note}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .cite import answer_text
+    from .pipeline import Assistant
+
+    answer = Assistant(settings).ask(args.question, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        print(answer_text(answer))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .ui import serve
+
+    serve(settings)
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "serve": cmd_serve}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = settings_from(args)
+        return COMMANDS[args.command](args, settings)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

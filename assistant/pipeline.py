@@ -1,0 +1,234 @@
+"""The only module that wires the stages together: index a folder, answer a question."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__, store
+from .answer import extractive_answer
+from .chunk import chunk_document
+from .config import Settings
+from .embed import Embedder, load_embedder
+from .errors import (
+    AssistantError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IngestError,
+    NoDocumentsError,
+)
+from .ingest import discover, doc_id_of, file_hash, load_document, source_of
+from .retrieve import Retriever, build_lexical, embed_text
+from .types import Answer, Chunk, Document, Hit, IndexReport, Skipped
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (done, total) chunks embedded
+
+
+class Assistant:
+    """Holds the settings, the loaded model and the loaded index; thread-safe for asking."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._retriever: Retriever | None = None
+        self._loaded_gen: Path | None = None
+        self._lock = threading.Lock()
+
+    # --- components -------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings)
+        return self._embedder
+
+    def expected(self) -> dict[str, Any]:
+        """What an index must have been built with to be used with these settings."""
+        e = self.embedder
+        return {
+            "model": self.settings.model,
+            "dim": e.dim,
+            "max_seq_length": e.max_seq_length,
+            "chunking": self.settings.chunking(),
+        }
+
+    def retriever(self) -> Retriever:
+        """The retriever over the live index, reloaded when a build has replaced it."""
+        index_dir = self.settings.index_dir
+        gen = store.current_generation(index_dir) if (index_dir / store.CURRENT).exists() else None
+        with self._lock:
+            if self._retriever is None or gen != self._loaded_gen:
+                loaded = store.load(index_dir, self.expected())
+                self._retriever = Retriever(loaded, self.embedder, self.settings)
+                self._loaded_gen = loaded.path
+            return self._retriever
+
+    def has_index(self) -> bool:
+        return store.exists(self.settings.index_dir)
+
+    # --- indexing -----------------------------------------------------------
+
+    def index(
+        self,
+        docs_dir: Path | None = None,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+    ) -> IndexReport:
+        """Bring the index up to date with `docs_dir`: embed only what is new or changed."""
+        docs_dir = Path(docs_dir or self.settings.docs_dir)
+        index_dir = self.settings.index_dir
+        t0 = time.perf_counter()
+        with store.locked(index_dir):
+            store.cleanup(index_dir)  # leftovers of a build that was killed
+            old = None if rebuild else self._previous(index_dir)
+            report = self._build(docs_dir, old, progress)
+        report = IndexReport(**{**report.__dict__, "seconds": time.perf_counter() - t0})
+        log.info("%s (%d chunks, %.1f s)", report.summary(), report.chunks, report.seconds)
+        return report
+
+    def _previous(self, index_dir: Path) -> store.Store | None:
+        if not store.exists(index_dir):
+            return None
+        try:
+            return store.load(index_dir, self.expected())
+        except IndexMismatchError:
+            raise
+        except IndexCorruptError as exc:
+            log.warning("the previous index cannot be read (%s); building a new one", exc)
+            return None
+
+    def _build(self, docs_dir: Path, old: store.Store | None, progress: Progress | None) -> IndexReport:
+        files, skipped = discover(docs_dir)
+        old_docs = dict(old.documents) if old else {}
+        old_chunks: dict[str, list[Chunk]] = {}
+        for c in old.chunks if old else []:
+            old_chunks.setdefault(c.doc_id, []).append(c)
+        documents: list[Document] = []
+        chunks: list[Chunk] = []
+        counts = {"added": 0, "updated": 0, "unchanged": 0}
+        skipped = list(skipped)
+        notes: list[str] = []
+        for path in files:
+            doc_id = doc_id_of(path, docs_dir)
+            prev = old_docs.get(doc_id)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                skipped.append(Skipped(source_of(path, docs_dir), f"cannot read file: {exc}"))
+                data = None
+            if data is not None and prev is not None and prev.content_hash == file_hash(data) \
+                    and prev.path == str(path.resolve()):
+                documents.append(prev)
+                chunks.extend(old_chunks.get(doc_id, []))
+                counts["unchanged"] += 1
+                continue
+            try:
+                if data is None:
+                    raise IngestError(source_of(path, docs_dir), "cannot read file")
+                doc = load_document(path, docs_dir, data)
+            except IngestError as exc:
+                if data is not None:
+                    skipped.append(Skipped(exc.path, exc.reason))
+                if prev is not None:
+                    # Never lose what was indexed: keep the last good version of the file.
+                    documents.append(prev)
+                    chunks.extend(old_chunks.get(doc_id, []))
+                    notes.append(f"{prev.source}: kept the previously indexed version")
+                continue
+            documents.append(doc)
+            chunks.extend(self.chunk(doc))
+            counts["updated" if prev is not None else "added"] += 1
+        removed = len(set(old_docs) - {d.doc_id for d in documents})
+        if not documents:
+            reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
+            raise NoDocumentsError(
+                f"no document in {docs_dir} could be indexed"
+                + (f" ({reasons})" if reasons else "; add .txt, .md, .html, .pdf or .docx files")
+            )
+        vectors, embedded = self._vectors(chunks, old, progress)
+        lexical = build_lexical(chunks, self.settings)
+        manifest = {
+            **self.expected(),
+            "assistant_version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "docs_dir": str(docs_dir.resolve()),
+            "lexical": self.settings.lexical(),
+            "documents": {
+                d.doc_id: {"source": d.source, "title": d.title, "format": d.format,
+                           "content_hash": d.content_hash, "notes": list(d.notes)}
+                for d in documents
+            },
+        }
+        store.save(self.settings.index_dir, manifest, documents, chunks, vectors, lexical)
+        return IndexReport(removed=removed, chunks=len(chunks), embedded=embedded,
+                           skipped=tuple(skipped), notes=tuple(notes), **counts)
+
+    def chunk(self, doc: Document) -> list[Chunk]:
+        """Chunks of a document, sized so that title + text fit the model's window."""
+        e = self.embedder
+        budget = e.max_seq_length - 2  # [CLS] and [SEP]
+        if self.settings.embed_titles:
+            budget -= e.count_tokens([doc.title + "\n"])[0]
+        budget = max(budget, 32)
+        return chunk_document(doc, e.count_tokens, self.settings.chunk_tokens,
+                              self.settings.chunk_overlap, budget)
+
+    def _vectors(
+        self, chunks: Sequence[Chunk], old: store.Store | None, progress: Progress | None
+    ) -> tuple[np.ndarray, int]:
+        known = old.vectors() if old else {}
+        old_titles = {c.chunk_id: c.title for c in old.chunks} if old else {}
+        todo = [i for i, c in enumerate(chunks)
+                if c.chunk_id not in known or old_titles.get(c.chunk_id) != c.title]
+        out = np.zeros((len(chunks), self.embedder.dim), dtype=np.float32)
+        for i, c in enumerate(chunks):
+            if c.chunk_id in known:
+                out[i] = known[c.chunk_id]
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(done, len(todo))
+
+        if progress is not None:
+            progress(0, len(todo))
+        if todo:
+            texts = [embed_text(chunks[i], self.settings.embed_titles) for i in todo]
+            out[todo] = self.embedder.embed(texts, progress=step)
+        return out, len(todo)
+
+    # --- asking -------------------------------------------------------------
+
+    def search(
+        self, query: str, k: int | None = None, doc_ids: Collection[str] | None = None
+    ) -> list[Hit]:
+        return self.retriever().search(query, k=k, doc_ids=doc_ids)
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        doc_ids: Collection[str] | None = None,
+    ) -> Answer:
+        """Answer a question from the index with verbatim, numbered citations."""
+        question = (question or "").strip()
+        if not question:
+            raise AssistantError("Please type a question.")
+        retriever = self.retriever()
+        hits = retriever.search(question, k=k, doc_ids=doc_ids)
+        return extractive_answer(question, hits, retriever.store.documents, self.embedder,
+                                 self.settings, retriever.query_vector(question))
+
+    def documents(self) -> list[Document]:
+        """The indexed documents, sorted by source path."""
+        return sorted(self.retriever().store.documents.values(), key=lambda d: d.source)

@@ -1,0 +1,169 @@
+"""Frozen records that flow between the stages: Document, Chunk, Hit, Citation, Answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file, decoded to text.
+
+    `text` is the document's text as the assistant sees it: for text formats
+    exactly what `Path.read_text()` returns (universal newlines); for PDF, DOCX
+    and HTML the extracted text. Every offset elsewhere points into it.
+    """
+
+    doc_id: str
+    source: str  # path shown to users, e.g. docs_src/rotherham-cse-review.txt
+    path: str  # absolute file path
+    title: str
+    text: str
+    format: str  # txt | md | html | pdf | docx
+    content_hash: str  # sha256 of the file's bytes
+    # Character offset where each page starts (PDF only), in page order.
+    page_starts: tuple[int, ...] = ()
+    # (offset, level, heading text) for formats that have headings.
+    headings: tuple[tuple[int, int, str], ...] = ()
+    # Spans of `text` that are boilerplate (repeated ad/nav lines): never chunked.
+    skip_spans: tuple[tuple[int, int], ...] = ()
+    notes: tuple[str, ...] = ()  # e.g. "decoded as cp1252"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage with exact locators back into its document.
+
+    `text` is the document text in `spans` joined by blank lines; when a chunk
+    holds no boilerplate there is one span and `text == doc.text[start:end]`.
+    """
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    path: str
+    text: str
+    start: int
+    end: int
+    spans: tuple[tuple[int, int], ...]
+    line_start: int | None = None
+    line_end: int | None = None
+    page_start: int | None = None
+    page_end: int | None = None
+    heading_path: tuple[str, ...] = ()
+    ordinal: int = 0  # position of the chunk in its document
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        data = dict(data)
+        data["spans"] = tuple(tuple(s) for s in data["spans"])
+        data["heading_path"] = tuple(data.get("heading_path") or ())
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk retrieved for a query, with the scores that ranked it."""
+
+    chunk: Chunk
+    score: float  # fused score used for ranking
+    dense: float | None = None  # cosine similarity to the query
+    lexical: float | None = None  # BM25 score
+    rank: int = 0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered, verbatim quote: `document.text[start:end] == quote`."""
+
+    n: int
+    chunk: Chunk
+    quote: str
+    start: int
+    end: int
+    line_start: int | None
+    line_end: int | None
+    page_start: int | None
+    page_end: int | None
+    score: float
+    verified: bool | None = None  # set by generators that check claims
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.chunk
+        return {
+            "n": self.n,
+            "doc_id": c.doc_id,
+            "title": c.title,
+            "source": c.source,
+            "path": c.path,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "line_start": self.line_start,
+            "line_end": self.line_end,
+            "page_start": self.page_start,
+            "page_end": self.page_end,
+            "heading_path": list(c.heading_path),
+            "chunk_id": c.chunk_id,
+            "score": round(float(self.score), 6),
+            "verified": self.verified,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply to one question: text with [n] markers and their citations."""
+
+    question: str
+    text: str
+    found: bool
+    citations: tuple[Citation, ...] = ()
+    hits: tuple[Hit, ...] = field(default=(), repr=False)
+    notes: tuple[str, ...] = ()  # e.g. "generator unreachable; extractive answer shown"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "found": self.found,
+            "citations": [c.to_dict() for c in self.citations],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was not indexed, and why (shown to the user)."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one `assistant index` run did."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    embedded: int = 0  # chunks whose vectors were computed in this run
+    seconds: float = 0.0
+    skipped: tuple[Skipped, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def documents(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+    def summary(self) -> str:
+        return (
+            f"added {self.added}, updated {self.updated}, removed {self.removed}, "
+            f"unchanged {self.unchanged}"
+        )

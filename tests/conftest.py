@@ -1,0 +1,62 @@
+"""Shared fixtures: the real bundled model, loaded once per session, and corpus helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from assistant.config import Settings  # noqa: E402
+from assistant.pipeline import Assistant  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS_SRC = ROOT / "docs_src"
+DATA = Path(__file__).resolve().parent / "data"
+SEED = "rotherham-cse-review.txt"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from assistant.embed import load_embedder
+
+    return load_embedder(Settings.load(env={}))
+
+
+@pytest.fixture
+def docs_copy(tmp_path: Path) -> Path:
+    """A private copy of docs_src/ that a test may change."""
+    dst = tmp_path / "docs_src"
+    shutil.copytree(DOCS_SRC, dst)
+    return dst
+
+
+def make_assistant(index_dir: Path, embedder, docs_dir: Path | None = None, **over) -> Assistant:
+    settings = Settings.load(env={}, index_dir=index_dir, docs_dir=docs_dir or DOCS_SRC, **over)
+    return Assistant(settings, embedder=embedder)
+
+
+def assert_exact(assistant: Assistant, answer) -> None:
+    """Every citation's quote is exactly the document text between its offsets.
+
+    For .txt/.md files that is checked against the file as `Path.read_text()`
+    decodes it; for other formats against the extracted text in the index.
+    """
+    store = assistant.retriever().store
+    for c in answer.citations:
+        doc = store.documents[c.chunk.doc_id]
+        assert doc.text[c.start:c.end] == c.quote, (c.start, c.end, c.quote)
+        if doc.format in ("txt", "md"):
+            try:
+                file_text = Path(doc.path).read_text(encoding="utf-8-sig")
+            except UnicodeDecodeError:
+                file_text = None
+            if file_text is not None:
+                assert file_text[c.start:c.end] == c.quote
+        assert "Hide Ad" not in c.quote
+        assert f"[{c.n}]" in answer.text
