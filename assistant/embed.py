@@ -76,9 +76,7 @@ class SentenceTransformerEmbedder:
                 f"local paths and the bundled model ({BUNDLED_MODEL}) work; set ASSISTANT_MODEL."
             ) from exc
         self.name = model
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
-        )
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         dim = get_dim()
         self.dim = int(dim) if dim else int(self._model.encode(["x"]).shape[1])
         self.max_seq_length = int(self._model.max_seq_length or 256)

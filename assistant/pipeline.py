@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from .errors import (
     IngestError,
     NoDocumentsError,
 )
+from .followup import retrieval_query
 from .ingest import discover, doc_id_of, file_hash, load_document, source_of
 from .retrieve import Retriever, build_lexical, embed_text
 from .types import Answer, Chunk, Document, Hit, IndexReport, Skipped
@@ -153,13 +156,61 @@ class Assistant:
                 f"no document in {docs_dir} could be indexed"
                 + (f" ({reasons})" if reasons else "; add .txt, .md, .html, .pdf or .docx files")
             )
+        embedded = self._save(documents, chunks, old, progress, str(docs_dir.resolve()))
+        return IndexReport(removed=removed, chunks=len(chunks), embedded=embedded,
+                           skipped=tuple(skipped), notes=tuple(notes), **counts)
+
+    def index_documents(
+        self, documents: Sequence[Document], progress: Progress | None = None
+    ) -> IndexReport:
+        """Make the index hold exactly `documents` (already loaded, e.g. a benchmark corpus).
+
+        Documents whose doc_id and content_hash are unchanged keep their chunks
+        and vectors; the rest are chunked and embedded.
+        """
+        if not documents:
+            raise NoDocumentsError("no documents to index")
+        index_dir = self.settings.index_dir
+        t0 = time.perf_counter()
+        with store.locked(index_dir):
+            store.cleanup(index_dir)
+            old = self._previous(index_dir)
+            old_docs = dict(old.documents) if old else {}
+            old_chunks: dict[str, list[Chunk]] = {}
+            for c in old.chunks if old else []:
+                old_chunks.setdefault(c.doc_id, []).append(c)
+            chunks: list[Chunk] = []
+            counts = {"added": 0, "updated": 0, "unchanged": 0}
+            for doc in documents:
+                prev = old_docs.get(doc.doc_id)
+                if prev is not None and prev.content_hash == doc.content_hash \
+                        and prev.title == doc.title:
+                    chunks.extend(old_chunks.get(doc.doc_id, []))
+                    counts["unchanged"] += 1
+                    continue
+                chunks.extend(self.chunk(doc))
+                counts["updated" if prev is not None else "added"] += 1
+            removed = len(set(old_docs) - {d.doc_id for d in documents})
+            embedded = self._save(list(documents), chunks, old, progress, None)
+        return IndexReport(removed=removed, chunks=len(chunks), embedded=embedded,
+                           seconds=time.perf_counter() - t0, **counts)
+
+    def _save(
+        self,
+        documents: list[Document],
+        chunks: list[Chunk],
+        old: store.Store | None,
+        progress: Progress | None,
+        docs_dir: str | None,
+    ) -> int:
+        """Embed what is new, build BM25, write a new generation; returns chunks embedded."""
         vectors, embedded = self._vectors(chunks, old, progress)
         lexical = build_lexical(chunks, self.settings)
         manifest = {
             **self.expected(),
             "assistant_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "docs_dir": str(docs_dir.resolve()),
+            "docs_dir": docs_dir,
             "lexical": self.settings.lexical(),
             "documents": {
                 d.doc_id: {"source": d.source, "title": d.title, "format": d.format,
@@ -168,8 +219,7 @@ class Assistant:
             },
         }
         store.save(self.settings.index_dir, manifest, documents, chunks, vectors, lexical)
-        return IndexReport(removed=removed, chunks=len(chunks), embedded=embedded,
-                           skipped=tuple(skipped), notes=tuple(notes), **counts)
+        return embedded
 
     def chunk(self, doc: Document) -> list[Chunk]:
         """Chunks of a document, sized so that title + text fit the model's window."""
@@ -219,15 +269,38 @@ class Assistant:
         question: str,
         k: int | None = None,
         doc_ids: Collection[str] | None = None,
+        history: Sequence[tuple[str, str]] | None = None,
     ) -> Answer:
-        """Answer a question from the index with verbatim, numbered citations."""
+        """Answer a question from the index with verbatim, numbered citations.
+
+        `history` holds earlier (question, answer) pairs of the conversation,
+        oldest first; a follow-up question is retrieved together with them.
+        """
+        *_, final = self.ask_stream(question, k=k, doc_ids=doc_ids, history=history)
+        return final
+
+    def ask_stream(
+        self,
+        question: str,
+        k: int | None = None,
+        doc_ids: Collection[str] | None = None,
+        history: Sequence[tuple[str, str]] | None = None,
+    ) -> Iterator[Answer]:
+        """Yield the answer as it grows; the last one yielded is complete, with citations."""
         question = (question or "").strip()
         if not question:
             raise AssistantError("Please type a question.")
         retriever = self.retriever()
-        hits = retriever.search(question, k=k, doc_ids=doc_ids)
-        return extractive_answer(question, hits, retriever.store.documents, self.embedder,
-                                 self.settings, retriever.query_vector(question))
+        query = retrieval_query(question, history)
+        hits = retriever.search(query, k=k, doc_ids=doc_ids)
+        answer = extractive_answer(question, hits, retriever.store.documents, self.embedder,
+                                   self.settings, retriever.query_vector(query))
+        # The extractive answer is ready at once; stream it sentence by sentence all the same
+        # so that every generator looks alike to the page.
+        parts = re.split(r"(?<=\]) ", answer.text)
+        for i in range(1, len(parts)):
+            yield replace(answer, text=" ".join(parts[:i]), citations=(), found=answer.found)
+        yield answer
 
     def documents(self) -> list[Document]:
         """The indexed documents, sorted by source path."""
