@@ -87,8 +87,9 @@ def is_relevant(hits: Sequence[Hit], best: Sentence | None, settings: Settings) 
     """False when nothing retrieved is close enough to the question to cite."""
     if not hits or best is None:
         return False
-    top_dense = max((h.dense or 0.0) for h in hits)
-    return top_dense >= settings.min_relevance or best.overlap >= 0.75
+    # Sentence-level similarity separates answerable from unanswerable questions far
+    # better than passage similarity, which long passages dilute.
+    return best.similarity >= settings.min_relevance or best.overlap >= 0.75
 
 
 def extractive_answer(

@@ -44,7 +44,7 @@ class Settings:
     stopwords: str = "en"  # bm25s stop-word list, or "" for none
     # Extractive answers.
     answer_sentences: int = 2
-    min_relevance: float = 0.25  # below this cosine similarity and with no lexical match: abstain
+    min_relevance: float = 0.3  # best sentence's cosine similarity below this, no word match: abstain
     # Web chat.
     host: str = "127.0.0.1"
     port: int = 7860
