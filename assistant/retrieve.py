@@ -63,6 +63,8 @@ def build_lexical(chunks: Sequence[Chunk], settings: Settings) -> Any:
     """A bm25s index over the chunks (rows in the same order)."""
     import bm25s
 
+    # bm25s sets its own logger to DEBUG at import, which floods any configured handler.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     corpus = tokenize([lexical_text(c, settings.embed_titles) for c in chunks],
                       settings.stemmer, settings.stopwords)
     # bm25s cannot index an empty corpus or empty documents; a placeholder token keeps rows aligned.
