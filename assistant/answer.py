@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunk import locate, sentence_spans
+from .chunk import body_sentences, heading_path, locate
 from .config import Settings
 from .embed import Embedder
 from .retrieve import tokenize
@@ -40,7 +40,7 @@ def candidate_sentences(hits: Sequence[Hit], documents: Mapping[str, Document]) 
     for i, hit in enumerate(hits):
         doc = documents[hit.chunk.doc_id]
         for a, b in hit.chunk.spans:
-            for s, e in sentence_spans(doc.text, a, b):
+            for s, e in body_sentences(doc, a, b):
                 if (doc.doc_id, s) in seen or len(doc.text[s:e].split()) < 3:
                     continue
                 seen.add((doc.doc_id, s))
@@ -156,6 +156,7 @@ def make_citation(n: int, hit: Hit, doc: Document, start: int, end: int, score: 
         line_end=loc["line_end"],
         page_start=loc["page_start"],
         page_end=loc["page_end"],
+        heading_path=heading_path(doc, start),
         score=score,
     )
 

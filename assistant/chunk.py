@@ -23,6 +23,7 @@ _END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)")
 _LIST_ITEM = re.compile(r"\n(?=[ \t]*(?:[-*\u2022\u2013]|\d{1,3}[.)])\s)")
 _PARA = re.compile(r"\n[ \t]*\n\s*")
 _MAX_WORD = 40  # characters; longer runs without spaces are cut so token counts stay honest
+_COUNT_BATCH = 2048  # sentences per tokenizer call
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         cuts.append(stop)
     for m in _LIST_ITEM.finditer(segment):
         cuts.append(start + m.start())
+    # A blank line always ends a sentence: headings and table rows have no full stop.
+    for m in _PARA.finditer(segment):
+        cuts.append(start + m.start())
     cuts = sorted(set(cuts)) + [end]
     spans = []
     for a, b in zip(cuts, cuts[1:], strict=False):
@@ -63,26 +67,28 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return spans
 
 
-def paragraph_spans(doc: Document) -> list[tuple[int, int]]:
-    """Paragraphs of the document, never crossing boilerplate, headings or pages."""
+def paragraph_spans(doc: Document, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Paragraphs of doc.text[start:end], never crossing boilerplate, headings or pages."""
     text = doc.text
-    breaks: list[tuple[int, int]] = [(m.start(), m.end()) for m in _PARA.finditer(text)]
-    breaks += list(doc.skip_spans)
+    end = len(text) if end is None else end
+    breaks = [(m.start(), m.end()) for m in _PARA.finditer(text, start, end)]
+    breaks += [(a, b) for a, b in doc.skip_spans if a < end and b > start]
     for offset, _level, _title in doc.headings:
+        if offset > end:
+            continue
         line_end = text.find("\n", offset)
         line_end = len(text) if line_end < 0 else line_end
-        breaks.append((offset, offset))
-        breaks.append((line_end, line_end))
-    breaks += [(p, p) for p in doc.page_starts]
+        breaks += [(x, x) for x in (offset, line_end) if start <= x <= end]
+    breaks += [(p, p) for p in doc.page_starts if start <= p <= end]
     breaks.sort()
     spans = []
-    pos = 0
+    pos = start
     for a, b in breaks:
         if a > pos:
             spans.append((pos, a))
         pos = max(pos, b)
-    if pos < len(text):
-        spans.append((pos, len(text)))
+    if pos < end:
+        spans.append((pos, end))
     out = []
     for a, b in spans:
         while a < b and text[a].isspace():
@@ -94,14 +100,25 @@ def paragraph_spans(doc: Document) -> list[tuple[int, int]]:
     return out
 
 
+
+def body_sentences(doc: Document, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentences of doc.text[start:end] that can be quoted: heading lines are left out."""
+    heads = {h[0] for h in doc.headings}
+    out: list[tuple[int, int]] = []
+    for a, b in paragraph_spans(doc, start, end):
+        if a not in heads:
+            out.extend(sentence_spans(doc.text, a, b))
+    return out
+
 def _pieces(text: str, a: int, b: int, max_chars: int) -> list[tuple[int, int]]:
     """Cut text[a:b] at whitespace into pieces of at most max_chars (hard cuts if needed)."""
     words = []
+    longest = min(_MAX_WORD, max_chars)
     for m in re.finditer(r"\S+", text[a:b]):
         s, e = a + m.start(), a + m.end()
-        while e - s > _MAX_WORD:
-            words.append((s, s + _MAX_WORD))
-            s += _MAX_WORD
+        while e - s > longest:
+            words.append((s, s + longest))
+            s += longest
         words.append((s, e))
     out: list[tuple[int, int]] = []
     for s, e in words:
@@ -123,17 +140,62 @@ def units(doc: Document, count: TokenCounter, max_tokens: int) -> list[Unit]:
                 raw.extend((ps, pe, p) for ps, pe in _pieces(text, s, e, max_tokens * 3))
             else:
                 raw.append((s, e, p))
-    counts = count([text[s:e] for s, e, _ in raw])
     out: list[Unit] = []
-    for (s, e, p), n in zip(raw, counts, strict=True):
-        if n <= max_tokens:
-            out.append(Unit(s, e, p, n))
-            continue
-        # Over-long sentence: cut at word boundaries into pieces that fit.
-        pieces = _pieces(text, s, e, max(40, (e - s) * max_tokens // (2 * n)))
-        for (ps, pe), pn in zip(pieces, count([text[x:y] for x, y in pieces]), strict=True):
-            out.append(Unit(ps, pe, p, min(pn, max_tokens)))
+    while raw:
+        counts = _count_spans(text, raw, count)
+        over: list[tuple[int, int, int]] = []
+        for (s, e, p), n in zip(raw, counts, strict=True):
+            if n <= max_tokens or e - s <= 1:
+                out.append(Unit(s, e, p, n))
+            else:
+                # Over-long: cut at word boundaries (hard cuts if need be) and count again,
+                # until every piece fits; a dense stretch may need a second cut.
+                max_chars = max(1, (e - s) * max_tokens // (2 * n))
+                over.extend((ps, pe, p) for ps, pe in _pieces(text, s, e, max_chars))
+        raw = over
+    out.sort(key=lambda u: u.start)
     return out
+
+
+def _count_spans(
+    text: str, spans: Sequence[tuple[int, int, int]], count: TokenCounter
+) -> list[int]:
+    """Token counts of text[s:e], in batches: one call over a 20 MB file held ~1 GB."""
+    counts: list[int] = []
+    for lo in range(0, len(spans), _COUNT_BATCH):
+        counts += count([text[s:e] for s, e, _ in spans[lo : lo + _COUNT_BATCH]])
+    return counts
+
+
+def _fit(
+    doc: Document, groups: list[list[Unit]], count: TokenCounter, max_tokens: int
+) -> list[list[Unit]]:
+    """Groups whose real token count is within max_tokens, halving any that are not.
+
+    Units meeting at whitespace add up exactly; pieces of one over-long word
+    (hard cuts, no space between) may tokenise differently once joined, so
+    those groups are counted again as a whole.
+    """
+    suspect = [k for k, g in enumerate(groups)
+               if any(a.end == b.start for a, b in zip(g, g[1:], strict=False))]
+    if not suspect:
+        return groups
+    texts = [_group_text(doc, groups[k]) for k in suspect]
+    counts: list[int] = []
+    for lo in range(0, len(texts), _COUNT_BATCH):
+        counts += count(texts[lo : lo + _COUNT_BATCH])
+    over = {k for k, n in zip(suspect, counts, strict=True) if n > max_tokens}
+    out: list[list[Unit]] = []
+    for k, g in enumerate(groups):
+        if k in over:
+            out.extend(_fit(doc, [g[: len(g) // 2], g[len(g) // 2 :]], count, max_tokens))
+        else:
+            out.append(g)
+    return out
+
+
+def _group_text(doc: Document, group: Sequence[Unit]) -> str:
+    return "\n\n".join(doc.text[a:b] for a, b in _spans_of(group, doc))
 
 
 def _spans_of(group: Sequence[Unit], doc: Document) -> tuple[tuple[int, int], ...]:
@@ -186,6 +248,7 @@ def chunk_document(
             back -= 1
             kept += us[back].tokens
         i = back
+    groups = _fit(doc, groups, count, max_tokens)
     seen: dict[str, int] = {}
     chunks = []
     for n, g in enumerate(groups):

@@ -29,8 +29,8 @@ def locator(c: Citation) -> str:
             parts.append(f"lines {c.line_start}\u2013{c.line_end}")
         else:
             parts.append(f"line {c.line_start}")
-    if c.chunk.heading_path:
-        parts.append("\u00a7 " + " > ".join(c.chunk.heading_path))
+    if c.headings:
+        parts.append("\u00a7 " + " > ".join(c.headings))
     return ", ".join(parts)
 
 

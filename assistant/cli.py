@@ -37,6 +37,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-tokens", type=int, default=None, help="target chunk size in tokens")
     p.add_argument("--chunk-overlap", type=int, default=None, help="overlap between chunks in tokens")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                   help="how long to wait for another `assistant index` writing the same index "
+                        "(default 600, or ASSISTANT_LOCK_TIMEOUT)")
     _common(p)
 
     p = sub.add_parser("ask", help="answer a question from the index")
@@ -52,7 +55,30 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--docs", type=Path, default=None, metavar="DIR",
                    help="documents folder; built into an index first if none exists")
     _common(p)
+
+    _eval_parser(sub)
     return ap
+
+
+def _eval_parser(sub: Any) -> None:
+    p = sub.add_parser("eval", help="measure retrieval and answers on a public benchmark")
+    bench = p.add_subparsers(dest="benchmark", required=True)
+    for name, target, helptext in (
+        ("beir", "DIR", "a BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv"),
+        ("squad", "FILE", "a SQuAD v1.1 JSON file: every question goes through `ask`"),
+    ):
+        b = bench.add_parser(name, help=helptext)
+        b.add_argument("path", type=Path, metavar=target)
+        if name == "beir":
+            b.add_argument("--split", default="test", help="qrels split (default test)")
+        else:
+            b.add_argument("--no-unanswerable", action="store_true",
+                           help="skip asking each question of the other articles (abstention)")
+        b.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default=None)
+        b.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                       help="where built benchmark indexes are kept (default: INDEX/eval)")
+        b.add_argument("--json", action="store_true", help="print one JSON object")
+        _common(b)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -68,6 +94,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "chunk_overlap": getattr(args, "chunk_overlap", None),
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
+        "lock_timeout": getattr(args, "wait", None),
     }
     return Settings.load(**over)
 
@@ -129,7 +156,40 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "serve": cmd_serve}
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from . import evaldata, evaluate
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, disable=None)
+        bars[stage].n = done
+        bars[stage].refresh()
+
+    cache = args.cache or settings.index_dir / "eval"
+    if args.benchmark == "beir":
+        beir = evaldata.load_beir(args.path, args.split)
+        report = evaluate.run_beir(settings, beir, cache, progress=progress)
+    else:
+        squad = evaldata.load_squad(args.path)
+        report = evaluate.run_squad(settings, squad, cache, progress=progress,
+                                    unanswerable=not args.no_unanswerable)
+    for bar in bars.values():
+        bar.close()
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        for key, value in report.items():
+            print(f"{key:28s} {value}")
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

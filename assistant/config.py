@@ -23,6 +23,8 @@ class Settings:
 
     docs_dir: Path = Path("docs_src")
     index_dir: Path = Path("index")
+    # Seconds a second `assistant index` waits for the first one's lock before giving up.
+    lock_timeout: float = 600.0
     # Embedding model: the bundled MiniLM, or any sentence-transformers name or path.
     model: str = BUNDLED_MODEL
     torch_threads: int = 1  # one thread measured faster than two under load on 2 cores
@@ -55,7 +57,8 @@ class Settings:
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
-    llm_timeout: float = 60.0
+    llm_timeout: float = 60.0  # seconds: longest wait for the server, and for a whole answer
+    llm_max_tokens: int = 400  # longest generated answer, in the model's tokens
 
     @classmethod
     def load(
@@ -92,6 +95,17 @@ class Settings:
             raise AssistantError(
                 f"generator must be extractive or openai, not {self.generator!r} (ASSISTANT_GENERATOR)"
             )
+        if self.generator == "openai" and not self.llm_base_url:
+            raise AssistantError(
+                "the openai generator needs a server: set ASSISTANT_LLM_BASE_URL "
+                "(or --llm-base-url), e.g. http://127.0.0.1:8080/v1"
+            )
+        if self.llm_timeout <= 0:
+            raise AssistantError("llm_timeout must be positive (ASSISTANT_LLM_TIMEOUT / --llm-timeout)")
+        if self.llm_max_tokens < 1:
+            raise AssistantError("llm_max_tokens must be at least 1 (ASSISTANT_LLM_MAX_TOKENS)")
+        if self.lock_timeout < 0:
+            raise AssistantError("lock_timeout must be >= 0 seconds (ASSISTANT_LOCK_TIMEOUT / --wait)")
         if self.chunk_tokens < 16:
             raise AssistantError("chunk_tokens must be at least 16 (ASSISTANT_CHUNK_TOKENS)")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:

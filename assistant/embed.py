@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -82,6 +83,9 @@ class SentenceTransformerEmbedder:
         self.max_seq_length = int(self._model.max_seq_length or 256)
         self.batch_size = batch_size
         self._tokenizer = self._model.tokenizer
+        # The fast tokenizer is not safe to share between threads ("Already borrowed"),
+        # and the web chat serves questions from several threads.
+        self._lock = threading.Lock()
 
     def embed(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
@@ -94,13 +98,14 @@ class SentenceTransformerEmbedder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for lo in range(0, len(order), self.batch_size):
             idx = order[lo : lo + self.batch_size]
-            vecs = self._model.encode(
-                [texts[i] for i in idx],
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            with self._lock:
+                vecs = self._model.encode(
+                    [texts[i] for i in idx],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
             out.append((idx, vecs))
             if progress is not None:
                 progress(len(idx))
@@ -113,7 +118,8 @@ class SentenceTransformerEmbedder:
         """Tokens each text takes, without the [CLS]/[SEP] the model adds."""
         if not texts:
             return []
-        enc = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)
+        with self._lock:
+            enc = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)
         return [len(ids) for ids in enc["input_ids"]]
 
 

@@ -28,8 +28,8 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 def discover(docs_dir: Path) -> tuple[list[Path], list[Skipped]]:
     """Supported files under `docs_dir` (recursive, sorted), and what was passed over.
 
-    Hidden files, names listed in `.assistantignore` and symlinks that lead
-    outside the folder are never read.
+    Hidden files, Office's "~$" owner files, paths matching `.assistantignore`
+    (see `ignored`) and symlinks that lead outside the folder are never read.
     """
     root = docs_dir.resolve()
     if not root.is_dir():
@@ -39,12 +39,18 @@ def discover(docs_dir: Path) -> tuple[list[Path], list[Skipped]]:
     skipped: list[Skipped] = []
     for path in sorted(docs_dir.rglob("*")):
         rel = path.relative_to(docs_dir).as_posix()
-        if any(part.startswith(".") for part in Path(rel).parts):
+        # Hidden files, and the "~$name.docx" owner files Office leaves next to open ones.
+        if any(part.startswith((".", "~$")) for part in Path(rel).parts):
             continue
-        if any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(path.name, p) for p in patterns):
+        if ignored(rel, patterns):
             continue
         if path.is_symlink():
-            target = path.resolve()
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError):  # a link to nothing, or a loop
+                skipped.append(Skipped(source_of(path, docs_dir),
+                                       "broken or looping symlink; not followed"))
+                continue
             if not target.is_relative_to(root):
                 skipped.append(Skipped(source_of(path, docs_dir),
                                        "symlink to a place outside the documents folder; not followed"))
@@ -61,6 +67,27 @@ def discover(docs_dir: Path) -> tuple[list[Path], list[Skipped]]:
             continue
         files.append(path)
     return files, skipped
+
+
+def ignored(rel: str, patterns: list[str]) -> bool:
+    """True when `rel` (a posix path inside the folder) or a folder above it matches a pattern.
+
+    Patterns are fnmatch patterns tried on the whole relative path and on the
+    name, as in .gitignore: `drafts` or `drafts/` leaves out everything in
+    every folder called drafts; `*.tmp.md` or `notes/old.txt` match files.
+    """
+    parts = rel.split("/")
+    for p in patterns:
+        folder = p.endswith("/")
+        p = p.strip("/")  # a leading "/" (anchored in .gitignore) is simply dropped
+        if not p:
+            continue
+        if not folder and (fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(parts[-1], p)):
+            return True
+        for i in range(1, len(parts)):
+            if fnmatch.fnmatch("/".join(parts[:i]), p) or fnmatch.fnmatch(parts[i - 1], p):
+                return True
+    return False
 
 
 def _ignore_patterns(root: Path) -> list[str]:
@@ -85,6 +112,22 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def read_file(path: Path, docs_dir: Path) -> bytes:
+    """The file's bytes; IngestError if it is over the size limit or cannot be read.
+
+    The size is checked before reading, so a huge file is never loaded into memory.
+    """
+    source = source_of(path, docs_dir)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise IngestError(source, f"file is {size / 2**20:.0f} MB; the limit is "
+                                      f"{MAX_FILE_BYTES // 2**20} MB")
+        return path.read_bytes()
+    except OSError as exc:
+        raise IngestError(source, f"cannot read file: {exc.strerror or exc}") from None
+
+
 def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Document:
     """Read one file into a Document; raises IngestError naming the file and the problem."""
     source = source_of(path, docs_dir)
@@ -92,14 +135,7 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
     if fmt is None:
         raise IngestError(source, f"unsupported file type {path.suffix}")
     if data is None:
-        try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise IngestError(source, f"file is {size / 2**20:.0f} MB; the limit is "
-                                          f"{MAX_FILE_BYTES // 2**20} MB")
-            data = path.read_bytes()
-        except OSError as exc:
-            raise IngestError(source, f"cannot read file: {exc.strerror or exc}") from None
+        data = read_file(path, docs_dir)
     if not data:
         raise IngestError(source, "empty file (0 bytes)")
     loader = _LOADERS[fmt]
@@ -107,6 +143,12 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
         text, title, page_starts, headings, notes = loader(data)
     except IngestError as exc:
         raise IngestError(source, exc.reason) from None
+    except (RecursionError, MemoryError, ValueError, LookupError, AttributeError, TypeError,
+            AssertionError, UnicodeError) as exc:
+        # A parser choking on one odd file must not stop the whole run; keep the traceback.
+        log.warning("%s: the %s reader failed", source, fmt, exc_info=True)
+        raise IngestError(source, f"could not be read as {fmt} ({type(exc).__name__}: "
+                                  f"{str(exc)[:200]})") from None
     if not text.strip():
         raise IngestError(source, "no text found in the file")
     skip = boilerplate_spans(text)
@@ -116,7 +158,7 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
         doc_id=doc_id_of(path, docs_dir),
         source=source,
         path=str(path.resolve()),
-        title=title.strip()[:200],
+        title=" ".join(title.split())[:200],  # one line, whatever the source held
         text=text,
         format=fmt,
         content_hash=file_hash(data),
@@ -135,16 +177,23 @@ Loaded = tuple[str, str | None, list[int], list[tuple[int, int, str]], list[str]
 def decode_text(data: bytes) -> tuple[str, list[str]]:
     """Bytes -> str with universal newlines, as `Path.read_text()` would give for UTF-8.
 
-    UTF-8 (BOM or not) first, then UTF-16 with a BOM, then cp1252, then latin-1;
-    a note says which fallback was used. Binary data is refused.
+    UTF-16 when there is a BOM (or the bytes are plainly UTF-16 without one),
+    else UTF-8 (BOM or not), then cp1252, then latin-1; a note says which
+    fallback was used. Binary data is refused.
     """
     notes: list[str] = []
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
-        notes.append("decoded as UTF-16")
-    else:
-        if b"\x00" in data[:65536]:
+    utf16 = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else None
+    if utf16 is None and b"\x00" in data[:65536]:
+        utf16 = _utf16_without_bom(data)
+        if utf16 is None:
             raise IngestError("", "binary data (NUL bytes), not a text file")
+    if utf16 is not None:
+        try:
+            text = data.decode(utf16)
+        except UnicodeDecodeError:
+            raise IngestError("", "not valid UTF-16 text (binary data?)") from None
+        notes.append("decoded as UTF-16" + ("" if utf16 == "utf-16" else " without a byte-order mark"))
+    else:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -159,6 +208,24 @@ def decode_text(data: bytes) -> tuple[str, list[str]]:
         raise IngestError("", "binary data (control characters), not a text file")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text, notes
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when the bytes look like UTF-16 text with no BOM.
+
+    Mostly-Latin UTF-16 has a zero in every other byte and almost none in the
+    other half; binary data with NUL bytes does not look like that.
+    """
+    sample = data[:65536]
+    if len(data) % 2 or len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    zeros_even, zeros_odd = even.count(0), odd.count(0)
+    if zeros_odd >= 0.6 * len(odd) and zeros_even <= 0.02 * len(even):
+        return "utf-16-le"
+    if zeros_even >= 0.6 * len(even) and zeros_odd <= 0.02 * len(odd):
+        return "utf-16-be"
+    return None
 
 
 def _load_txt(data: bytes) -> Loaded:
@@ -196,7 +263,8 @@ _DROP = {"script", "style", "noscript", "template", "svg", "nav", "footer", "hea
 
 
 def _load_html(data: bytes) -> Loaded:
-    from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+    from bs4 import BeautifulSoup, NavigableString, Tag
+    from bs4.element import CData, PreformattedString
 
     raw, notes = decode_text(data)
     soup = BeautifulSoup(raw, "html.parser")
@@ -213,7 +281,8 @@ def _load_html(data: bytes) -> Loaded:
 
     def walk(node: Tag) -> None:
         for child in node.children:
-            if isinstance(child, Comment):
+            # Comments, <!DOCTYPE>, <?xml ...?> are not text; CDATA is.
+            if isinstance(child, PreformattedString) and not isinstance(child, CData):
                 continue
             if isinstance(child, NavigableString):
                 buf.append(str(child))
@@ -249,13 +318,15 @@ def _load_pdf(data: bytes) -> Loaded:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             try:
                 ok = reader.decrypt("")
+            except DependencyError:
+                raise
             except Exception:
                 ok = 0
             if not ok:
@@ -264,6 +335,9 @@ def _load_pdf(data: bytes) -> Loaded:
         meta_title = (reader.metadata.title if reader.metadata else None) or None
     except IngestError:
         raise
+    except DependencyError:
+        raise IngestError("", "encrypted PDF that needs the `cryptography` package to open "
+                              "(pip install cryptography)") from None
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError) as exc:
         raise IngestError("", f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from None
     except Exception as exc:  # pypdf raises a wide variety on malformed files
@@ -302,12 +376,12 @@ def _load_docx(data: bytes) -> Loaded:
     offset = 0
     title = (document.core_properties.title or "").strip() or None
 
-    def add(text: str, level: int = 0) -> None:
+    def add(text: str, level: int | None = None) -> None:
         nonlocal offset
         text = text.strip()
         if not text:
             return
-        if level:
+        if level is not None:
             headings.append((offset, level, text))
         parts.append(text)
         offset += len(text) + 2
@@ -318,14 +392,17 @@ def _load_docx(data: bytes) -> Loaded:
             para = Paragraph(block, document)
             style = (para.style.name if para.style is not None else "") or ""
             m = re.match(r"Heading (\d)", style)
-            level = int(m.group(1)) if m else (1 if style == "Title" else 0)
+            # The Title style sits above Heading 1, so it stays at the root of heading paths.
+            level = int(m.group(1)) if m else (0 if style == "Title" else None)
             if style == "Title" and not title:
                 title = para.text.strip()
             add(para.text, level)
         elif tag == "tbl":
             for row in Table(block, document).rows:
-                cells = [c.text.strip() for c in row.cells]
-                add(" | ".join(dict.fromkeys(c for c in cells if c)))
+                # A merged cell is the same object repeated; equal values in
+                # different cells are real data and are kept.
+                cells = {id(c): c.text.strip() for c in row.cells}.values()
+                add(" | ".join(c for c in cells if c))
     if not title:
         title = next((h[2] for h in headings), None)
     return "\n\n".join(parts), title, [], headings, []

@@ -13,20 +13,21 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, store
+from . import __version__, store, upload
 from .answer import extractive_answer
 from .chunk import chunk_document
 from .config import Settings
 from .embed import Embedder, load_embedder
 from .errors import (
     AssistantError,
+    GeneratorError,
     IndexCorruptError,
     IndexMismatchError,
     IngestError,
     NoDocumentsError,
 )
-from .followup import retrieval_query
-from .ingest import discover, doc_id_of, file_hash, load_document, source_of
+from .followup import retrieval_query, standalone
+from .ingest import discover, doc_id_of, file_hash, load_document, read_file, source_of
 from .retrieve import Retriever, build_lexical, embed_text
 from .types import Answer, Chunk, Document, Hit, IndexReport, Skipped
 
@@ -44,6 +45,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._loaded_gen: Path | None = None
         self._lock = threading.Lock()
+        self._llm: Any = None  # generate.OpenAIGenerator, made on first use
 
     # --- components -------------------------------------------------------
 
@@ -89,7 +91,7 @@ class Assistant:
         docs_dir = Path(docs_dir or self.settings.docs_dir)
         index_dir = self.settings.index_dir
         t0 = time.perf_counter()
-        with store.locked(index_dir):
+        with store.locked(index_dir, self.settings.lock_timeout):
             store.cleanup(index_dir)  # leftovers of a build that was killed
             old = None if rebuild else self._previous(index_dir)
             report = self._build(docs_dir, old, progress)
@@ -123,9 +125,9 @@ class Assistant:
             doc_id = doc_id_of(path, docs_dir)
             prev = old_docs.get(doc_id)
             try:
-                data = path.read_bytes()
-            except OSError as exc:
-                skipped.append(Skipped(source_of(path, docs_dir), f"cannot read file: {exc}"))
+                data: bytes | None = read_file(path, docs_dir)  # size limit checked first
+            except IngestError as exc:
+                skipped.append(Skipped(exc.path, exc.reason))
                 data = None
             if data is not None and prev is not None and prev.content_hash == file_hash(data) \
                     and prev.path == str(path.resolve()):
@@ -149,6 +151,7 @@ class Assistant:
             documents.append(doc)
             chunks.extend(self.chunk(doc))
             counts["updated" if prev is not None else "added"] += 1
+            notes.extend(f"{doc.source}: {note}" for note in doc.notes)  # e.g. decoded as cp1252
         removed = len(set(old_docs) - {d.doc_id for d in documents})
         if not documents:
             reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
@@ -172,7 +175,7 @@ class Assistant:
             raise NoDocumentsError("no documents to index")
         index_dir = self.settings.index_dir
         t0 = time.perf_counter()
-        with store.locked(index_dir):
+        with store.locked(index_dir, self.settings.lock_timeout):
             store.cleanup(index_dir)
             old = self._previous(index_dir)
             old_docs = dict(old.documents) if old else {}
@@ -244,17 +247,22 @@ class Assistant:
                 out[i] = known[c.chunk_id]
         done = 0
 
+        texts = [embed_text(chunks[i], self.settings.embed_titles) for i in todo]
+        # A passage that occurs many times (a repeated block, a copied file) is embedded once.
+        unique = list(dict.fromkeys(texts))
+
         def step(n: int) -> None:
             nonlocal done
             done += n
             if progress is not None:
-                progress(done, len(todo))
+                progress(done, len(unique))
 
         if progress is not None:
-            progress(0, len(todo))
+            progress(0, len(unique))
         if todo:
-            texts = [embed_text(chunks[i], self.settings.embed_titles) for i in todo]
-            out[todo] = self.embedder.embed(texts, progress=step)
+            vecs = self.embedder.embed(unique, progress=step)
+            row = {t: j for j, t in enumerate(unique)}
+            out[todo] = vecs[[row[t] for t in texts]]
         return out, len(todo)
 
     # --- asking -------------------------------------------------------------
@@ -270,13 +278,16 @@ class Assistant:
         k: int | None = None,
         doc_ids: Collection[str] | None = None,
         history: Sequence[tuple[str, str]] | None = None,
+        generator: str | None = None,
     ) -> Answer:
         """Answer a question from the index with verbatim, numbered citations.
 
         `history` holds earlier (question, answer) pairs of the conversation,
         oldest first; a follow-up question is retrieved together with them.
+        `generator` ("extractive" or "openai") overrides `settings.generator`.
         """
-        *_, final = self.ask_stream(question, k=k, doc_ids=doc_ids, history=history)
+        *_, final = self.ask_stream(question, k=k, doc_ids=doc_ids, history=history,
+                                    generator=generator)
         return final
 
     def ask_stream(
@@ -285,16 +296,34 @@ class Assistant:
         k: int | None = None,
         doc_ids: Collection[str] | None = None,
         history: Sequence[tuple[str, str]] | None = None,
+        generator: str | None = None,
     ) -> Iterator[Answer]:
-        """Yield the answer as it grows; the last one yielded is complete, with citations."""
+        """Yield the answer as it grows; the last one yielded is complete, with citations.
+
+        `generator` ("extractive" or "openai"; None = `settings.generator`) lets
+        the page switch per question. A generated answer streams as the model's
+        draft, then ends with the checked answer (see verify.py); if the server
+        fails, the extractive answer is yielded with a note saying why.
+        """
         question = (question or "").strip()
         if not question:
             raise AssistantError("Please type a question.")
         retriever = self.retriever()
         query = retrieval_query(question, history)
         hits = retriever.search(query, k=k, doc_ids=doc_ids)
-        answer = extractive_answer(question, hits, retriever.store.documents, self.embedder,
+        # A follow-up rewritten to stand alone ("who led the review?") is also what the
+        # sentences are scored against; the answer keeps the question as it was asked.
+        focus = standalone(question, history) or question
+        answer = extractive_answer(focus, hits, retriever.store.documents, self.embedder,
                                    self.settings, retriever.query_vector(query))
+        if focus != question:
+            answer = replace(answer, question=question)
+        generator = generator or self.settings.generator
+        if generator not in {"extractive", "openai"}:
+            raise AssistantError(f"generator must be extractive or openai, not {generator!r}")
+        if generator == "openai" and answer.found:  # nothing relevant: abstain, ask no model
+            yield from self._generate(question, hits, retriever.store.documents, history, answer)
+            return
         # The extractive answer is ready at once; stream it sentence by sentence all the same
         # so that every generator looks alike to the page.
         parts = re.split(r"(?<=\]) ", answer.text)
@@ -302,6 +331,72 @@ class Assistant:
             yield replace(answer, text=" ".join(parts[:i]), citations=(), found=answer.found)
         yield answer
 
+    def _generate(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        documents: dict[str, Document],
+        history: Sequence[tuple[str, str]] | None,
+        fallback: Answer,
+    ) -> Iterator[Answer]:
+        """Stream the model's draft, then the verified answer; `fallback` with a note on failure."""
+        from .generate import OpenAIGenerator, build_messages
+        from .verify import verify
+
+        draft = ""
+        try:
+            with self._lock:
+                if self._llm is None:
+                    self._llm = OpenAIGenerator(self.settings)
+            for piece in self._llm.stream(build_messages(question, hits, history)):
+                draft += piece
+                yield Answer(question=question, text=draft, found=True, hits=tuple(hits))
+            if not draft.strip():
+                raise GeneratorError(f"the generator at {self.settings.llm_base_url} "
+                                     "returned an empty answer")
+        except GeneratorError as exc:
+            log.warning("%s", exc)
+            yield replace(fallback, notes=(*fallback.notes,
+                                           f"{exc}; the extractive answer is shown instead"))
+            return
+        yield verify(question, draft, hits, documents, self.embedder, self.settings)
+
     def documents(self) -> list[Document]:
         """The indexed documents, sorted by source path."""
         return sorted(self.retriever().store.documents.values(), key=lambda d: d.source)
+
+    def add_files(
+        self,
+        files: Sequence[tuple[Path, str]],
+        progress: Progress | None = None,
+    ) -> upload.UploadReport:
+        """Copy uploaded files into the documents folder, then update the index incrementally.
+
+        `files` holds (temporary path, name the user gave) pairs. Each file is
+        checked (type, size, readable by its loader) before it is stored under
+        `<docs_dir>/uploads/`; files that fail are reported in `skipped` with the
+        reason, and the rest still go in.
+        """
+        docs_dir = Path(self.settings.docs_dir)
+        skipped: list[Skipped] = []
+        accepted: list[tuple[Path, bytes]] = []
+        taken: set[Path] = set()
+        for path, name in files:
+            label = upload.safe_name(name)
+            try:
+                dest = upload.destination(docs_dir, name, taken)
+                data = upload.read(Path(path), label, self.settings.max_upload_mb)
+                load_document(dest, docs_dir, data)  # refuse what the index could not read
+            except IngestError as exc:
+                skipped.append(Skipped(label, exc.reason))
+                continue
+            taken.add(dest)
+            accepted.append((dest, data))
+        if not accepted:
+            return upload.UploadReport(skipped=tuple(skipped))
+        for dest, data in accepted:
+            upload.write(dest, data)
+        report = self.index(docs_dir, progress=progress)
+        added = tuple(source_of(dest, docs_dir) for dest, _ in accepted)
+        skipped += [s for s in report.skipped if s.source in added]
+        return upload.UploadReport(added=added, skipped=tuple(skipped), index=report)

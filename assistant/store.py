@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 REBUILD_HINT = "run `assistant index --rebuild` (or `make index`) to build it again"
+REQUIRED_FILES = ("dense.faiss", "chunks.jsonl", "documents.jsonl")
 
 
 def faiss_id(chunk_id: str) -> int:
@@ -57,13 +58,15 @@ def locked(index_dir: Path, timeout: float = 600.0) -> Iterator[None]:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        log.warning("another `assistant index` is writing %s; waiting up to %.0f s", index_dir, timeout)
+        log.warning("another `assistant index` is writing %s; waiting up to %.0f s for it",
+                    index_dir, timeout)
         try:
             lock.acquire(timeout=timeout)
         except Timeout:
             raise IndexLockedError(
-                f"{index_dir} is being written by another `assistant index`; "
-                "wait for it to finish and try again"
+                f"{index_dir} is being written by another `assistant index` (waited "
+                f"{timeout:.0f} s); let it finish and try again, or wait longer with "
+                "--wait SECONDS / ASSISTANT_LOCK_TIMEOUT"
             ) from None
     try:
         yield
@@ -202,6 +205,8 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
         raise IndexCorruptError(f"{gen}/manifest.json is missing; {REBUILD_HINT}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IndexCorruptError(f"{gen}/manifest.json is damaged ({exc}); {REBUILD_HINT}") from None
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(f"{gen}/manifest.json is damaged (not an object); {REBUILD_HINT}")
     return manifest
 
 
@@ -222,13 +227,17 @@ def check_compatible(manifest: dict[str, Any], expected: dict[str, Any]) -> None
 def load(index_dir: Path, expected: dict[str, Any] | None = None) -> Store:
     """Load the live generation, verifying it against its manifest and `expected`."""
     for attempt in range(3):
+        gen = current_generation(index_dir)
         try:
             return _load(index_dir, expected)
-        except FileNotFoundError:
-            # A writer switched generations while we were reading; read the new one.
-            if attempt == 2:
+        except (FileNotFoundError, IndexCorruptError) as exc:
+            # A writer may have switched generations, and removed the one we were
+            # reading, in the meantime: then read the new one. Otherwise it is damage.
+            if attempt == 2 or current_generation(index_dir) == gen:
+                if isinstance(exc, FileNotFoundError):
+                    raise IndexCorruptError(f"{exc.filename} is missing; {REBUILD_HINT}") from None
                 raise
-            time.sleep(0.2)
+            time.sleep(0.05)
     raise AssertionError("unreachable")
 
 
@@ -241,9 +250,17 @@ def _load(index_dir: Path, expected: dict[str, Any] | None) -> Store:
         check_compatible(manifest, expected)
     gen = current_generation(index_dir)
     assert gen is not None
-    for name, info in manifest.get("files", {}).items():
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not set(REQUIRED_FILES) <= set(files):
+        # Without checksums nothing below could be trusted to read safely.
+        raise IndexCorruptError(f"{gen}/manifest.json does not list the index files; {REBUILD_HINT}")
+    for name, info in files.items():
         f = gen / name
-        if not f.is_file() or f.stat().st_size != info["bytes"] or _sha256(f) != info["sha256"]:
+        try:
+            ok = f.is_file() and f.stat().st_size == info["bytes"] and _sha256(f) == info["sha256"]
+        except (KeyError, TypeError, OSError):  # a damaged entry in the manifest
+            ok = False
+        if not ok:
             raise IndexCorruptError(f"{f} is missing, truncated or changed; {REBUILD_HINT}")
     try:
         dense = faiss.read_index(str(gen / "dense.faiss"))

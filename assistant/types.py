@@ -92,6 +92,14 @@ class Citation:
     page_end: int | None
     score: float
     verified: bool | None = None  # set by generators that check claims
+    # Headings above the quote itself (the chunk's start may sit under an earlier one).
+    heading_path: tuple[str, ...] = ()
+
+    @property
+    def headings(self) -> tuple[str, ...]:
+        """The quote's heading path; the chunk's when it was not computed."""
+        # A quote never starts before its chunk, so an empty path here means none.
+        return self.heading_path or self.chunk.heading_path
 
     def to_dict(self) -> dict[str, Any]:
         c = self.chunk
@@ -108,7 +116,7 @@ class Citation:
             "line_end": self.line_end,
             "page_start": self.page_start,
             "page_end": self.page_end,
-            "heading_path": list(c.heading_path),
+            "heading_path": list(self.headings),
             "chunk_id": c.chunk_id,
             "score": round(float(self.score), 6),
             "verified": self.verified,

@@ -1,77 +1,300 @@
-"""Gradio Blocks web chat; calls pipeline, never a stage directly."""
+"""Gradio Blocks web chat; calls pipeline (and view for markup), never a stage directly.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: Gradio reads the handlers' type
+hints (gr.EventData, the API endpoints' types) at runtime.
+"""
 
-import html
+import hashlib
 import logging
 import os
+import sys
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
+from . import view
 from .config import Settings
 from .errors import AssistantError
 from .pipeline import Assistant
 
 log = logging.getLogger(__name__)
 
+GENERATORS = ("extractive", "openai")
+EMPTY_PROMPT = "Please type a question first, for example: *What did the review find?*"
+DOC_HINT = "<p class='hint'>Choose \u201cShow in document\u201d on a source to read it in place.</p>"
+
+# Sources panel: copy buttons write to the clipboard in the browser; "show" asks the server.
+SOURCES_JS = """
+element.addEventListener('click', async (ev) => {
+  const btn = ev.target.closest('button');
+  if (!btn || !element.contains(btn)) return;
+  if (btn.dataset.copy !== undefined) {
+    const text = btn.dataset.copy;
+    try { await navigator.clipboard.writeText(text); }
+    catch (e) {  // not a secure context: the old way
+      const ta = document.createElement('textarea');
+      ta.value = text; document.body.appendChild(ta); ta.select();
+      document.execCommand('copy'); ta.remove();
+    }
+    const label = btn.textContent; btn.textContent = 'Copied \u2713';
+    setTimeout(() => { btn.textContent = label; }, 1500);
+  } else if (btn.dataset.show !== undefined) {
+    trigger('click', {turn: Number(btn.dataset.turn), n: Number(btn.dataset.show)});
+  }
+});
+"""
+# Document view: jump to the highlighted passage whenever a new one is shown.
+DOC_JS = """
+watch('value', () => setTimeout(() => {
+  const m = element.querySelector('mark');
+  if (m) m.scrollIntoView({block: 'center', behavior: 'instant'});
+}, 50));
+"""
+
 
 def _offline() -> None:
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    """Nothing leaves the machine: no analytics, no model downloads (set before gradio loads)."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def sources_html(answer: Any) -> str:
-    """The cited passages as escaped HTML: document text never renders as markup."""
-    from .cite import locator
+def _valid_turns(turns: Any) -> list[dict[str, Any]]:
+    """The stored conversation, or [] when the browser holds something else."""
+    keys = {"question", "text", "found", "citations", "export"}
+    if isinstance(turns, list) and all(isinstance(t, dict) and keys <= t.keys() for t in turns):
+        return turns
+    return []
 
-    if not answer.citations:
-        return "<p>No sources cited.</p>"
-    rows = []
-    for c in answer.citations:
-        rows.append(
-            f"<div class='source'><b>[{c.n}]</b> {html.escape(c.chunk.title)} "
-            f"<span class='loc'>({html.escape(c.chunk.source)}, {html.escape(locator(c))})</span>"
-            f"<blockquote>{html.escape(c.quote)}</blockquote></div>"
-        )
-    return "\n".join(rows)
+
+def _choices(assistant: Assistant) -> list[tuple[str, str]]:
+    return [(f"{d.title} ({d.source})", d.doc_id) for d in assistant.documents()]
+
+
+def _export(turns: list[dict[str, Any]]) -> str | None:
+    """Write the conversation as Markdown to a fresh temp file for the download button."""
+    if not turns:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="assistant-export-"))
+    path = folder / f"conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
+    path.write_text(view.export_markdown(turns, time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
+    return str(path)
 
 
 def build(assistant: Assistant) -> Any:
+    """The chat page (a gr.Blocks) over a loaded assistant."""
     _offline()
     import gradio as gr
 
-    def respond(message: str, history: list[dict[str, Any]]) -> tuple[Any, ...]:
-        history = list(history or [])
-        if not (message or "").strip():
-            return history, "", "<p>Please type a question.</p>"
+    settings = assistant.settings
+
+    def respond(question: str, turns: Any, doc_ids: list[str] | None, generator: str) -> Any:
+        turns = _valid_turns(turns)
+        keep = gr.update()
+        if not (question or "").strip():
+            yield keep, question, keep, turns, EMPTY_PROMPT, keep, keep
+            return
+        history = [(t["question"], t["text"]) for t in turns]
+        messages = view.chat_messages(turns) + [
+            {"role": "user", "content": view.chat_text(question.strip())},
+            {"role": "assistant", "content": "\u2026"}]
+        yield messages, "", keep, turns, "Searching your documents\u2026", keep, keep
+        final = None
         try:
-            answer = assistant.ask(message)
+            for answer in assistant.ask_stream(question, doc_ids=doc_ids or None, history=history,
+                                               generator=generator or None):
+                final = answer
+                messages[-1] = {"role": "assistant",
+                                "content": view.answer_message(answer.text, answer.notes)}
+                yield messages, "", keep, turns, "", keep, keep
+            docs = {d.doc_id: d for d in assistant.documents()}
+        except AssistantError as exc:
+            yield view.chat_messages(turns), question, keep, turns, f"**Error:** {exc}", keep, keep
+            raise gr.Error(str(exc)) from None
+        assert final is not None  # ask_stream always yields the complete answer last
+        turns = [*turns, view.turn_record(final, docs)]
+        status = "" if final.found else view.NOTHING_FOUND
+        yield (view.chat_messages(turns), "", view.sources_html(turns[-1], len(turns) - 1),
+               turns, status, gr.update(value=_export(turns), interactive=True), DOC_HINT)
+
+    def show_document(turns: Any, evt: gr.EventData) -> Any:
+        turns = _valid_turns(turns)
+        data = evt._data if isinstance(evt._data, dict) else {}
+        t, n = data.get("turn"), data.get("n")
+        if not isinstance(t, int) or not 0 <= t < len(turns):
+            return gr.update()
+        cite = next((c for c in turns[t]["citations"] if c["n"] == n), None)
+        if cite is None:
+            return gr.update()
+        try:
+            doc = next((d for d in assistant.documents() if d.doc_id == cite["doc_id"]), None)
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
-        history += [{"role": "user", "content": message},
-                    {"role": "assistant", "content": answer.text}]
-        return history, "", sources_html(answer)
+        if doc is None:
+            return "<p class='none'>This document is no longer in the index.</p>"
+        return view.document_html(doc, cite)
 
-    with gr.Blocks(title="assistant") as demo:
-        gr.Markdown("## Ask your documents")
-        with gr.Row():
+    def select_turn(turns: Any, evt: gr.SelectData) -> Any:
+        turns = _valid_turns(turns)
+        t = evt.index // 2 if isinstance(evt.index, int) else len(turns) - 1
+        if not 0 <= t < len(turns):
+            return gr.update()
+        return view.sources_html(turns[t], t)
+
+    def restore(turns: Any) -> Any:
+        turns = _valid_turns(turns)
+        last = turns[-1] if turns else None
+        export = _export(turns)
+        return (view.chat_messages(turns), view.sources_html(last, len(turns) - 1),
+                gr.update(value=export, interactive=export is not None),
+                gr.update(choices=_choices(assistant)))
+
+    def clear() -> Any:
+        return ([], [], view.sources_html(None), gr.update(value=None, interactive=False),
+                DOC_HINT, "")
+
+    # Gradio finds a progress tracker by its default value, hence the call in the signature.
+    def add_files(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> Any:  # noqa: B008
+        if not files:
+            return gr.update(), gr.update(), None
+
+        def step(done: int, total: int) -> None:
+            if total:
+                progress((done, total), desc="Embedding new passages", unit="passages")
+
+        progress(0, desc="Checking and indexing the uploaded files")
+        try:
+            report = assistant.add_files([(Path(f), Path(f).name) for f in files], progress=step)
+        except AssistantError as exc:
+            raise gr.Error(str(exc)) from None
+        lines = []
+        if report.added:
+            lines.append("**Added:** " + ", ".join(view.chat_text(s) for s in report.added))
+        for s in report.skipped:
+            lines.append(f"**Not added:** {view.chat_text(s.source)}: {view.chat_text(s.reason)}")
+        if report.index is not None:
+            lines.append(f"Index updated ({report.index.summary()}; "
+                         f"{report.index.embedded} new passages embedded).")
+        return "\n\n".join(lines), gr.update(choices=_choices(assistant)), None
+
+    # Survives reloads: the conversation is kept (encrypted) in the browser's localStorage.
+    secret = hashlib.sha256(
+        f"assistant-ui:{Path(settings.index_dir).resolve()}".encode()).hexdigest()[:32]
+
+    with gr.Blocks(title="assistant \u2014 ask your documents") as demo:
+        conv = gr.BrowserState([], storage_key="assistant-conversation", secret=secret)
+        gr.Markdown("## Ask your documents\nEvery answer quotes your files word for word; "
+                    "each [n] is listed under **Sources** with where it is, ready to copy.")
+        with gr.Row(equal_height=False):
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Chat", height=480)
-                box = gr.Textbox(label="Question", placeholder="Ask a question and press Enter")
+                chat = gr.Chatbot(label="Chat", height=460, elem_id="chat", buttons=[],
+                                  feedback_options=None, latex_delimiters=[],
+                                  allow_tags=False, sanitize_html=True, autoscroll=True)
+                with gr.Row():
+                    box = gr.Textbox(show_label=False, scale=6, elem_id="question", autofocus=True,
+                                     placeholder="Ask a question about your documents, "
+                                                 "then press Enter")
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+                status = gr.Markdown("", elem_id="status")
+                with gr.Row():
+                    export = gr.DownloadButton("Export conversation (Markdown)", value=None,
+                                               interactive=False, elem_id="export", size="md")
+                    new = gr.Button("New conversation", size="md", elem_id="new")
+                with gr.Row():
+                    only = gr.Dropdown(choices=_choices(assistant), value=[], multiselect=True,
+                                       label="Only these documents (empty: all)",
+                                       elem_id="filter", scale=3)
+                    # Passed to ask_stream per question; "openai" needs ASSISTANT_LLM_BASE_URL.
+                    generator = gr.Radio(list(GENERATORS), value=settings.generator,
+                                         label="Answer generator", elem_id="generator", scale=2)
+                files = gr.File(label=f"Add documents ({', '.join(sorted(_types()))}; "
+                                      f"up to {settings.max_upload_mb} MB each)",
+                                file_count="multiple", elem_id="upload", height=110)
+                upload_status = gr.Markdown("", elem_id="upload-status")
             with gr.Column(scale=2):
-                sources = gr.HTML("<p>Sources of the latest answer appear here.</p>")
-        box.submit(respond, [box, chat], [chat, box, sources], api_name="ask")
+                gr.Markdown("### Sources")
+                sources = gr.HTML(view.sources_html(None), elem_id="sources",
+                                  js_on_load=SOURCES_JS)
+                gr.Markdown("### Document")
+                document = gr.HTML(DOC_HINT, elem_id="document", js_on_load=DOC_JS)
+
+        gr.on([box.submit, send.click], respond, [box, conv, only, generator],
+              [chat, box, sources, conv, status, export, document], api_visibility="private")
+        sources.click(show_document, [conv], [document], api_visibility="private")
+        chat.select(select_turn, [conv], [sources], api_visibility="private")
+        gr.on([new.click, chat.clear], clear, None,
+              [chat, conv, sources, export, document, status], api_visibility="private")
+        files.upload(add_files, [files], [upload_status, only, files], api_visibility="private")
+        demo.load(restore, [conv], [chat, sources, export, only], api_visibility="private")
+
+        def ask(question: str, doc_ids: list[str] | None = None,
+                history: list[list[str]] | None = None, generator: str | None = None) -> dict:
+            """Answer a question from the indexed documents.
+
+            `history` holds earlier [question, answer] pairs for follow-ups;
+            `generator` is "extractive" or "openai" (default: the server's setting).
+            Returns the answer text with [n] markers and every citation with its
+            verbatim quote, character offsets, locator, plain and Markdown forms.
+            """
+            past = [(str(q), str(a)) for q, a in (history or [])]
+            try:
+                answer = assistant.ask(question, doc_ids=doc_ids or None, history=past,
+                                       generator=generator or None)
+                docs = {d.doc_id: d for d in assistant.documents()}
+            except AssistantError as exc:
+                raise gr.Error(str(exc)) from None
+            record = view.turn_record(answer, docs)
+            # No "path" key: clients take {"path": ...} for a file to download, and the
+            # server's absolute paths are no business of theirs.
+            return {**answer.to_dict(), "citations": [
+                {**{k: v for k, v in c.to_dict().items() if k != "path"},
+                 "locator": r["locator"], "plain": r["plain"], "markdown": r["markdown"]}
+                for c, r in zip(answer.citations, record["citations"], strict=True)]}
+
+        def documents() -> list[dict]:
+            """The indexed documents: doc_id, title and source path."""
+            return [{"doc_id": d.doc_id, "title": d.title, "source": d.source}
+                    for d in assistant.documents()]
+
+        gr.api(ask, api_name="ask")
+        gr.api(documents, api_name="documents")
     return demo
 
 
+def _types() -> list[str]:
+    from .ingest import SUPPORTED
+
+    return list(SUPPORTED)
+
+
+def launch_kwargs(settings: Settings) -> dict[str, Any]:
+    """How the page is served: local fonts and CSS only, size limit, optional login."""
+    auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
+    return dict(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
+                show_error=True, css=view.CSS,
+                max_file_size=f"{settings.max_upload_mb}mb", ssr_mode=False, pwa=False,
+                mcp_server=False, run_history=False, footer_links=["api"])
+
+
 def serve(settings: Settings) -> None:
-    """Load (or first build) the index, then serve the chat."""
+    """Load (or first build, with progress) the index, then serve the chat."""
     _offline()
+    from tqdm import tqdm
+
     assistant = Assistant(settings)
     if not assistant.has_index():
-        log.warning("no index in %s yet: building it from %s", settings.index_dir, settings.docs_dir)
-        report = assistant.index(settings.docs_dir)
-        log.warning(report.summary())
+        log.warning("no index in %s yet: building it from %s", settings.index_dir,
+                    settings.docs_dir)
+        with tqdm(desc="indexing (first start)", unit="chunk", file=sys.stderr) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+            report = assistant.index(settings.docs_dir, progress=progress)
+        log.warning("index built: %s (%d chunks)", report.summary(), report.chunks)
+        for s in report.skipped:
+            log.warning("skipped %s: %s", s.source, s.reason)
     assistant.retriever()  # load once at start-up, not on the first question
-    auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
-    build(assistant).launch(server_name=settings.host, server_port=settings.port, auth=auth,
-                            share=False, show_error=True)
+    build(assistant).launch(**launch_kwargs(settings))

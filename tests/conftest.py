@@ -56,7 +56,7 @@ def assert_exact(assistant: Assistant, answer) -> None:
                 file_text = Path(doc.path).read_text(encoding="utf-8-sig")
             except UnicodeDecodeError:
                 file_text = None
-            if file_text is not None:
+            if file_text is not None and "\x00" not in file_text:  # NULs: UTF-16, not UTF-8
                 assert file_text[c.start:c.end] == c.quote
         assert "Hide Ad" not in c.quote
         assert f"[{c.n}]" in answer.text

@@ -1,0 +1,190 @@
+"""Answers and documents -> the HTML and Markdown the web chat shows (pure functions, no Gradio).
+
+Everything taken from a document is escaped: a document holding `<script>`,
+HTML, a Markdown image or a `${...}` template is shown as text, never run,
+rendered or loaded. A conversation is kept as JSON-safe "turn" records so that
+it survives a page reload (the browser keeps it) and can be exported.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .cite import answer_markdown, locator, markdown, plain
+from .types import Answer, Document
+
+CONTEXT_CHARS = 160  # surrounding text shown around a quote in the sources panel
+DOC_WINDOW = 200_000  # longer documents are shown as this many characters around the quote
+NOTHING_FOUND = "Nothing relevant was found in your documents, so nothing is cited."
+Turn = dict[str, Any]
+
+
+def esc(text: str) -> str:
+    """HTML-escape, and also `$ { } \\``: Gradio's HTML templates must see no template syntax."""
+    return (html.escape(text, quote=True).replace("$", "&#36;").replace("{", "&#123;")
+            .replace("}", "&#125;").replace("`", "&#96;"))
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
+
+
+def chat_text(text: str) -> str:
+    """Text for the Chatbot's Markdown renderer that displays exactly as written.
+
+    HTML is escaped and every Markdown/LaTeX character is backslash-escaped, so a
+    quoted `![x](http://elsewhere/x.png)` stays text and loads nothing.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def turn_record(answer: Answer, documents: Mapping[str, Document]) -> Turn:
+    """One question and its final answer as plain data, with everything the page shows."""
+    cites = []
+    for c in answer.citations:
+        doc = documents.get(c.chunk.doc_id)
+        before, after = _context(doc, c.start, c.end) if doc else ("", "")
+        cites.append({
+            "n": c.n, "doc_id": c.chunk.doc_id, "title": c.chunk.title, "source": c.chunk.source,
+            "quote": c.quote, "start": c.start, "end": c.end, "locator": locator(c),
+            "score": round(float(c.score), 3), "verified": c.verified,
+            "plain": plain(c), "markdown": markdown(c), "before": before, "after": after,
+        })
+    return {"question": answer.question, "text": answer.text, "found": answer.found,
+            "notes": list(answer.notes), "citations": cites,
+            "export": answer_markdown(answer)}
+
+
+def _context(doc: Document, start: int, end: int) -> tuple[str, str]:
+    """A little text either side of a quote, cut at word boundaries and at boilerplate."""
+    lo, hi = max(0, start - CONTEXT_CHARS), min(len(doc.text), end + CONTEXT_CHARS)
+    for s, e in doc.skip_spans:  # never show "Hide Ad" lines as context
+        if e <= start:
+            lo = max(lo, e)
+        elif s >= end:
+            hi = min(hi, s)
+    before, after = doc.text[lo:start], doc.text[end:hi]
+    if lo > 0 and " " in before:
+        before = "\u2026" + before[before.index(" ") + 1:]
+    if hi < len(doc.text) and " " in after:
+        after = after[:after.rindex(" ")] + "\u2026"
+    return before, after
+
+
+def chat_messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
+    """The conversation as Chatbot messages."""
+    out = []
+    for t in turns:
+        out.append({"role": "user", "content": chat_text(t["question"])})
+        out.append({"role": "assistant", "content": answer_message(t["text"], t.get("notes", ()))})
+    return out
+
+
+def answer_message(text: str, notes: Sequence[str] = ()) -> str:
+    return chat_text(text) + "".join(f"\n\n*{chat_text(n)}*" for n in notes)
+
+
+def sources_html(turn: Turn | None, index: int = 0) -> str:
+    """The passages one answer cites: number, title, locator, quote in context, score, buttons."""
+    if turn is None:
+        return "<p class='hint'>The passages an answer cites appear here.</p>"
+    rows = [f"<div class='sources' data-turn='{index}'>"]  # data-turn: which answer is shown
+    if not turn["citations"]:
+        text = NOTHING_FOUND if not turn["found"] else "No sources cited."
+        return f"{rows[0]}<p class='none'>{esc(text)}</p></div>"
+    rows += [f"<div class='src-top'><span>Sources of: <i>{esc(turn['question'])}</i></span>"
+            f"<button class='btn' data-copy='{esc(turn['export'])}'>Copy answer (Markdown)</button>"
+            "</div>"]
+    for c in turn["citations"]:
+        where = " \u00b7 ".join(esc(p) for p in (c["source"], c["locator"]) if p)
+        rows.append(
+            f"<div class='src' id='src-{c['n']}'>"
+            f"<div class='src-head'><b class='src-n'>[{c['n']}]</b> "
+            f"<span class='src-title'>{esc(c['title'])}</span></div>"
+            f"<div class='src-loc'>{where} \u00b7 <span class='src-score'>score "
+            f"{c['score']:.2f}</span></div>"
+            f"<blockquote class='src-ctx'>{esc(c['before'])}<mark>{esc(c['quote'])}</mark>"
+            f"{esc(c['after'])}</blockquote>"
+            f"<div class='src-actions'>"
+            f"<button class='btn' data-copy='{esc(c['plain'])}'>Copy citation</button>"
+            f"<button class='btn' data-copy='{esc(c['markdown'])}'>Copy as Markdown</button>"
+            f"<button class='btn' data-show='{c['n']}' data-turn='{index}'>Show in document"
+            f"</button></div></div>"
+        )
+    return "\n".join(rows) + "</div>"
+
+
+def document_html(doc: Document, cite: Mapping[str, Any]) -> str:
+    """The whole document as escaped text, line numbers for text files, the quote marked."""
+    start, end = int(cite["start"]), int(cite["end"])
+    if doc.text[start:end] != cite["quote"]:
+        return ("<p class='none'>This document has changed since the answer was given; "
+                "ask again to cite the current text.</p>")
+    lo, hi = 0, len(doc.text)
+    if hi > DOC_WINDOW:  # very long documents: a window around the passage
+        lo = max(0, start - DOC_WINDOW // 2)
+        hi = min(len(doc.text), max(end, lo + DOC_WINDOW))
+    # (offset, order at equal offsets, tag): close the mark, then numbers, then open it.
+    marks: list[tuple[int, int, str]] = [(start, 2, "<mark id='cited'>"), (end, 0, "</mark>")]
+    if doc.format in ("txt", "md"):  # the same line numbers as the locators
+        line = doc.text.count("\n", 0, lo) + 1
+        pos = lo
+        while pos < hi:
+            marks.append((pos, 1, f"<span class='ln'>{line}</span>"))
+            nl = doc.text.find("\n", pos, hi)
+            if nl < 0:
+                break
+            pos, line = nl + 1, line + 1
+    for i, p in enumerate(doc.page_starts):
+        if lo <= p < hi:
+            marks.append((p, 1, f"<span class='page'>page {i + 1}</span>"))
+    marks.sort(key=lambda m: (m[0], m[1]))
+    out, pos = [], lo
+    for at, _, tag in marks:
+        out.append(esc(doc.text[pos:at]))
+        out.append(tag)
+        pos = at
+    out.append(esc(doc.text[pos:hi]))
+    note = (f"<p class='hint'>Showing characters {lo:,}\u2013{hi:,} of {len(doc.text):,}.</p>"
+            if (lo, hi) != (0, len(doc.text)) else "")
+    return (f"<div class='doc-head'><b>[{esc(str(cite['n']))}]</b> {esc(doc.title)} "
+            f"<span class='src-loc'>{esc(doc.source)} \u00b7 {esc(cite['locator'])}</span></div>"
+            f"{note}<div class='doc-text'>{''.join(out)}</div>")
+
+
+def export_markdown(turns: Sequence[Turn], when: str = "") -> str:
+    """The conversation as Markdown: every question, its answer and its numbered references."""
+    lines = ["# Conversation with your documents", ""]
+    if when:
+        lines += [f"Exported {when}.", ""]
+    for i, t in enumerate(turns, 1):
+        lines += [f"## {i}. {t['question']}", "", t["export"].rstrip(), ""]
+        lines += [f"*{n}*" for n in t.get("notes", ())]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+CSS = """
+#sources .src { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 8px 10px; margin: 0 0 8px 0; }
+#sources .src-top { display: flex; justify-content: space-between; align-items: center;
+  gap: 8px; margin-bottom: 8px; font-size: 0.9em; }
+.src-n { color: var(--color-accent); }
+.src-loc, .hint { color: var(--body-text-color-subdued); font-size: 0.85em; }
+.src-ctx { margin: 6px 0; padding: 2px 0 2px 10px; border-left: 3px solid var(--color-accent);
+  font-size: 0.92em; }
+#sources mark, #document mark { background: #fde68a; color: #111; padding: 0 1px; }
+.btn { font-size: 0.8em; padding: 2px 8px; margin: 2px 6px 0 0; cursor: pointer;
+  border: 1px solid var(--border-color-primary); border-radius: 6px;
+  background: var(--button-secondary-background-fill); color: var(--body-text-color); }
+.btn:hover { background: var(--button-secondary-background-fill-hover); }
+#document .doc-head { margin-bottom: 6px; }
+#document .doc-text { white-space: pre-wrap; max-height: 420px; overflow-y: auto;
+  line-height: 1.5; font-size: 0.92em; border: 1px solid var(--border-color-primary);
+  border-radius: 8px; padding: 8px; }
+.ln { display: inline-block; min-width: 2.5em; margin-right: 0.8em; text-align: right;
+  color: var(--body-text-color-subdued); font-size: 0.8em; user-select: none; }
+.page { display: block; color: var(--body-text-color-subdued); font-size: 0.8em;
+  border-top: 1px dashed var(--border-color-primary); user-select: none; }
+"""

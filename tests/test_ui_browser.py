@@ -1,0 +1,274 @@
+"""The web chat in a real headless Chromium against the real app (`python app.py`).
+
+One app start for the whole module (2 CPU cores): the index is built first, as
+`make run` does, then each test opens a fresh tab with an empty conversation.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from conftest import DOCS_SRC, SEED, make_assistant
+from ui_server import CHROMIUM, CHROMIUM_FLAGS, App, start_app
+
+pytestmark = pytest.mark.browser
+
+SEED_TEXT = (DOCS_SRC / SEED).read_text(encoding="utf-8")
+REVIEW = "What did the independent review of Rotherham find?"
+NOT_FOUND_QUESTION = "How long should sourdough bread be baked at home?"
+HOSTILE = (
+    "# Quartermaster notes\n\n"
+    "The vault code is kept in the blue cabinet <script>window.__pwned = 1</script> beside the "
+    "<img src=\"http://evil.example/pixel.png\" onerror=\"window.__pwned = 2\"> brass ledger "
+    "![tracker](http://evil.example/tracker.png) and the ${window.__pwned = 3} {{constructor}} "
+    "harbour map.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, embedder) -> App:
+    work = tmp_path_factory.mktemp("ui")
+    docs = work / "docs_src"
+    shutil.copytree(DOCS_SRC, docs)
+    make_assistant(work / "index", embedder, docs).index(docs)  # as `make run` does first
+    served = start_app(work, docs, work / "index")
+    served.first_answer = None  # type: ignore[attr-defined]
+    print(f"\n[timing] python app.py (index built) -> HTTP 200: "
+          f"{served.ready - served.started:.1f} s")
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def browser_context(app: App, tmp_path_factory: pytest.TempPathFactory):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
+            headless=True, args=CHROMIUM_FLAGS, accept_downloads=True,
+            permissions=["clipboard-read", "clipboard-write"],
+            viewport={"width": 1400, "height": 1000})
+        ctx.requests = []  # type: ignore[attr-defined]
+        ctx.on("request", lambda r: ctx.requests.append(r.url))  # type: ignore[attr-defined]
+        yield ctx
+        ctx.close()
+
+
+@pytest.fixture
+def page(app: App, browser_context):
+    """A fresh tab on an empty conversation; fails the test if anything left 127.0.0.1."""
+    pg = browser_context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(app.url)
+    pg.evaluate("localStorage.clear()")
+    pg.reload()
+    pg.wait_for_selector("#question textarea", timeout=60_000)
+    pg.wait_for_load_state("networkidle")  # the stored conversation has been restored
+    yield pg
+    pg.close()
+    foreign = [u for u in browser_context.requests if not u.startswith(app.url)]
+    assert foreign == [], f"requests left the app: {foreign}"
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+def ask(page, app: App, question: str, turn: int) -> float:
+    """Type a question, press Enter, wait for the complete answer; seconds from Enter."""
+    page.fill("#question textarea", question)
+    t0 = time.perf_counter()
+    page.press("#question textarea", "Enter")
+    page.wait_for_selector(f"#sources .sources[data-turn='{turn}']", timeout=120_000)
+    done = time.perf_counter()
+    if app.first_answer is None:  # type: ignore[attr-defined]
+        app.first_answer = done - app.started  # type: ignore[attr-defined]
+    return done - t0
+
+
+def last_answer(page) -> str:
+    return page.locator("#chat [data-testid='bot']").last.inner_text()
+
+
+def cards(page) -> list[dict[str, str]]:
+    out = []
+    for card in page.locator("#sources .src").all():
+        out.append({
+            "n": card.locator(".src-n").inner_text(),
+            "title": card.locator(".src-title").inner_text(),
+            "loc": card.locator(".src-loc").inner_text(),
+            "quote": card.locator("mark").text_content() or "",
+        })
+    return out
+
+
+def expected_lines(text: str, quote: str) -> str:
+    start = text.find(quote)
+    assert start >= 0, f"quote not verbatim in the document: {quote!r}"
+    a = text.count("\n", 0, start) + 1
+    b = text.count("\n", 0, start + len(quote) - 1) + 1
+    return f"line {a}" if a == b else f"lines {a}\u2013{b}"
+
+
+def test_answer_shows_markers_and_only_cited_sources(page, app: App) -> None:
+    seconds = ask(page, app, REVIEW, 0)
+    print(f"\n[timing] Enter -> full answer: {seconds:.2f} s; "
+          f"python app.py start -> first answer on the page: {app.first_answer:.1f} s")
+    answer = last_answer(page)
+    assert "[1]" in answer
+    markers = sorted(set(re.findall(r"\[(\d+)\]", answer)), key=int)
+    found = cards(page)
+    assert [c["n"] for c in found] == [f"[{m}]" for m in markers]  # only what is cited
+    seed = [c for c in found if SEED in c["loc"]]
+    assert seed, found
+    for c in seed:
+        assert c["quote"] and c["quote"] in SEED_TEXT
+        assert expected_lines(SEED_TEXT, c["quote"]) in c["loc"]
+        assert c["title"] == "Praise for Rotherham fight against child sex abuse"
+        assert re.search(r"score \d\.\d\d", c["loc"])
+
+
+def test_followup_uses_the_conversation(page, app: App) -> None:
+    ask(page, app, REVIEW, 0)
+    ask(page, app, "And who led it?", 1)
+    quotes = " ".join(c["quote"] for c in cards(page))
+    assert "Steve Ashley" in quotes
+    chat = page.inner_text("#chat")
+    assert REVIEW in chat and "And who led it?" in chat
+
+
+def test_copy_citation_and_show_it_in_the_document(page, app: App) -> None:
+    ask(page, app, "Who carried out the review after starting his role in September?", 0)
+    card = cards(page)[0]
+    first = page.locator("#sources .src").first
+    first.get_by_role("button", name="Copy citation").click()
+    page.wait_for_timeout(200)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    flat = re.sub(r"\s+", " ", card["quote"]).strip()
+    source, loc = card["loc"].split(" \u00b7 ")[:2]
+    assert copied == f"\u201c{flat}\u201d \u2014 {card['title']} ({source}, {loc})"
+    first.get_by_role("button", name="Copy as Markdown").click()
+    page.wait_for_timeout(200)
+    md = page.evaluate("navigator.clipboard.readText()")
+    assert md.startswith(f"> {flat}\n>\n> \u2014 *") and f"(`{source}`, {loc})" in md
+
+    first.get_by_role("button", name="Show in document").click()
+    mark = page.locator("#document mark")
+    mark.wait_for(timeout=30_000)
+    assert mark.text_content() == card["quote"]
+    # The whole document is shown, as text, with the passage in view.
+    shown = page.evaluate("""() => { const d = document.querySelector('#document .doc-text')
+        .cloneNode(true); d.querySelectorAll('.ln, .page').forEach(e => e.remove());
+        return d.textContent; }""")
+    doc_text = (app.docs_dir / SEED).read_text(encoding="utf-8") if SEED in source else None
+    if doc_text is not None:
+        assert shown == doc_text
+    page.wait_for_timeout(300)
+    box = mark.bounding_box()
+    view = page.locator("#document .doc-text").bounding_box()
+    assert box and view and view["y"] <= box["y"] <= view["y"] + view["height"]
+
+
+def test_export_downloads_the_conversation_as_markdown(page, app: App) -> None:
+    ask(page, app, REVIEW, 0)
+    ask(page, app, "And who led it?", 1)
+    answers = [m.inner_text() for m in page.locator("#chat [data-testid='bot']").all()]
+    quotes = [c["quote"] for c in cards(page)]
+    with page.expect_download() as dl:
+        page.click("#export")
+    download = dl.value
+    assert download.suggested_filename.endswith(".md")
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert f"## 1. {REVIEW}" in text and "## 2. And who led it?" in text
+    for a in answers:
+        assert a.strip() in text
+    for i, q in enumerate(quotes, 1):
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"{i}. *")
+                    and re.sub(r"\s+", " ", q).strip() in ln)
+        assert "`docs_src/" in line
+
+
+def test_reload_keeps_the_conversation_and_its_sources(page, app: App) -> None:
+    ask(page, app, REVIEW, 0)
+    before = cards(page)
+    page.reload()
+    page.wait_for_selector("#sources .sources[data-turn='0']", timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    assert REVIEW in page.inner_text("#chat")
+    assert cards(page) == before
+
+
+def test_empty_question_and_nothing_found(page, app: App) -> None:
+    page.fill("#question textarea", "   ")
+    page.press("#question textarea", "Enter")
+    page.wait_for_selector("#status :text('Please type a question')", timeout=30_000)
+    assert page.locator("#chat [data-testid='user']").count() == 0
+
+    ask(page, app, NOT_FOUND_QUESTION, 0)
+    assert "[1]" not in last_answer(page)
+    assert page.locator("#sources .src").count() == 0
+    assert "Nothing relevant was found" in page.inner_text("#sources")
+
+
+def test_document_filter_restricts_the_sources(page, app: App) -> None:
+    page.click("#filter input")
+    page.get_by_role("option", name=re.compile("Black Death")).click()
+    page.keyboard.press("Escape")
+    ask(page, app, "How did the Black Death spread?", 0)
+    found = cards(page)
+    assert found and all("black-death.pdf" in c["loc"] for c in found)
+    assert all(re.search(r"pp?\. \d", c["loc"]) for c in found)  # PDF: page numbers
+    ask(page, app, "Who led the review of child sexual exploitation in Rotherham?", 1)
+    assert all(SEED not in c["loc"] for c in cards(page))
+
+
+def test_upload_reports_bad_files_and_indexes_the_rest(page, app: App, tmp_path: Path) -> None:
+    good = tmp_path / "lighthouse-notes.md"
+    good.write_text("# Kelloway Point lighthouse\n\nThe lamp of the Kelloway Point lighthouse "
+                    "was designed in 1893 by the engineer Mirela Dragan.\n", encoding="utf-8")
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\nthis is not really a PDF\n")
+    program = tmp_path / "tool.exe"
+    program.write_bytes(b"MZ\x90\x00")
+    page.set_input_files("#upload input[type=file]", [str(good), str(broken), str(program)])
+    status = page.locator("#upload-status")
+    status.get_by_text("Index updated").wait_for(timeout=180_000)
+    text = status.inner_text()
+    assert "uploads/lighthouse-notes.md" in text
+    assert re.search(r"broken\.pdf.*PDF", text) and re.search(r"tool\.exe.*\.exe", text)
+    assert (app.docs_dir / "uploads" / "lighthouse-notes.md").is_file()
+    assert not (app.docs_dir / "uploads" / "broken.pdf").exists()
+
+    ask(page, app, "Who designed the lamp of the Kelloway Point lighthouse?", 0)
+    found = cards(page)
+    assert any("uploads/lighthouse-notes.md" in c["loc"] and "Mirela Dragan" in c["quote"]
+               for c in found)
+    page.click("#filter input")
+    assert page.get_by_role("option", name=re.compile("Kelloway Point lighthouse")).count() == 1
+    page.keyboard.press("Escape")
+
+
+def test_hostile_document_is_shown_as_text(page, app: App, tmp_path: Path) -> None:
+    hostile = tmp_path / "quartermaster.md"
+    hostile.write_text(HOSTILE, encoding="utf-8")
+    page.set_input_files("#upload input[type=file]", [str(hostile)])
+    page.locator("#upload-status").get_by_text("Index updated").wait_for(timeout=180_000)
+    ask(page, app, "Where is the vault code kept?", 0)
+    page.locator("#sources .src").first.get_by_role("button", name="Show in document").click()
+    page.locator("#document mark").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+
+    assert page.evaluate("window.__pwned") is None
+    for where in ("#chat", "#sources", "#document"):
+        assert page.locator(f"{where} img[src*='evil']").count() == 0
+        assert page.locator(f"{where} script").count() == 0
+    quote = page.locator("#sources mark").first.text_content() or ""
+    for literal in ("<script>window.__pwned = 1</script>", "![tracker](http://evil.example/",
+                    "onerror=\"window.__pwned = 2\"", "${window.__pwned = 3} {{constructor}}"):
+        assert literal in quote
+        assert literal in (page.locator("#document .doc-text").text_content() or "")
+    assert "<script>window.__pwned = 1</script>" in last_answer(page)
+    assert "![tracker](http://evil.example/tracker.png)" in last_answer(page)

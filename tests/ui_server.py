@@ -1,0 +1,93 @@
+"""Start the real web chat (`python app.py`) on a free loopback port, for the UI tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Flags from DEVELOPERS/preamble: no GPU, no network but 127.0.0.1, nothing in the background.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+
+
+@dataclass
+class App:
+    url: str
+    proc: subprocess.Popen
+    started: float  # time.perf_counter() just before the process was started
+    ready: float  # ... and when the page first answered HTTP
+    log: Path
+    docs_dir: Path
+    index_dir: Path
+
+    def log_tail(self, n: int = 4000) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-n:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(workdir: Path, docs_dir: Path, index_dir: Path, *, auth: str | None = None,
+              timeout: float = 300.0) -> App:
+    """Run `python app.py` with its settings in ASSISTANT_* variables; wait until it serves."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "GRADIO_"))}
+    env.update({
+        "ASSISTANT_HOST": "127.0.0.1", "ASSISTANT_PORT": str(port),
+        "ASSISTANT_DOCS_DIR": str(docs_dir), "ASSISTANT_INDEX_DIR": str(index_dir),
+        "ASSISTANT_TORCH_THREADS": "1",
+        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+        "GRADIO_TEMP_DIR": str(workdir / "gradio-tmp"), "TOKENIZERS_PARALLELISM": "false",
+    })
+    if auth:
+        env["ASSISTANT_AUTH"] = auth
+    log = workdir / "app.log"
+    url = f"http://127.0.0.1:{port}/"
+    started = time.perf_counter()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=workdir, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    app = App(url, proc, started, 0.0, log, docs_dir, index_dir)
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app.py exited with {proc.returncode}:\n{app.log_tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    app.ready = time.perf_counter()
+                    return app
+        except urllib.error.HTTPError as exc:  # 401 etc.: it is up, just guarded
+            if exc.code < 500:
+                app.ready = time.perf_counter()
+                return app
+        except OSError:
+            pass
+        time.sleep(0.3)
+    app.stop()
+    raise RuntimeError(f"app.py did not answer within {timeout:.0f} s:\n{app.log_tail()}")
