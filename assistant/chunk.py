@@ -167,6 +167,12 @@ def _count_spans(
     return counts
 
 
+def _cost(prev: Unit, unit: Unit) -> int:
+    """Tokens `unit` adds after `prev`; a piece glued to the previous one (a hard cut
+    inside a long word) may tokenise one token longer once joined."""
+    return unit.tokens + (1 if prev.end == unit.start else 0)
+
+
 def _fit(
     doc: Document, groups: list[list[Unit]], count: TokenCounter, max_tokens: int
 ) -> list[list[Unit]]:
@@ -230,11 +236,11 @@ def chunk_document(
         group = [us[i]]
         total = us[i].tokens
         j = i + 1
-        while j < len(us) and total + us[j].tokens <= target:
+        while j < len(us) and total + _cost(us[j - 1], us[j]) <= target:
             if us[j].start in heading_starts and total >= target // 4:
                 break
             group.append(us[j])
-            total += us[j].tokens
+            total += _cost(us[j - 1], us[j])
             j += 1
         groups.append(group)
         if j >= len(us):

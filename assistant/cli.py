@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -47,6 +48,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
     p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default=None)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    _generator_flags(p)
     _common(p)
 
     p = sub.add_parser("serve", help="start the web chat")
@@ -58,6 +60,19 @@ def parser() -> argparse.ArgumentParser:
 
     _eval_parser(sub)
     return ap
+
+
+def _generator_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--generator", choices=["extractive", "openai"], default=None,
+                   help="extractive (default) quotes the passages; openai asks an "
+                        "OpenAI-compatible server and checks its citations")
+    p.add_argument("--llm-base-url", default=None, metavar="URL",
+                   help="the server, e.g. http://127.0.0.1:8080/v1 (or ASSISTANT_LLM_BASE_URL)")
+    p.add_argument("--llm-model", default=None,
+                   help="model name (default: ASSISTANT_LLM_MODEL, else the server's first)")
+    p.add_argument("--llm-timeout", type=float, default=None, metavar="SECONDS",
+                   help="give up on the server after this long (default 60) and answer "
+                        "extractively")
 
 
 def _eval_parser(sub: Any) -> None:
@@ -74,6 +89,10 @@ def _eval_parser(sub: Any) -> None:
         else:
             b.add_argument("--no-unanswerable", action="store_true",
                            help="skip asking each question of the other articles (abstention)")
+            b.add_argument("--max-questions", type=int, default=None, metavar="N",
+                           help="ask only N questions, evenly spread over the file (for slow "
+                                "generators)")
+            _generator_flags(b)
         b.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default=None)
         b.add_argument("--cache", type=Path, default=None, metavar="DIR",
                        help="where built benchmark indexes are kept (default: INDEX/eval)")
@@ -95,6 +114,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
         "lock_timeout": getattr(args, "wait", None),
+        "generator": getattr(args, "generator", None),
+        "llm_base_url": getattr(args, "llm_base_url", None),
+        "llm_model": getattr(args, "llm_model", None),
+        "llm_timeout": getattr(args, "llm_timeout", None),
     }
     return Settings.load(**over)
 
@@ -141,12 +164,37 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .cite import answer_text
     from .pipeline import Assistant
 
-    answer = Assistant(settings).ask(args.question, k=args.k)
+    assistant = Assistant(settings)
+    if args.json or settings.generator == "extractive":
+        answer = assistant.ask(args.question, k=args.k)
+    else:
+        answer = _stream(assistant.ask_stream(args.question, k=args.k))
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
     else:
         print(answer_text(answer))
+        for note in answer.notes:
+            print(f"note: {note}", file=sys.stderr)
     return 0
+
+
+def _stream(answers: Any) -> Any:
+    """Print the model's draft as it arrives; return the final (checked) answer.
+
+    The checked answer, printed after the draft, renumbers citations and marks
+    what could not be verified, so it is printed in full under a rule.
+    """
+    shown = ""
+    final = None
+    for answer in answers:
+        draft, final = final, answer  # every answer but the last is a draft
+        if draft is not None and draft.text.startswith(shown):
+            sys.stdout.write(draft.text[len(shown):])
+            sys.stdout.flush()
+            shown = draft.text
+    if shown:
+        sys.stdout.write("\n\n--- checked against the sources ---\n")
+    return final
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -177,6 +225,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         report = evaluate.run_beir(settings, beir, cache, progress=progress)
     else:
         squad = evaldata.load_squad(args.path)
+        if args.max_questions is not None and 0 < args.max_questions < len(squad.questions):
+            step = len(squad.questions) / args.max_questions
+            picked = tuple(squad.questions[int(i * step)] for i in range(args.max_questions))
+            squad = dataclasses.replace(squad, questions=picked)
         report = evaluate.run_squad(settings, squad, cache, progress=progress,
                                     unanswerable=not args.no_unanswerable)
     for bar in bars.values():

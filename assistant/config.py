@@ -37,9 +37,12 @@ class Settings:
     mode: str = "hybrid"  # hybrid | dense | lexical
     top_k: int = 5
     candidates: int = 100  # per retriever, before fusion
+    # Hybrid fusion (docs/EVALUATION.md): "convex" = weighted sum of cosine and BM25 / best
+    # BM25 of the query; "rrf" = weighted reciprocal rank fusion with rrf_k.
+    fusion: str = "convex"
     rrf_k: int = 60
-    dense_weight: float = 1.0
-    lexical_weight: float = 1.0
+    dense_weight: float = 0.6
+    lexical_weight: float = 0.4
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     stemmer: str = "english"  # PyStemmer language, or "" for none
@@ -90,6 +93,13 @@ class Settings:
         if self.mode not in {"hybrid", "dense", "lexical"}:
             raise AssistantError(
                 f"mode must be hybrid, dense or lexical, not {self.mode!r} (ASSISTANT_MODE / --mode)"
+            )
+        if self.fusion not in {"convex", "rrf"}:
+            raise AssistantError(f"fusion must be convex or rrf, not {self.fusion!r} (ASSISTANT_FUSION)")
+        if min(self.dense_weight, self.lexical_weight) < 0 or self.dense_weight + self.lexical_weight <= 0:
+            raise AssistantError(
+                "dense_weight and lexical_weight must be >= 0 and not both 0 "
+                "(ASSISTANT_DENSE_WEIGHT / ASSISTANT_LEXICAL_WEIGHT)"
             )
         if self.generator not in {"extractive", "openai"}:
             raise AssistantError(

@@ -28,6 +28,7 @@ from .embed import Embedder
 from .evaldata import BeirSet, SquadSet
 from .pipeline import Assistant
 from .types import Document, Hit
+from .verify import tally
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,9 @@ class Asked:
     citation_correct: bool
     words: int
     ms: float
+    verified: int = 0  # sentences of the answer checked against their sources and supported
+    checked: int = 0  # sentences that were checked (see verify.tally)
+    fallback: bool = False  # the generator failed and the extractive answer was given
 
 
 def ask_one(assistant: Assistant, question: str, answers: Sequence[str], gold: str,
@@ -217,8 +221,10 @@ def ask_one(assistant: Assistant, question: str, answers: Sequence[str], gold: s
     first = ans.citations[0] if ans.citations else None
     cited = bool(ans.found and first is not None and first.chunk.doc_id == gold
                  and contains_answer(first.quote, answers))
+    verified, checked = tally(ans.text) if ans.found else (0, 0)
+    fallback = any("extractive answer is shown" in n for n in ans.notes)
     return Asked(qid, rank, ans.found, bool(body) and contains_answer(body, answers), cited,
-                 len(body.split()), ms)
+                 len(body.split()), ms, verified, checked, fallback)
 
 
 def _share(flags: Iterable[bool]) -> float:
@@ -258,6 +264,12 @@ def run_squad(
         "citation_correct": _share(a.citation_correct for a in asked),
         "answer_words": round(float(np.mean([a.words for a in answered])), 2) if answered else 0.0,
         "abstain_rate": _share(not a.found for a in asked),
+        "generator": settings.generator,
+        "sentences_verified": round(sum(a.verified for a in asked)
+                                    / max(1, sum(a.checked for a in asked)), 4),
+        "generator_fallbacks": sum(a.fallback for a in asked),
+        "seconds_per_answer": round(float(np.mean([a.ms for a in asked])) / 1000, 3)
+        if asked else 0.0,
         "documents": build.documents,
         "chunks": build.chunks,
         "index_seconds": build.index_seconds,

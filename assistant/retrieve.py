@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -117,23 +117,25 @@ class Retriever:
                 out.append((self.store.row_of_id[int(i)], float(s)))
         return out
 
-    def lexical(self, query: str, n: int, doc_ids: Collection[str] | None = None) -> list[tuple[int, float]]:
-        """(row, BM25 score) of the n best-matching chunks with a score above zero."""
+    def lexical_scores(self, query: str, doc_ids: Collection[str] | None = None) -> np.ndarray | None:
+        """BM25 score of every chunk row (0 outside `doc_ids`); None when no query word is known."""
         if not len(self.store):
-            return []
+            return None
         tokens = tokenize([query], self.settings.stemmer, self.settings.stopwords)[0]
         known = [t for t in tokens if t in self.store.lexical.vocab_dict]
         if not known:
-            return []
-        scores = self.store.lexical.get_scores(known)[: len(self.store)]
+            return None
+        scores = np.asarray(self.store.lexical.get_scores(known)[: len(self.store)])
         if doc_ids is not None:
             mask = np.zeros(len(scores), dtype=bool)
             mask[self._rows(doc_ids)] = True
             scores = np.where(mask, scores, 0.0)
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+        return scores
+
+    def lexical(self, query: str, n: int, doc_ids: Collection[str] | None = None) -> list[tuple[int, float]]:
+        """(row, BM25 score) of the n best-matching chunks with a score above zero."""
+        scores = self.lexical_scores(query, doc_ids)
+        return _top(scores, n) if scores is not None else []
 
     def _rows(self, doc_ids: Collection[str]) -> np.ndarray:
         parts = [self._doc_rows[d] for d in doc_ids if d in self._doc_rows]
@@ -151,21 +153,63 @@ class Retriever:
         k = k or s.top_k
         mode = mode or s.mode
         dense = self.dense(query, s.candidates, doc_ids) if mode in ("hybrid", "dense") else []
-        lexical = self.lexical(query, s.candidates, doc_ids) if mode in ("hybrid", "lexical") else []
-        fused = fuse(dense, lexical, s.rrf_k, s.dense_weight, s.lexical_weight)
+        bm25_all = self.lexical_scores(query, doc_ids) if mode in ("hybrid", "lexical") else None
+        lexical = _top(bm25_all, s.candidates) if bm25_all is not None else []
         cos = dict(dense)
         bm25 = dict(lexical)
-        # Cosine similarity for every hit, lexical-only ones too: answers use it to abstain.
-        q = self.query_vector(query)
+        if mode == "hybrid" and s.fusion == "convex":
+            # Exact scores on both sides for every candidate, so none is penalised for
+            # having been missed by one retriever's top list.
+            for row, _ in lexical:
+                if row not in cos:
+                    cos[row] = self._cosine(query, row)
+            if bm25_all is not None:
+                bm25 = {row: float(bm25_all[row]) for row in cos}
+            fused = fuse_convex(cos, bm25, s.dense_weight, s.lexical_weight)
+        else:
+            fused = fuse(dense, lexical, s.rrf_k, s.dense_weight, s.lexical_weight)
         hits: list[Hit] = []
         for row, score in fused[: max(k * 3, k + 5)]:
-            chunk = self.store.chunks[row]
             if row not in cos:
-                vec = self.store.dense.reconstruct(faiss_id(chunk.chunk_id))
-                cos[row] = float(np.dot(vec, q))
-            hits.append(Hit(chunk=chunk, score=score, dense=cos.get(row), lexical=bm25.get(row)))
+                # Cosine similarity for every hit, lexical-only ones too: answers use it to abstain.
+                cos[row] = self._cosine(query, row)
+            hits.append(Hit(chunk=self.store.chunks[row], score=score, dense=cos[row],
+                            lexical=bm25.get(row)))
         hits = merge_overlapping(hits, self.store)
         return [replace(h, rank=i + 1) for i, h in enumerate(hits[:k])]
+
+    def _cosine(self, query: str, row: int) -> float:
+        vec = self.store.dense.reconstruct(faiss_id(self.store.chunks[row].chunk_id))
+        return float(np.dot(vec, self.query_vector(query)))
+
+
+def _top(scores: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """(row, score) of the n highest scores above zero, best first."""
+    n = min(n, len(scores))
+    top = np.argpartition(-scores, n - 1)[:n]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+
+
+def fuse_convex(
+    cosine: Mapping[int, float],
+    bm25: Mapping[int, float],
+    dense_weight: float = 0.6,
+    lexical_weight: float = 0.4,
+) -> list[tuple[int, float]]:
+    """Convex combination of cosine similarity and BM25 divided by the query's best BM25 score.
+
+    Rows missing from `bm25` count as 0 there; with no BM25 scores at all the
+    ranking is by cosine alone. Scores are in [-1, 1], ties broken by row.
+    """
+    top = max(bm25.values(), default=0.0)
+    total = dense_weight + lexical_weight
+    wd, wl = dense_weight / total, lexical_weight / total
+    scores = {
+        row: wd * c + (wl * bm25.get(row, 0.0) / top if top > 0 else 0.0)
+        for row, c in cosine.items()
+    }
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def fuse(

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 GENERATORS = ("extractive", "openai")
 EMPTY_PROMPT = "Please type a question first, for example: *What did the review find?*"
-DOC_HINT = "<p class='hint'>Choose \u201cShow in document\u201d on a source to read it in place.</p>"
+DOC_HINT = "<p class='hint'>Choose \u201cShow in document\u201d on a source to read it here.</p>"
 
 # Sources panel: copy buttons write to the clipboard in the browser; "show" asks the server.
 SOURCES_JS = """
@@ -72,11 +72,11 @@ def _choices(assistant: Assistant) -> list[tuple[str, str]]:
     return [(f"{d.title} ({d.source})", d.doc_id) for d in assistant.documents()]
 
 
-def _export(turns: list[dict[str, Any]]) -> str | None:
-    """Write the conversation as Markdown to a fresh temp file for the download button."""
+def _export(turns: list[dict[str, Any]], exports: Path) -> str | None:
+    """Write the conversation as Markdown to a new file for the download button."""
     if not turns:
         return None
-    folder = Path(tempfile.mkdtemp(prefix="assistant-export-"))
+    folder = Path(tempfile.mkdtemp(prefix="export-", dir=exports))  # one per download
     path = folder / f"conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
     path.write_text(view.export_markdown(turns, time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
     return str(path)
@@ -88,6 +88,7 @@ def build(assistant: Assistant) -> Any:
     import gradio as gr
 
     settings = assistant.settings
+    exports = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
 
     def respond(question: str, turns: Any, doc_ids: list[str] | None, generator: str) -> Any:
         turns = _valid_turns(turns)
@@ -115,8 +116,9 @@ def build(assistant: Assistant) -> Any:
         assert final is not None  # ask_stream always yields the complete answer last
         turns = [*turns, view.turn_record(final, docs)]
         status = "" if final.found else view.NOTHING_FOUND
+        export = gr.update(value=_export(turns, exports), interactive=True)
         yield (view.chat_messages(turns), "", view.sources_html(turns[-1], len(turns) - 1),
-               turns, status, gr.update(value=_export(turns), interactive=True), DOC_HINT)
+               turns, status, export, DOC_HINT)
 
     def show_document(turns: Any, evt: gr.EventData) -> Any:
         turns = _valid_turns(turns)
@@ -145,7 +147,7 @@ def build(assistant: Assistant) -> Any:
     def restore(turns: Any) -> Any:
         turns = _valid_turns(turns)
         last = turns[-1] if turns else None
-        export = _export(turns)
+        export = _export(turns, exports)
         return (view.chat_messages(turns), view.sources_html(last, len(turns) - 1),
                 gr.update(value=export, interactive=export is not None),
                 gr.update(choices=_choices(assistant)))
@@ -210,7 +212,7 @@ def build(assistant: Assistant) -> Any:
                                          label="Answer generator", elem_id="generator", scale=2)
                 files = gr.File(label=f"Add documents ({', '.join(sorted(_types()))}; "
                                       f"up to {settings.max_upload_mb} MB each)",
-                                file_count="multiple", elem_id="upload", height=110)
+                                file_count="multiple", elem_id="upload")
                 upload_status = gr.Markdown("", elem_id="upload-status")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")

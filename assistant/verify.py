@@ -204,9 +204,9 @@ def verify(
             continue
         vec = vec_of[id(claim)]
         if claim.cited:
-            found = [checker.support(claim.text, vec, n - 1) for n in claim.cited]
-            ok = any(s.verified for s in found)
-            used = [s for s in found if s.verified] if ok else found
+            tried = [checker.support(claim.text, vec, n - 1) for n in claim.cited]
+            ok = any(s.verified for s in tried)
+            used = [s for s in tried if s.verified] if ok else tried
         else:
             every = [checker.support(claim.text, vec, i) for i in range(len(hits))]
             good = sorted((s for s in every if s.verified), key=lambda s: -s.similarity)
@@ -238,6 +238,18 @@ def verify(
     if unverified:
         notes.append(f"{unverified} of {len(checkable)} sentence(s) could not be verified "
                      "against the passages and are marked " + UNVERIFIED)
+    # found: the model answered (rather than declined); how well is in the citations.
     return Answer(question=question, text="".join(parts).strip(),
-                  found=any(c.verified for c in citations), citations=tuple(citations),
+                  found=bool(checkable), citations=tuple(citations),
                   hits=tuple(hits), notes=tuple(notes))
+
+
+def tally(text: str) -> tuple[int, int]:
+    """(verified, checked) sentences of an answer's final text.
+
+    A verified sentence ends in markers alone; an unverified one in the
+    "(unverified)" mark. Extractive answers quote verbatim, so all of theirs count.
+    """
+    unverified = text.count(UNVERIFIED)
+    verified = len(re.findall(r"(?:\[\d+\])+(?! \(unverified\))(?!\[)", text))
+    return verified, verified + unverified

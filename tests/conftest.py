@@ -28,6 +28,15 @@ def embedder():
     return load_embedder(Settings.load(env={}))
 
 
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory):
+    """A real llama.cpp server (SmolLM2-135M, one thread) on a free loopback port: its /v1 URL."""
+    from llmserver import llama_server
+
+    with llama_server(tmp_path_factory.mktemp("llm")) as url:
+        yield url
+
+
 @pytest.fixture
 def docs_copy(tmp_path: Path) -> Path:
     """A private copy of docs_src/ that a test may change."""

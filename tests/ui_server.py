@@ -53,7 +53,7 @@ def free_port() -> int:
 
 
 def start_app(workdir: Path, docs_dir: Path, index_dir: Path, *, auth: str | None = None,
-              timeout: float = 300.0) -> App:
+              timeout: float = 300.0, extra_env: dict[str, str] | None = None) -> App:
     """Run `python app.py` with its settings in ASSISTANT_* variables; wait until it serves."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "GRADIO_"))}
@@ -66,6 +66,7 @@ def start_app(workdir: Path, docs_dir: Path, index_dir: Path, *, auth: str | Non
     })
     if auth:
         env["ASSISTANT_AUTH"] = auth
+    env.update(extra_env or {})  # e.g. ASSISTANT_LLM_BASE_URL for the generator test
     log = workdir / "app.log"
     url = f"http://127.0.0.1:{port}/"
     started = time.perf_counter()

@@ -1,0 +1,279 @@
+"""Generated answers through the product's own path, against a real llama.cpp server.
+
+SmolLM2-135M writes poor answers and rarely cites, so these tests assert on
+structure and on verification - exact quotes, renumbered markers, unverified
+sentences marked - never on wording.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from conftest import DATA, assert_exact, make_assistant
+from llmserver import failing_server, free_port, stalled_server
+
+from assistant.answer import candidate_sentences
+from assistant.cli import main
+from assistant.config import Settings
+from assistant.errors import AssistantError
+from assistant.generate import OpenAIGenerator, build_messages
+from assistant.types import Answer
+from assistant.verify import UNVERIFIED, split_claims, tally, verify
+
+DOCS = DATA / "generate"
+QUESTION = "When did the Kelling harbour bridge open?"
+
+
+@pytest.fixture(scope="module")
+def gen_index(tmp_path_factory, embedder) -> Path:
+    index_dir = tmp_path_factory.mktemp("gen") / "index"
+    make_assistant(index_dir, embedder, DOCS).index()
+    return index_dir
+
+
+def assistant_for(index_dir: Path, embedder, **over):
+    return make_assistant(index_dir, embedder, DOCS, llm_max_tokens=96, **over)
+
+
+def assert_checked(assistant, answer: Answer) -> None:
+    """The structure every generated answer must have, whatever the model wrote."""
+    assert_exact(assistant, answer)
+    numbers = [c.n for c in answer.citations]
+    assert numbers == list(range(1, len(numbers) + 1))
+    used = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert used == set(numbers)  # no marker without a citation, no citation without a marker
+    hit_chunks = {h.chunk.chunk_id for h in answer.hits}
+    for c in answer.citations:
+        assert c.verified in (True, False)
+        assert c.chunk.chunk_id in hit_chunks  # only passages that were given
+        doc = assistant.retriever().store.documents[c.chunk.doc_id]
+        assert any(a <= c.start and c.end <= b for a, b in c.chunk.spans)
+        assert c.quote.strip() == c.quote and doc.text[c.start:c.end] == c.quote
+    for c in answer.citations:
+        if not c.verified:  # an unverified citation is flagged right after its sentence
+            assert re.search(rf"\[{c.n}\](\[\d+\])* \(unverified\)", answer.text)
+    assert answer.found == (tally(answer.text)[1] > 0)  # answered, verified or not
+    assert not any("extractive answer is shown" in n for n in answer.notes)
+
+
+# --- against the real server ---------------------------------------------------
+
+
+@pytest.mark.llm
+def test_streamed_answer_grows_then_ends_checked(llm_server, gen_index, embedder):
+    assistant = assistant_for(gen_index, embedder, generator="openai", llm_base_url=llm_server)
+    answers = list(assistant.ask_stream(QUESTION))
+    drafts, final = answers[:-1], answers[-1]
+    assert len(drafts) >= 2  # token by token, not all at once
+    for a, b in zip(drafts, drafts[1:], strict=False):
+        assert b.text.startswith(a.text) and len(b.text) > len(a.text)
+        assert a.citations == ()
+    assert_checked(assistant, final)
+    assert final.hits and final.hits == drafts[-1].hits
+
+
+@pytest.mark.llm
+def test_page_can_switch_generator_per_question(llm_server, gen_index, embedder):
+    assistant = assistant_for(gen_index, embedder, llm_base_url=llm_server)  # extractive default
+    extractive = assistant.ask(QUESTION)
+    assert all(c.verified is None for c in extractive.citations) and "1894" in extractive.text
+    generated = assistant.ask(QUESTION, generator="openai")
+    assert_checked(assistant, generated)
+    assert generated.text != extractive.text
+    with pytest.raises(AssistantError, match="generator must be"):
+        assistant.ask(QUESTION, generator="gpt")
+
+
+@pytest.mark.llm
+def test_verification_of_real_model_output(llm_server, gen_index, embedder):
+    """The model's own draft, plus a bad marker, a false claim and a verbatim one, through verify."""
+    assistant = assistant_for(gen_index, embedder, llm_base_url=llm_server)
+    retriever = assistant.retriever()
+    hits = retriever.search(QUESTION, k=5)
+    gen = OpenAIGenerator(assistant.settings)
+    draft = gen.complete(build_messages(QUESTION, hits))
+    assert draft.strip()
+    docs = retriever.store.documents
+    first = docs[hits[0].chunk.doc_id]
+    verbatim = max(candidate_sentences(hits[:1], docs), key=lambda s: len(s.text)).text
+    doctored = (f"{draft.strip()}\n\n{verbatim} [1] "
+                "The bridge was painted purple by visitors from Mars in 2077 [1]. "
+                f"Nothing supports this number [{len(hits) + 7}].")
+    answer = verify(QUESTION, doctored, hits, docs, embedder, assistant.settings)
+    assert_checked(assistant, answer)
+    assert f"[{len(hits) + 7}]" not in answer.text
+    assert any(f"[{len(hits) + 7}]" in n for n in answer.notes)
+    assert re.search(r"Mars in 2077\. \[\d+\] \(unverified\)", answer.text)
+    quoted = [c for c in answer.citations if c.quote == verbatim]
+    assert quoted and quoted[0].verified is True and quoted[0].chunk.doc_id == first.doc_id
+    assert answer.found
+
+
+@pytest.mark.llm
+def test_cli_streams_tokens_then_prints_the_checked_answer(llm_server, gen_index, capsys):
+    code = main(["ask", QUESTION, "--index", str(gen_index), "--generator", "openai",
+                 "--llm-base-url", llm_server, "--llm-timeout", "120"])
+    out = capsys.readouterr().out
+    assert code == 0
+    draft, sep, checked = out.partition("--- checked against the sources ---")
+    assert sep and draft.strip() and checked.strip()
+
+
+@pytest.mark.llm
+def test_cli_json_carries_verification(llm_server, gen_index, capsys):
+    code = main(["ask", QUESTION, "--index", str(gen_index), "--generator", "openai",
+                 "--llm-base-url", llm_server, "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["question"] == QUESTION
+    for c in data["citations"]:
+        assert c["verified"] in (True, False) and c["quote"] and c["end"] > c["start"]
+
+
+# --- servers that fail: the extractive answer, with a note, never a hang -----------
+
+
+def _falls_back(index_dir: Path, embedder, url: str, expect: str) -> None:
+    assistant = assistant_for(index_dir, embedder, generator="openai", llm_base_url=url,
+                              llm_timeout=2.0)
+    extractive = assistant.ask(QUESTION, generator="extractive")
+    t0 = time.monotonic()
+    answer = assistant.ask(QUESTION)
+    elapsed = time.monotonic() - t0
+    assert answer.text == extractive.text and answer.citations == extractive.citations
+    assert len(answer.notes) == 1 and expect in answer.notes[0]
+    assert "extractive answer is shown instead" in answer.notes[0]
+    assert elapsed < 30, f"fell back only after {elapsed:.1f} s"  # a hang guard, not a benchmark
+
+
+def test_unreachable_server_falls_back(gen_index, embedder):
+    _falls_back(gen_index, embedder, f"http://127.0.0.1:{free_port()}/v1", "cannot reach")
+
+
+def test_stalled_server_falls_back_after_the_timeout(gen_index, embedder):
+    with stalled_server() as url:
+        _falls_back(gen_index, embedder, url, "did not answer within 2 s")
+
+
+def test_server_error_falls_back(gen_index, embedder):
+    with failing_server() as url:
+        _falls_back(gen_index, embedder, url, "HTTP 500")
+
+
+def test_unreachable_server_through_the_cli(gen_index, capsys):
+    code = main(["ask", QUESTION, "--index", str(gen_index), "--generator", "openai",
+                 "--llm-base-url", f"http://127.0.0.1:{free_port()}/v1", "--llm-timeout", "2"])
+    captured = capsys.readouterr()
+    assert code == 0 and "1894" in captured.out
+    assert "note: cannot reach the generator" in captured.err
+
+
+def test_nothing_relevant_asks_no_model(gen_index, embedder):
+    with stalled_server() as url:  # would cost the timeout if it were asked
+        assistant = assistant_for(gen_index, embedder, generator="openai", llm_base_url=url,
+                                  llm_timeout=20.0)
+        t0 = time.monotonic()
+        answer = assistant.ask("What is the boiling point of liquid helium on Neptune?")
+        assert not answer.found and not answer.citations and not answer.notes
+        assert time.monotonic() - t0 < 15
+
+
+def test_openai_generator_needs_a_server():
+    with pytest.raises(AssistantError, match="ASSISTANT_LLM_BASE_URL"):
+        Settings.load(env={"ASSISTANT_GENERATOR": "openai"})
+    s = Settings.load(env={"ASSISTANT_GENERATOR": "openai",
+                           "ASSISTANT_LLM_BASE_URL": "http://127.0.0.1:9/v1",
+                           "ASSISTANT_LLM_TIMEOUT": "2.5", "ASSISTANT_LLM_MAX_TOKENS": "50"})
+    assert (s.generator, s.llm_timeout, s.llm_max_tokens) == ("openai", 2.5, 50)
+
+
+def test_per_question_switch_without_a_server_falls_back(gen_index, embedder):
+    answer = assistant_for(gen_index, embedder).ask(QUESTION, generator="openai")
+    assert "1894" in answer.text and "ASSISTANT_LLM_BASE_URL" in answer.notes[0]
+
+
+# --- verification and prompt logic with the real embedder ---------------------------
+
+
+def _verify(gen_index, embedder, draft: str, question: str = QUESTION) -> tuple[Answer, list]:
+    assistant = assistant_for(gen_index, embedder)
+    retriever = assistant.retriever()
+    hits = retriever.search(question, k=5)
+    return verify(question, draft, hits, retriever.store.documents, embedder,
+                  assistant.settings), hits
+
+
+def test_supported_claim_is_verified_with_its_best_sentence(gen_index, embedder):
+    draft = "The Kelling harbour bridge opened to traffic in 1894 [1]."
+    answer, hits = _verify(gen_index, embedder, draft)
+    assert hits[0].chunk.source.endswith("kelling-bridge.txt")
+    assert answer.text == "The Kelling harbour bridge opened to traffic in 1894. [1]"
+    (c,) = answer.citations
+    assert c.verified and c.quote == "The Kelling harbour bridge opened to traffic in 1894."
+    assert c.line_start == c.line_end == 3 and answer.found and not answer.notes
+
+
+def test_wrong_number_and_wrong_passage_are_unverified(gen_index, embedder):
+    answer, hits = _verify(gen_index, embedder, "The bridge opened in 1895 [1].")
+    assert answer.text.endswith(UNVERIFIED) and answer.found
+    assert [c.verified for c in answer.citations] == [False]
+    orchard = next(i for i, h in enumerate(hits, 1) if "orchard" in h.chunk.source)
+    answer, _ = _verify(gen_index, embedder, f"The harbour bridge was designed by Margaret "
+                                             f"Hale [{orchard}].")
+    assert answer.citations[0].chunk.source.endswith("fenwick-orchard.txt")
+    assert answer.citations[0].verified is False and answer.text.endswith(UNVERIFIED)
+
+
+def test_uncited_claims_get_a_source_only_when_supported(gen_index, embedder):
+    draft = ("The bridge was designed by the engineer Margaret Hale. "
+             "It was painted gold by the Queen herself.")
+    answer, _ = _verify(gen_index, embedder, draft, "Who designed the Kelling harbour bridge?")
+    assert answer.text.startswith("The bridge was designed by the engineer Margaret Hale. [1] ")
+    assert answer.text.endswith(f"herself. {UNVERIFIED}")
+    (c,) = answer.citations
+    assert c.verified and "Margaret Hale" in c.quote
+    assert any("cited no passage" in n for n in answer.notes)
+
+
+def test_refusal_is_not_marked_and_not_found(gen_index, embedder):
+    answer, _ = _verify(gen_index, embedder, "I could not find this in the documents.")
+    assert answer.text == "I could not find this in the documents."
+    assert not answer.found and not answer.citations and not answer.notes
+
+
+def test_one_quote_shared_by_two_sentences_is_one_citation(gen_index, embedder):
+    draft = ("The Kelling harbour bridge opened to traffic in 1894 [1]. "
+             "The harbour bridge at Kelling opened to traffic in 1894 [1].")
+    answer, _ = _verify(gen_index, embedder, draft)
+    assert len(answer.citations) == 1 and answer.text.count("[1]") == 2
+
+
+def test_split_claims_reads_marker_styles():
+    claims = split_claims("Built in 1068 [2]. It fell in 1200. [1] Then [7] it burned [1, 3].\n\n"
+                          "1. A list item [1-2]", 3)
+    assert [c.text for c in claims] == ["Built in 1068.", "It fell in 1200.", "Then it burned.",
+                                        "1. A list item"]
+    assert [c.cited for c in claims] == [(2,), (1,), (1, 3), (1, 2)]
+    assert claims[2].dropped == (7,)
+    assert claims[2].sep == "\n\n"
+
+
+def test_prompt_numbers_passages_and_carries_the_conversation(gen_index, embedder):
+    assistant = assistant_for(gen_index, embedder)
+    hits = assistant.retriever().search(QUESTION, k=2)
+    history = [(f"question {i}", f"answer {i} [1] (unverified)") for i in range(5)]
+    messages = build_messages("And who designed it?", hits, history)
+    assert messages[0]["role"] == "system" and "[2]" in messages[0]["content"]
+    assert [m["content"] for m in messages[1:7]] == [
+        "question 2", "answer 2", "question 3", "answer 3", "question 4", "answer 4"]
+    last = messages[-1]["content"]
+    assert last.index("[1] ") < last.index("[2] ") < last.index("Question: And who designed it?")
+    assert hits[0].chunk.text.strip() in last and "[3] " not in last
+
+
+def test_tally_counts_verified_and_checked_sentences():
+    assert tally("A. [1] B. [2][3] C. [4] (unverified) D. (unverified)") == (2, 4)
+    assert tally("I could not find this in the documents.") == (0, 0)
