@@ -324,11 +324,11 @@ def _load_pdf(data: bytes) -> Loaded:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             try:
-                ok = reader.decrypt("")
+                ok = bool(reader.decrypt(""))  # owner-only protection opens with ""
             except DependencyError:
                 raise
             except Exception:
-                ok = 0
+                ok = False
             if not ok:
                 raise IngestError("", "encrypted PDF: a password is needed; save an unprotected copy")
         pages = [page.extract_text() or "" for page in reader.pages]

@@ -35,9 +35,13 @@ UNVERIFIED = "(unverified)"
 _GROUP = re.compile(r"\s*\[(\d+(?:\s*[,;\u2013-]\s*\d+)*)\]")
 _ENUMERATOR = re.compile(r"\(?\d{1,3}[.)]|[-*\u2022]")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_REFUSAL = re.compile(
-    r"\b(could not|couldn't|cannot|can't|can not|unable to|do not|don't|does not|doesn't)\s+"
-    r"(find|know|say|answer|contain|mention|provide)", re.I)
+_REFUSAL = re.compile(  # "I could not find this", "the passages do not mention it"
+    r"\b(I|we)\s+(could not|couldn't|cannot|can't|can not|am unable to|are unable to|do not|"
+    r"don't)\s+(find|know|say|answer|tell)"
+    r"|\b(passages?|documents?|texts?|context|sources?)\s+(do|does)\s*(not|n't)\s+"
+    r"(contain|mention|say|provide|include|state)"
+    r"|\bnot (mentioned|stated|found|provided|given) in the (passages?|documents?|texts?|context)",
+    re.I)
 
 
 @dataclass(frozen=True)

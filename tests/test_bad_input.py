@@ -377,6 +377,27 @@ def test_2mb_line_is_indexed_and_others_stay_answerable(tmp_path: Path, embedder
     assert_exact(assistant, answer)
 
 
+def test_identical_passages_are_embedded_once(tmp_path: Path, embedder):
+    """A copied file costs no model time: its passages reuse the first copy's vectors."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(DOCS_SRC / SEED, docs / SEED)
+    shutil.copy(DOCS_SRC / SEED, docs / "copy of the review.txt")
+    assistant = make_assistant(tmp_path / "index", embedder, docs)
+    totals: list[int] = []
+    report = assistant.index(docs, progress=lambda done, total: totals.append(total))
+    store = assistant.retriever().store
+    per_doc: dict[str, list[str]] = {}
+    for c in store.chunks:
+        per_doc.setdefault(c.doc_id, []).append(c.chunk_id)
+    first, second = per_doc.values()
+    assert report.chunks == 2 * len(first) and set(totals) == {len(first)}
+    vectors = store.vectors()
+    for a, b in zip(first, second, strict=True):
+        assert (vectors[a] == vectors[b]).all()
+    assert assistant.ask(SEED_Q).found
+
+
 @pytest.mark.slow
 def test_20mb_text_file_is_indexed_and_answerable(tmp_path: Path, embedder, capsys):
     docs, index = tmp_path / "docs", tmp_path / "index"

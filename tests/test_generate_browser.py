@@ -84,7 +84,6 @@ def test_switching_generators_per_question(page, app: App) -> None:
     assert generated.strip() and generated != extractive
     assert "extractive answer is shown instead" not in generated  # the server did answer
     check_sources(page, generated)
-    assert "openai" in app.log_tail(20_000) or True  # the app log is informational only
 
     choose(page, "extractive")
     again = ask(page, QUESTION, 2)
