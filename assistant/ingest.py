@@ -1,4 +1,4 @@
-"""Files -> Documents: discovery, one small loader per format, boilerplate detection.
+"""Files -> Documents: discovery, reading with limits, boilerplate detection (loaders: formats.py).
 
 Cleaning never rewrites text: boilerplate is recorded as `skip_spans` so that
 every offset still points into the text the user can open and check.
@@ -11,10 +11,10 @@ import hashlib
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 from .errors import IngestError
+from .formats import LOADERS
 from .types import Document, Skipped
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
         data = read_file(path, docs_dir)
     if not data:
         raise IngestError(source, "empty file (0 bytes)")
-    loader = _LOADERS[fmt]
+    loader = LOADERS[fmt]
     try:
         text, title, page_starts, headings, notes = loader(data)
     except IngestError as exc:
@@ -167,250 +167,6 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
         skip_spans=tuple(skip),
         notes=tuple(notes),
     )
-
-
-Loaded = tuple[str, str | None, list[int], list[tuple[int, int, str]], list[str]]
-
-
-# --- text formats -----------------------------------------------------------
-
-def decode_text(data: bytes) -> tuple[str, list[str]]:
-    """Bytes -> str with universal newlines, as `Path.read_text()` would give for UTF-8.
-
-    UTF-16 when there is a BOM (or the bytes are plainly UTF-16 without one),
-    else UTF-8 (BOM or not), then cp1252, then latin-1; a note says which
-    fallback was used. Binary data is refused.
-    """
-    notes: list[str] = []
-    utf16 = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else None
-    if utf16 is None and b"\x00" in data[:65536]:
-        utf16 = _utf16_without_bom(data)
-        if utf16 is None:
-            raise IngestError("", "binary data (NUL bytes), not a text file")
-    if utf16 is not None:
-        try:
-            text = data.decode(utf16)
-        except UnicodeDecodeError:
-            raise IngestError("", "not valid UTF-16 text (binary data?)") from None
-        notes.append("decoded as UTF-16" + ("" if utf16 == "utf-16" else " without a byte-order mark"))
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = data.decode("cp1252")
-                notes.append("not valid UTF-8; decoded as cp1252")
-            except UnicodeDecodeError:
-                text = data.decode("latin-1")
-                notes.append("not valid UTF-8; decoded as latin-1")
-    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r\f")
-    if controls > max(8, len(text[:65536]) // 100):
-        raise IngestError("", "binary data (control characters), not a text file")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text, notes
-
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """'utf-16-le' or 'utf-16-be' when the bytes look like UTF-16 text with no BOM.
-
-    Mostly-Latin UTF-16 has a zero in every other byte and almost none in the
-    other half; binary data with NUL bytes does not look like that.
-    """
-    sample = data[:65536]
-    if len(data) % 2 or len(sample) < 4:
-        return None
-    even, odd = sample[0::2], sample[1::2]
-    zeros_even, zeros_odd = even.count(0), odd.count(0)
-    if zeros_odd >= 0.6 * len(odd) and zeros_even <= 0.02 * len(even):
-        return "utf-16-le"
-    if zeros_even >= 0.6 * len(even) and zeros_odd <= 0.02 * len(odd):
-        return "utf-16-be"
-    return None
-
-
-def _load_txt(data: bytes) -> Loaded:
-    text, notes = decode_text(data)
-    return text, None, [], [], notes
-
-
-_ATX = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
-
-
-def _load_md(data: bytes) -> Loaded:
-    text, notes = decode_text(data)
-    headings = []
-    in_fence = False
-    offset = 0
-    for line in text.split("\n"):
-        if line.lstrip().startswith(("```", "~~~")):
-            in_fence = not in_fence
-        elif not in_fence:
-            m = _ATX.match(line)
-            if m:
-                headings.append((offset, len(m.group(1)), m.group(2).strip()))
-        offset += len(line) + 1
-    title = next((h[2] for h in headings if h[1] == 1), None) or (headings[0][2] if headings else None)
-    return text, title, [], headings, notes
-
-
-# --- HTML -------------------------------------------------------------------
-
-_BLOCK = {"p", "div", "section", "article", "main", "li", "ul", "ol", "table", "tr", "td", "th",
-          "pre", "blockquote", "dd", "dt", "dl", "figcaption", "figure", "br", "hr", "address",
-          "h1", "h2", "h3", "h4", "h5", "h6", "caption", "summary", "details", "body"}
-_DROP = {"script", "style", "noscript", "template", "svg", "nav", "footer", "header", "aside",
-         "form", "iframe", "object", "embed", "button", "select", "head", "canvas"}
-
-
-def _load_html(data: bytes) -> Loaded:
-    from bs4 import BeautifulSoup, NavigableString, Tag
-    from bs4.element import CData, PreformattedString
-
-    raw, notes = decode_text(data)
-    soup = BeautifulSoup(raw, "html.parser")
-    title_tag = soup.find("title")
-    title = title_tag.get_text(" ", strip=True) if title_tag else None
-    blocks: list[tuple[str, int]] = []  # (text, heading level or 0)
-    buf: list[str] = []
-
-    def flush(level: int = 0) -> None:
-        text = re.sub(r"\s+", " ", "".join(buf)).strip()
-        buf.clear()
-        if text:
-            blocks.append((text, level))
-
-    def walk(node: Tag) -> None:
-        for child in node.children:
-            # Comments, <!DOCTYPE>, <?xml ...?> are not text; CDATA is.
-            if isinstance(child, PreformattedString) and not isinstance(child, CData):
-                continue
-            if isinstance(child, NavigableString):
-                buf.append(str(child))
-            elif isinstance(child, Tag):
-                name = child.name.lower()
-                if name in _DROP:
-                    continue
-                if name in _BLOCK:
-                    flush()
-                    walk(child)
-                    flush(int(name[1]) if re.fullmatch(r"h[1-6]", name) else 0)
-                else:
-                    walk(child)
-
-    walk(soup)
-    flush()
-    text_parts: list[str] = []
-    headings: list[tuple[int, int, str]] = []
-    offset = 0
-    for block, level in blocks:
-        if level:
-            headings.append((offset, level, block))
-        text_parts.append(block)
-        offset += len(block) + 2
-    if not title:
-        title = next((h[2] for h in headings if h[1] == 1), None)
-    return "\n\n".join(text_parts), title, [], headings, notes
-
-
-# --- PDF --------------------------------------------------------------------
-
-def _load_pdf(data: bytes) -> Loaded:
-    import io
-
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError, PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            try:
-                ok = bool(reader.decrypt(""))  # owner-only protection opens with ""
-            except DependencyError:
-                raise
-            except Exception:
-                ok = False
-            if not ok:
-                raise IngestError("", "encrypted PDF: a password is needed; save an unprotected copy")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta_title = (reader.metadata.title if reader.metadata else None) or None
-    except IngestError:
-        raise
-    except DependencyError:
-        raise IngestError("", "encrypted PDF that needs the `cryptography` package to open "
-                              "(pip install cryptography)") from None
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError) as exc:
-        raise IngestError("", f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from None
-    except Exception as exc:  # pypdf raises a wide variety on malformed files
-        raise IngestError("", f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from None
-    if not any(p.strip() for p in pages):
-        raise IngestError("", "no extractable text (a scanned PDF?); OCR is not supported")
-    starts: list[int] = []
-    parts: list[str] = []
-    offset = 0
-    for page in pages:
-        page = page.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
-        starts.append(offset)
-        parts.append(page)
-        offset += len(page) + 2
-    return "\n\n".join(parts), (str(meta_title).strip() or None) if meta_title else None, starts, [], []
-
-
-# --- DOCX -------------------------------------------------------------------
-
-def _load_docx(data: bytes) -> Loaded:
-    import io
-    import zipfile
-
-    try:
-        import docx
-        from docx.table import Table
-        from docx.text.paragraph import Paragraph
-
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise IngestError("", f"broken .docx file ({type(exc).__name__}: {exc})") from None
-    except Exception as exc:  # python-docx/lxml raise several types on bad packages
-        raise IngestError("", f"broken .docx file ({type(exc).__name__}: {exc})") from None
-    parts: list[str] = []
-    headings: list[tuple[int, int, str]] = []
-    offset = 0
-    title = (document.core_properties.title or "").strip() or None
-
-    def add(text: str, level: int | None = None) -> None:
-        nonlocal offset
-        text = text.strip()
-        if not text:
-            return
-        if level is not None:
-            headings.append((offset, level, text))
-        parts.append(text)
-        offset += len(text) + 2
-
-    for block in document.element.body.iterchildren():
-        tag = block.tag.rsplit("}", 1)[-1]
-        if tag == "p":
-            para = Paragraph(block, document)
-            style = (para.style.name if para.style is not None else "") or ""
-            m = re.match(r"Heading (\d)", style)
-            # The Title style sits above Heading 1, so it stays at the root of heading paths.
-            level = int(m.group(1)) if m else (0 if style == "Title" else None)
-            if style == "Title" and not title:
-                title = para.text.strip()
-            add(para.text, level)
-        elif tag == "tbl":
-            for row in Table(block, document).rows:
-                # A merged cell is the same object repeated; equal values in
-                # different cells are real data and are kept.
-                cells = {id(c): c.text.strip() for c in row.cells}.values()
-                add(" | ".join(c for c in cells if c))
-    if not title:
-        title = next((h[2] for h in headings), None)
-    return "\n\n".join(parts), title, [], headings, []
-
-
-_LOADERS: dict[str, Callable[[bytes], Loaded]] = {
-    "txt": _load_txt, "md": _load_md, "html": _load_html, "pdf": _load_pdf, "docx": _load_docx,
-}
 
 
 # --- boilerplate ------------------------------------------------------------
