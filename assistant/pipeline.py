@@ -195,8 +195,9 @@ class Assistant:
                 counts["updated" if prev is not None else "added"] += 1
             removed = len(set(old_docs) - {d.doc_id for d in documents})
             embedded = self._save(list(documents), chunks, old, progress, None)
-        return IndexReport(removed=removed, chunks=len(chunks), embedded=embedded,
-                           seconds=time.perf_counter() - t0, **counts)
+        return IndexReport(added=counts["added"], updated=counts["updated"],
+                           unchanged=counts["unchanged"], removed=removed, chunks=len(chunks),
+                           embedded=embedded, seconds=time.perf_counter() - t0)
 
     def _save(
         self,

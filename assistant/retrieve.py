@@ -109,7 +109,7 @@ class Retriever:
             if not len(rows):
                 return []
             ids = np.array([faiss_id(self.store.chunks[r].chunk_id) for r in rows], dtype=np.int64)
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))  # type: ignore[call-arg]
         scores, ids = self.store.dense.search(q, min(n, len(self.store)), params=params)
         out = []
         for s, i in zip(scores[0], ids[0], strict=True):

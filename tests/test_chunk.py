@@ -56,7 +56,7 @@ def test_chunks_stay_under_the_limit_and_overlap():
     doc = doc_of(text)
     chunks = chunk_document(doc, words, chunk_tokens=40, overlap=10, max_tokens=40)
     assert len(chunks) > 5
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in zip(chunks, chunks[1:], strict=False):
         assert len(a.text.split()) <= 40
         assert b.start < a.end  # consecutive chunks share a sentence
         assert b.start > a.start  # and always move forward
