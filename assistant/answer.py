@@ -20,6 +20,14 @@ from .types import Answer, Citation, Document, Hit
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 
+# Sentence scoring, tuned on XQuAD dev (docs/EVALUATION.md): relevance = cosine similarity +
+# OVERLAP_WEIGHT * share of the question's content words; ranking adds a small prior for
+# passages retrieval ranked higher. A second sentence is quoted when it scores within
+# SECOND_MARGIN of the best and is itself relevant enough to cite.
+OVERLAP_WEIGHT = 0.8
+RANK_WEIGHT = 0.1
+SECOND_MARGIN = 0.2
+
 
 @dataclass(frozen=True)
 class Sentence:
@@ -32,6 +40,11 @@ class Sentence:
     score: float = 0.0
     similarity: float = 0.0
     overlap: float = 0.0
+
+    @property
+    def relevance(self) -> float:
+        """How well the sentence matches the question, whatever its passage's rank."""
+        return self.similarity + OVERLAP_WEIGHT * self.overlap
 
 
 def candidate_sentences(hits: Sequence[Hit], documents: Mapping[str, Document]) -> list[Sentence]:
@@ -77,7 +90,7 @@ def score_sentences(
     for s, sim in zip(sents, sims, strict=True):
         ov = overlap(qtok, s.text, settings)
         prior = 1.0 / (1 + s.hit)  # passages ranked higher by retrieval are trusted more
-        score = float(sim) + 0.3 * ov + 0.1 * prior
+        score = float(sim) + OVERLAP_WEIGHT * ov + RANK_WEIGHT * prior
         out.append(Sentence(s.hit, s.start, s.end, s.text, score, float(sim), ov))
     out.sort(key=lambda s: -s.score)
     return out
@@ -87,9 +100,10 @@ def is_relevant(hits: Sequence[Hit], best: Sentence | None, settings: Settings) 
     """False when nothing retrieved is close enough to the question to cite."""
     if not hits or best is None:
         return False
-    # Sentence-level similarity separates answerable from unanswerable questions far
-    # better than passage similarity, which long passages dilute.
-    return best.similarity >= settings.min_relevance or best.overlap >= 0.75
+    # The best sentence's similarity plus word overlap separates answerable from
+    # unanswerable questions better than either alone, or than passage similarity,
+    # which long passages dilute (ROC AUC 0.995 vs 0.985 and 0.981 on XQuAD dev).
+    return best.relevance >= settings.min_relevance
 
 
 def extractive_answer(
@@ -109,7 +123,7 @@ def extractive_answer(
     for s in ranked[1:]:
         if len(chosen) >= settings.answer_sentences:
             break
-        if s.score >= best.score - 0.08 and s.similarity >= settings.min_relevance:
+        if s.score >= best.score - SECOND_MARGIN and s.relevance >= settings.min_relevance:
             chosen.append(s)
     citations: list[Citation] = []
     parts: list[str] = []

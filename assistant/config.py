@@ -49,7 +49,9 @@ class Settings:
     stopwords: str = "en"  # bm25s stop-word list, or "" for none
     # Extractive answers.
     answer_sentences: int = 2
-    min_relevance: float = 0.3  # best sentence's cosine similarity below this, no word match: abstain
+    # Abstain when the best sentence's cosine similarity + 0.8 * word overlap is below this
+    # (XQuAD dev: abstains on 0.8% of answerable, 90% of unanswerable questions).
+    min_relevance: float = 0.6
     # Web chat.
     host: str = "127.0.0.1"
     port: int = 7860

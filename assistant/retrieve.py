@@ -152,9 +152,12 @@ class Retriever:
         s = self.settings
         k = k or s.top_k
         mode = mode or s.mode
-        dense = self.dense(query, s.candidates, doc_ids) if mode in ("hybrid", "dense") else []
+        # A deep search (e.g. k=100 for an evaluation) needs more candidates than the default,
+        # since overlapping chunks of one document are merged into one hit.
+        n = max(s.candidates, 3 * k)
+        dense = self.dense(query, n, doc_ids) if mode in ("hybrid", "dense") else []
         bm25_all = self.lexical_scores(query, doc_ids) if mode in ("hybrid", "lexical") else None
-        lexical = _top(bm25_all, s.candidates) if bm25_all is not None else []
+        lexical = _top(bm25_all, n) if bm25_all is not None else []
         cos = dict(dense)
         bm25 = dict(lexical)
         if mode == "hybrid" and s.fusion == "convex":

@@ -38,7 +38,12 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--cache", type=Path, default=Path("index/eval"))
     ap.add_argument("-k", type=int, default=5)
+    ap.add_argument("--sweep", action="store_true",
+                    help="read --out (written by an earlier run) and print the sweeps")
     args = ap.parse_args()
+    if args.sweep:
+        sweep(json.loads(args.out.read_text()))
+        return
     settings = Settings.load()
     data = load_squad(args.squad)
     assistant, _ = build_index(settings, data.documents, data.corpus_hash, args.cache)
@@ -77,6 +82,52 @@ def main() -> None:
         if i % 50 == 0:
             print(i, file=sys.stderr, flush=True)
     args.out.write_text(json.dumps(rows))
+    sweep(rows)
+
+
+def _score(s: dict, a: float, c: float) -> float:
+    return s["sim"] + a * s["overlap"] + c / (1 + s["hit"])
+
+
+def select(row: dict, a: float, c: float, margin: float, threshold: float) -> list[dict] | None:
+    """answer.extractive_answer's choice, on recorded features: None = abstain."""
+    ranked = sorted(row["sentences"], key=lambda s: -_score(s, a, c))
+    if not ranked or ranked[0]["sim"] + a * ranked[0]["overlap"] < threshold:
+        return None
+    chosen = ranked[:1]
+    for s in ranked[1:2]:
+        if _score(s, a, c) >= _score(ranked[0], a, c) - margin and \
+                s["sim"] + a * s["overlap"] >= threshold:
+            chosen.append(s)
+    return chosen
+
+
+def sweep(rows: list[dict]) -> None:
+    from assistant import answer
+    from assistant.config import Settings
+
+    a, c, m = answer.OVERLAP_WEIGHT, answer.RANK_WEIGHT, answer.SECOND_MARGIN
+    t0 = Settings.load().min_relevance
+    answerable = [r for r in rows if r["setting"] == "answerable"]
+    elsewhere = [r for r in rows if r["setting"] == "elsewhere"]
+
+    def measure(a: float, c: float, m: float, t: float) -> tuple[float, float, float, float]:
+        picks = [select(r, a, c, m, t) for r in answerable]
+        contains = np.mean([bool(p) and any(s["gold"] for s in p) for p in picks])
+        words = np.mean([sum(s["words"] for s in p) for p in picks if p])
+        abstain = np.mean([p is None for p in picks])
+        abstain_u = np.mean([select(r, a, c, m, t) is None for r in elsewhere])
+        return float(contains), float(words), float(abstain), float(abstain_u)
+
+    print("overlap_weight rank_weight margin | answer_contains answer_words")
+    for a2, c2, m2 in [(0.3, 0.1, 0.08), (a, c, 0.0), (a, c, 0.08), (a, c, m), (a, c, 0.3), (a, c, 9.0),
+                       (0.3, c, m), (0.5, c, m), (1.2, c, m), (a, 0.0, m)]:
+        contains, words, _, _ = measure(a2, c2, m2, 0.0)
+        print(f"{a2:14} {c2:11} {m2:6} | {contains:15.3f} {words:12.1f}")
+    print("min_relevance | abstain answerable  abstain unanswerable  answer_contains")
+    for t in (0.3, 0.4, 0.5, 0.55, t0, 0.65, 0.7, 0.8):
+        contains, _, abstain, abstain_u = measure(a, c, m, t)
+        print(f"{t:13} | {abstain:18.3f} {abstain_u:21.3f} {contains:16.3f}")
 
 
 if __name__ == "__main__":

@@ -140,3 +140,29 @@ def test_eval_squad_command(tmp_path: Path, capsys, embedder):
     assert report["citation_correct"] <= report["answer_contains"]
     assert 0 < report["answer_words"] <= 60
     assert report["abstain_rate"] == 0.0
+
+
+def test_convex_fusion_weighs_cosine_against_relative_bm25():
+    from assistant.retrieve import fuse_convex
+
+    cosine = {0: 0.50, 1: 0.40, 2: 0.45}
+    bm25 = {0: 0.0, 1: 10.0, 2: 5.0}  # row 1 is the query's best BM25 match
+    fused = dict(fuse_convex(cosine, bm25, dense_weight=0.6, lexical_weight=0.4))
+    assert fused[0] == pytest.approx(0.6 * 0.50)
+    assert fused[1] == pytest.approx(0.6 * 0.40 + 0.4 * 1.0)
+    assert fused[2] == pytest.approx(0.6 * 0.45 + 0.4 * 0.5)
+    assert [r for r, _ in fuse_convex(cosine, bm25)] == [1, 2, 0]
+    # Weights are relative; with no BM25 match at all the ranking is by cosine.
+    assert dict(fuse_convex(cosine, bm25, 3, 2)) == pytest.approx(fused)
+    assert [r for r, _ in fuse_convex(cosine, {})] == [0, 2, 1]
+
+
+def test_fusion_settings_are_checked():
+    from assistant.config import Settings
+    from assistant.errors import AssistantError
+
+    with pytest.raises(AssistantError, match="fusion must be convex or rrf"):
+        Settings.load(env={"ASSISTANT_FUSION": "max"})
+    with pytest.raises(AssistantError, match="dense_weight and lexical_weight"):
+        Settings.load(env={}, dense_weight=0.0, lexical_weight=0.0)
+    assert Settings.load(env={"ASSISTANT_FUSION": "rrf"}).fusion == "rrf"
