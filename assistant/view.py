@@ -86,6 +86,15 @@ def answer_message(text: str, notes: Sequence[str] = ()) -> str:
     return chat_text(text) + "".join(f"\n\n*{chat_text(n)}*" for n in notes)
 
 
+def _verdict(verified: bool | None) -> str:
+    """A badge for generated answers: was the claim found in the cited passage?"""
+    if verified is None:  # extractive quotes are the source text itself
+        return ""
+    if verified:
+        return " \u00b7 <span class='src-ok'>verified</span>"
+    return " \u00b7 <span class='src-unverified'>unverified: the passage may not support the claim</span>"
+
+
 def sources_html(turn: Turn | None, index: int = 0) -> str:
     """The passages one answer cites: number, title, locator, quote in context, score, buttons."""
     if turn is None:
@@ -104,7 +113,7 @@ def sources_html(turn: Turn | None, index: int = 0) -> str:
             f"<div class='src-head'><b class='src-n'>[{c['n']}]</b> "
             f"<span class='src-title'>{esc(c['title'])}</span></div>"
             f"<div class='src-loc'>{where} \u00b7 <span class='src-score'>score "
-            f"{c['score']:.2f}</span></div>"
+            f"{c['score']:.2f}</span>{_verdict(c.get('verified'))}</div>"
             f"<blockquote class='src-ctx'>{esc(c['before'])}<mark>{esc(c['quote'])}</mark>"
             f"{esc(c['after'])}</blockquote>"
             f"<div class='src-actions'>"
@@ -172,6 +181,8 @@ CSS = """
   gap: 8px; margin-bottom: 8px; font-size: 0.9em; }
 .src-n { color: var(--color-accent); }
 .src-loc, .hint { color: var(--body-text-color-subdued); font-size: 0.85em; }
+.src-ok { color: #15803d; }
+.src-unverified { color: #b91c1c; font-weight: 600; }
 .src-ctx { margin: 6px 0; padding: 2px 0 2px 10px; border-left: 3px solid var(--color-accent);
   font-size: 0.92em; }
 #sources mark, #document mark { background: #fde68a; color: #111; padding: 0 1px; }

@@ -112,3 +112,17 @@ def test_very_long_documents_are_shown_around_the_passage() -> None:
     markup = view.document_html(doc, cite)
     assert "Showing characters" in markup and len(markup) < view.DOC_WINDOW * 1.2
     assert "<mark id='cited'>The needle is here.</mark>" in markup
+
+
+def test_generated_claims_show_whether_they_were_verified() -> None:
+    from dataclasses import replace
+
+    doc = _doc(text="First fact here.\nSecond fact there.\n", fmt="txt")
+    answer = _answer(doc, "First fact here.")
+    plain = view.sources_html(view.turn_record(answer, {"d1": doc}), 0)
+    assert "verified" not in _text_of(plain)  # extractive quotes need no badge
+    for flag, word in ((True, "verified"), (False, "unverified")):
+        cites = tuple(replace(c, verified=flag) for c in answer.citations)
+        out = view.sources_html(view.turn_record(replace(answer, citations=cites), {"d1": doc}), 0)
+        assert f"class='src-{'ok' if flag else 'unverified'}'" in out
+        assert word in _text_of(out)
