@@ -37,7 +37,12 @@ def test_cli_flags_override(monkeypatch):
     assert (s.top_k, s.index_dir) == (2, Path("elsewhere"))
 
 
-def test_readme_lists_every_setting():
+def test_readme_lists_every_setting_with_its_default():
     readme = README.read_text(encoding="utf-8")
     missing = [var for var, _, _ in describe() if f"`{var}`" not in readme]
     assert not missing, f"README.md does not document {missing}"
+    for var, default, _ in describe():
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{var}` |"))
+        shown = row.split("|")[2].strip()
+        expected = "unset" if default == "None" else f"`{default}`"
+        assert shown == expected, f"README shows {shown} for {var}; the default is {default}"

@@ -140,6 +140,8 @@ def test_eval_squad_command(tmp_path: Path, capsys, embedder):
     assert report["citation_correct"] <= report["answer_contains"]
     assert 0 < report["answer_words"] <= 60
     assert report["abstain_rate"] == 0.0
+    # Asked of the other article only, a question has no answer: the assistant says so.
+    assert report["unanswerable_abstain_rate"] >= 6 / 7
 
 
 def test_convex_fusion_weighs_cosine_against_relative_bm25():
