@@ -21,6 +21,14 @@ DATA = Path(__file__).resolve().parent / "data"
 SEED = "rotherham-cse-review.txt"
 
 
+@pytest.fixture(autouse=True)
+def _plain_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The code reads ASSISTANT_* variables; a developer's own must not change any test."""
+    for name in list(os.environ):
+        if name.startswith("ASSISTANT_"):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def embedder():
     from assistant.embed import load_embedder

@@ -28,14 +28,6 @@ SEED_Q = "Who carried out the review?"
 SEED_A = "Steve Ashley"
 
 
-@pytest.fixture(autouse=True)
-def _plain_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI reads ASSISTANT_* variables; a developer's own must not change these tests."""
-    for name in list(os.environ):
-        if name.startswith("ASSISTANT_"):
-            monkeypatch.delenv(name)
-
-
 def run_cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
     rc = cli.main([str(a) for a in args])
     out, err = capsys.readouterr()
