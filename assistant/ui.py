@@ -4,9 +4,9 @@ No `from __future__ import annotations` here: Gradio reads the handlers' type
 hints (gr.EventData, the API endpoints' types) at runtime.
 """
 
-import hashlib
 import logging
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -80,6 +80,25 @@ def _export(turns: list[dict[str, Any]], exports: Path) -> str | None:
     path = folder / f"conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
     path.write_text(view.export_markdown(turns, time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
     return str(path)
+
+
+def browser_secret(index_dir: Path) -> str:
+    """A random key, made once and kept beside the index, for the conversation in the browser.
+
+    Random rather than derived from a path, so nobody can compute it; kept on disk so a
+    conversation survives a restart of the app.
+    """
+    f = index_dir / ".ui-secret"
+    try:
+        return f.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        pass
+    index_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(16)
+    fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(key)
+    return key
 
 
 def build(assistant: Assistant) -> Any:
@@ -181,8 +200,7 @@ def build(assistant: Assistant) -> Any:
         return "\n\n".join(lines), gr.update(choices=_choices(assistant)), None
 
     # Survives reloads: the conversation is kept (encrypted) in the browser's localStorage.
-    secret = hashlib.sha256(
-        f"assistant-ui:{Path(settings.index_dir).resolve()}".encode()).hexdigest()[:32]
+    secret = browser_secret(Path(settings.index_dir))
 
     with gr.Blocks(title="assistant \u2014 ask your documents") as demo:
         conv = gr.BrowserState([], storage_key="assistant-conversation", secret=secret)

@@ -126,3 +126,16 @@ def test_generated_claims_show_whether_they_were_verified() -> None:
         out = view.sources_html(view.turn_record(replace(answer, citations=cites), {"d1": doc}), 0)
         assert f"class='src-{'ok' if flag else 'unverified'}'" in out
         assert word in _text_of(out)
+
+
+def test_browser_secret_is_random_private_and_kept(tmp_path) -> None:
+    import stat
+
+    from assistant.ui import browser_secret
+
+    a = browser_secret(tmp_path / "one")
+    assert a == browser_secret(tmp_path / "one")  # same key after a restart
+    assert a != browser_secret(tmp_path / "two")  # not derivable from anything
+    assert len(a) == 32
+    mode = (tmp_path / "one" / ".ui-secret").stat().st_mode
+    assert stat.S_IMODE(mode) == 0o600
