@@ -6,7 +6,6 @@ best answer the question, verbatim, each followed by its marker.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -173,11 +172,3 @@ def make_citation(n: int, hit: Hit, doc: Document, start: int, end: int, score: 
         heading_path=heading_path(doc, start),
         score=score,
     )
-
-
-_MARKER = re.compile(r"\[(\d+)\]")
-
-
-def markers(text: str) -> list[int]:
-    """The citation numbers used in an answer's text, in order of first use."""
-    return list(dict.fromkeys(int(m) for m in _MARKER.findall(text)))

@@ -68,7 +68,7 @@ class Assistant:
     def retriever(self) -> Retriever:
         """The retriever over the live index, reloaded when a build has replaced it."""
         index_dir = self.settings.index_dir
-        gen = store.current_generation(index_dir) if (index_dir / store.CURRENT).exists() else None
+        gen = store.current_generation(index_dir)
         with self._lock:
             if self._retriever is None or gen != self._loaded_gen:
                 loaded = store.load(index_dir, self.expected())
@@ -112,10 +112,7 @@ class Assistant:
 
     def _build(self, docs_dir: Path, old: store.Store | None, progress: Progress | None) -> IndexReport:
         files, skipped = discover(docs_dir)
-        old_docs = dict(old.documents) if old else {}
-        old_chunks: dict[str, list[Chunk]] = {}
-        for c in old.chunks if old else []:
-            old_chunks.setdefault(c.doc_id, []).append(c)
+        old_docs, old_chunks = _by_document(old)
         documents: list[Document] = []
         chunks: list[Chunk] = []
         counts = {"added": 0, "updated": 0, "unchanged": 0}
@@ -178,10 +175,7 @@ class Assistant:
         with store.locked(index_dir, self.settings.lock_timeout):
             store.cleanup(index_dir)
             old = self._previous(index_dir)
-            old_docs = dict(old.documents) if old else {}
-            old_chunks: dict[str, list[Chunk]] = {}
-            for c in old.chunks if old else []:
-                old_chunks.setdefault(c.doc_id, []).append(c)
+            old_docs, old_chunks = _by_document(old)
             chunks: list[Chunk] = []
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             for doc in documents:
@@ -401,3 +395,11 @@ class Assistant:
         added = tuple(source_of(dest, docs_dir) for dest, _ in accepted)
         skipped += [s for s in report.skipped if s.source in added]
         return upload.UploadReport(added=added, skipped=tuple(skipped), index=report)
+
+
+def _by_document(old: store.Store | None) -> tuple[dict[str, Document], dict[str, list[Chunk]]]:
+    """The previous index's documents, and its chunks grouped by document (for reuse)."""
+    chunks: dict[str, list[Chunk]] = {}
+    for c in old.chunks if old else []:
+        chunks.setdefault(c.doc_id, []).append(c)
+    return (dict(old.documents) if old else {}), chunks

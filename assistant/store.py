@@ -188,7 +188,7 @@ def current_generation(index_dir: Path) -> Path | None:
 
 
 def exists(index_dir: Path) -> bool:
-    gen = current_generation(index_dir) if (index_dir / CURRENT).is_file() else None
+    gen = current_generation(index_dir)
     return gen is not None and (gen / "manifest.json").is_file()
 
 
