@@ -16,6 +16,12 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def reflow(text: str) -> str:
+    """An answer for reading: line breaks inside a paragraph (PDF and wrapped text) become
+    spaces; blank lines between paragraphs stay. Offsets and quotes are untouched."""
+    return re.sub(r"[ \t]*(?<!\n)\n(?!\n)[ \t]*", " ", text)
+
+
 def locator(c: Citation) -> str:
     """'lines 5–6', 'line 5', 'p. 3', 'pp. 3–4', plus the heading path where there is one."""
     parts = []
@@ -60,13 +66,13 @@ def references(citations: Sequence[Citation]) -> str:
 def answer_text(answer: Answer) -> str:
     """The answer followed by its numbered sources, as the CLI prints it."""
     if not answer.citations:
-        return answer.text
-    return f"{answer.text}\n\nSources:\n{references(answer.citations)}"
+        return reflow(answer.text)
+    return f"{reflow(answer.text)}\n\nSources:\n{references(answer.citations)}"
 
 
 def answer_markdown(answer: Answer) -> str:
     """An answer and its references in Markdown (used by the chat export)."""
-    lines = [answer.text, ""]
+    lines = [reflow(answer.text), ""]
     for c in answer.citations:
         where = ", ".join(p for p in (f"`{c.chunk.source}`", locator(c)) if p)
         lines.append(f"{c.n}. *{c.chunk.title}* ({where}): \u201c{_flat(c.quote)}\u201d")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .cite import answer_markdown, locator, markdown, plain
+from .cite import answer_markdown, locator, markdown, plain, reflow
 from .types import Answer, Document
 
 CONTEXT_CHARS = 160  # surrounding text shown around a quote in the sources panel
@@ -83,7 +83,7 @@ def chat_messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
 
 
 def answer_message(text: str, notes: Sequence[str] = ()) -> str:
-    return chat_text(text) + "".join(f"\n\n*{chat_text(n)}*" for n in notes)
+    return chat_text(reflow(text)) + "".join(f"\n\n*{chat_text(n)}*" for n in notes)
 
 
 def _verdict(verified: bool | None) -> str:

@@ -141,3 +141,11 @@ def test_real_citations_carry_the_quotes_lines_pages_and_headings(tmp_path: Path
     assert cite.locator(q) == "p. 2"
     assert cite.plain(q).endswith(f"\u2014 Orchard Notes ({q.chunk.source}, p. 2)")
     assert_exact(a, quince)
+
+
+def test_reflow_joins_lines_inside_paragraphs_only():
+    from assistant.cite import reflow
+
+    pdf_answer = "The Black Death ravaged Europe for three years before\nit continued. [1]"
+    assert reflow(pdf_answer) == "The Black Death ravaged Europe for three years before it continued. [1]"
+    assert reflow("First paragraph. [1]\n\nSecond one. [2]") == "First paragraph. [1]\n\nSecond one. [2]"

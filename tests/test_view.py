@@ -139,3 +139,8 @@ def test_browser_secret_is_random_private_and_kept(tmp_path) -> None:
     assert len(a) == 32
     mode = (tmp_path / "one" / ".ui-secret").stat().st_mode
     assert stat.S_IMODE(mode) == 0o600
+
+
+def test_chat_shows_a_pdf_sentence_as_one_line() -> None:
+    msg = view.answer_message("ravaged Europe before\nit continued. [1]")
+    assert "\n" not in msg and "before it continued" in msg
