@@ -1,7 +1,8 @@
 """Citation -> text a person pastes into a report (plain text and Markdown).
 
 The quote is the verbatim source text; only runs of whitespace (line breaks
-inside a paragraph) are shown as single spaces.
+inside a paragraph) are shown as single spaces. A quote made of two sentences
+of a passage shows both, joined by " … ", with a locator for each.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .types import Answer, Citation
+from .types import Answer, Citation, Span
 
 
 def _flat(text: str) -> str:
@@ -22,7 +23,7 @@ def reflow(text: str) -> str:
     return re.sub(r"[ \t]*(?<!\n)\n(?!\n)[ \t]*", " ", text)
 
 
-def locator(c: Citation) -> str:
+def locator(c: Citation | Span) -> str:
     """'lines 5–6', 'line 5', 'p. 3', 'pp. 3–4', plus the heading path where there is one."""
     parts = []
     if c.page_start is not None:
@@ -40,23 +41,34 @@ def locator(c: Citation) -> str:
     return ", ".join(parts)
 
 
+def locators(c: Citation) -> str:
+    """The locator of every span: 'line 3; line 5' for a two-sentence quote."""
+    return "; ".join(p for p in (locator(s) for s in c.parts) if p)
+
+
+def quotes(c: Citation) -> str:
+    """"quote" or "first" … "second": every span, verbatim but for whitespace."""
+    return " \u2026 ".join(f"\u201c{_flat(s.quote)}\u201d" for s in c.parts)
+
+
 def plain(c: Citation) -> str:
     """"quote" — Title (docs_src/file.txt, lines 5–6)"""
-    where = ", ".join(p for p in (c.chunk.source, locator(c)) if p)
-    return f"\u201c{_flat(c.quote)}\u201d \u2014 {c.chunk.title} ({where})"
+    where = ", ".join(p for p in (c.chunk.source, locators(c)) if p)
+    return f"{quotes(c)} \u2014 {c.chunk.title} ({where})"
 
 
 def markdown(c: Citation) -> str:
     """> quote — *Title* (`docs_src/file.txt`, lines 5–6)"""
-    where = ", ".join(p for p in (f"`{c.chunk.source}`", locator(c)) if p)
+    where = ", ".join(p for p in (f"`{c.chunk.source}`", locators(c)) if p)
     title = c.chunk.title.replace("*", r"\*")
-    return f"> {_flat(c.quote)}\n>\n> \u2014 *{title}* ({where})"
+    body = "\n>\n> \u2026\n>\n> ".join(_flat(s.quote) for s in c.parts)
+    return f"> {body}\n>\n> \u2014 *{title}* ({where})"
 
 
 def reference(c: Citation) -> str:
     """One line of a numbered reference list: [n] Title (source, locator): "quote"."""
-    where = ", ".join(p for p in (c.chunk.source, locator(c)) if p)
-    return f"[{c.n}] {c.chunk.title} ({where}): \u201c{_flat(c.quote)}\u201d"
+    where = ", ".join(p for p in (c.chunk.source, locators(c)) if p)
+    return f"[{c.n}] {c.chunk.title} ({where}): {quotes(c)}"
 
 
 def references(citations: Sequence[Citation]) -> str:
@@ -74,6 +86,6 @@ def answer_markdown(answer: Answer) -> str:
     """An answer and its references in Markdown (used by the chat export)."""
     lines = [reflow(answer.text), ""]
     for c in answer.citations:
-        where = ", ".join(p for p in (f"`{c.chunk.source}`", locator(c)) if p)
-        lines.append(f"{c.n}. *{c.chunk.title}* ({where}): \u201c{_flat(c.quote)}\u201d")
+        where = ", ".join(p for p in (f"`{c.chunk.source}`", locators(c)) if p)
+        lines.append(f"{c.n}. *{c.chunk.title}* ({where}): {quotes(c)}")
     return "\n".join(lines).rstrip() + "\n"

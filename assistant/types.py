@@ -78,8 +78,38 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Span:
+    """One verbatim piece of a citation's quote: `document.text[start:end] == quote`."""
+
+    quote: str
+    start: int
+    end: int
+    line_start: int | None = None
+    line_end: int | None = None
+    page_start: int | None = None
+    page_end: int | None = None
+    heading_path: tuple[str, ...] = ()
+
+    @property
+    def headings(self) -> tuple[str, ...]:
+        return self.heading_path
+
+    def to_dict(self) -> dict[str, Any]:
+        from .cite import locator  # cite formats; types only holds data
+
+        return {"quote": self.quote, "start": self.start, "end": self.end,
+                "line_start": self.line_start, "line_end": self.line_end,
+                "page_start": self.page_start, "page_end": self.page_end,
+                "heading_path": list(self.heading_path), "locator": locator(self)}
+
+
+@dataclass(frozen=True)
 class Citation:
-    """A numbered, verbatim quote: `document.text[start:end] == quote`."""
+    """A numbered, verbatim quote: `document.text[start:end] == quote`.
+
+    A generated sentence may rest on two sentences of one passage; `spans` then
+    holds both, in document order, and quote/start/end/lines are the first's.
+    """
 
     n: int
     chunk: Chunk
@@ -94,6 +124,15 @@ class Citation:
     verified: bool | None = None  # set by generators that check claims
     # Headings above the quote itself (the chunk's start may sit under an earlier one).
     heading_path: tuple[str, ...] = ()
+    spans: tuple[Span, ...] = ()  # empty: the quote is the only span
+    # Facts of the claim the quote does not hold, e.g. ("Independent Review Commission",).
+    unsupported: tuple[str, ...] = ()
+
+    @property
+    def parts(self) -> tuple[Span, ...]:
+        """Every exact span of the quote, in document order (one for most citations)."""
+        return self.spans or (Span(self.quote, self.start, self.end, self.line_start,
+                                   self.line_end, self.page_start, self.page_end, self.headings),)
 
     @property
     def headings(self) -> tuple[str, ...]:
@@ -120,6 +159,8 @@ class Citation:
             "chunk_id": c.chunk_id,
             "score": round(float(self.score), 6),
             "verified": self.verified,
+            "unsupported": list(self.unsupported),
+            "spans": [s.to_dict() for s in self.parts],
         }
 
 

@@ -20,12 +20,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from . import facts
 from .answer import Sentence, candidate_sentences, make_citation
-from .chunk import sentence_spans
+from .chunk import heading_path, locate, sentence_spans
 from .config import Settings
 from .embed import Embedder
 from .retrieve import tokenize
-from .types import Answer, Citation, Document, Hit
+from .types import Answer, Citation, Document, Hit, Span
 
 # Tuned on XQuAD dev with bench/tune_verify.py; see docs/GENERATION.md.
 MIN_SIMILARITY = 0.55  # cosine of the claim to the passage sentence quoted for it
@@ -56,17 +57,23 @@ class Claim:
 
 @dataclass(frozen=True)
 class Support:
-    """How well one passage backs one claim, and the passage sentence that backs it best."""
+    """How well one passage backs one claim, and the passage sentence(s) that back it best."""
 
     hit: int
-    sentence: Sentence
+    sentences: tuple[Sentence, ...]  # one, or two of the same passage, in document order
     similarity: float
     overlap: float
     numbers_ok: bool
+    missing: tuple[str, ...] = ()  # the claim's facts the quoted sentences do not hold
+
+    @property
+    def sentence(self) -> Sentence:
+        return self.sentences[0]
 
     @property
     def verified(self) -> bool:
-        return self.numbers_ok and self.similarity >= MIN_SIMILARITY and self.overlap >= MIN_OVERLAP
+        return (self.numbers_ok and not self.missing and self.similarity >= MIN_SIMILARITY
+                and self.overlap >= MIN_OVERLAP)
 
 
 def _numbers(group: str) -> list[int]:
@@ -141,21 +148,40 @@ class Checker:
                  embedder: Embedder, settings: Settings) -> None:
         self.question = question
         self.hits = hits
+        self.documents = documents
         self.settings = settings
-        self.sentences = [candidate_sentences([h], documents) or _whole(h, documents)
-                          for h in hits]
+        self.sentences = [[replace(s, hit=i) for s in candidate_sentences([h], documents)]
+                          or _whole(i, h, documents) for i, h in enumerate(hits)]
         flat = [s.text for group in self.sentences for s in group]
         vecs = embedder.embed(flat) if flat else np.zeros((0, 1), dtype=np.float32)
         words = tokenize(flat, settings.stemmer, settings.stopwords) if flat else []
         self.vectors: list[np.ndarray] = []
         self.words: list[list[set[str]]] = []
+        self.evidence: list[list[facts.Evidence]] = []
         i = 0
         for group in self.sentences:
             self.vectors.append(vecs[i:i + len(group)])
             self.words.append([set(w) for w in words[i:i + len(group)]])
+            self.evidence.append([facts.evidence(s.text, settings.stemmer, settings.stopwords)
+                                  for s in group])
             i += len(group)
-        passages = tokenize([h.chunk.text for h in hits], settings.stemmer, settings.stopwords)
+        texts = [h.chunk.text for h in hits]
+        passages = tokenize(texts, settings.stemmer, settings.stopwords)
         self.passage_words = [set(p) for p in passages]
+        self.passage_tokens = tokenize([facts.fold(t) for t in texts], settings.stemmer,
+                                       settings.stopwords)
+        self.common = facts.lowercase_words(texts)
+        # A second sentence may come from any given passage of the same document.
+        self.same_doc = [[i for i, g in enumerate(hits) if g.chunk.doc_id == h.chunk.doc_id]
+                         for h in hits]
+        self._facts: dict[str, list[facts.Fact]] = {}
+
+    def facts(self, claim: str) -> list[facts.Fact]:
+        """The claim's checkable facts (names, numbers, months), computed once per claim."""
+        if claim not in self._facts:
+            self._facts[claim] = facts.extract(claim, self.common, self.settings.stemmer,
+                                               self.settings.stopwords)
+        return self._facts[claim]
 
     def support(self, claim: str, vector: np.ndarray, hit: int) -> Support:
         """How passage `hit` (from 0) supports the claim.
@@ -163,23 +189,85 @@ class Checker:
         The quote is the passage sentence that holds most of the claim's new
         words and is closest in meaning (share of new words + cosine); the
         claim must be close in meaning to that sentence, not just to any one.
+        When that sentence lacks some of the claim's facts or words, a second
+        sentence of the passage that holds them joins the quote; a fact found
+        only in the second must sit next to a word of it in the claim ("412
+        metres long"), so that an entity swapped in from elsewhere in the
+        passage is not accepted.
         """
         new = new_words(claim, self.question, self.settings)
         sims = self.vectors[hit] @ vector
+        words, evidence = self.words[hit], self.evidence[hit]
         best, best_score = 0, -np.inf
-        for j, words in enumerate(self.words[hit]):
-            score = (len(new & words) / len(new) if new else 0.0) + float(sims[j])
+        for j, w in enumerate(words):
+            score = (len(new & w) / len(new) if new else 0.0) + float(sims[j])
             if score > best_score:
                 best, best_score = j, score
-        overlap = len(new & self.passage_words[hit]) / len(new) if new else 0.0
-        return Support(hit, self.sentences[hit][best], float(sims[best]), overlap,
-                       numbers_supported(claim, self.hits[hit].chunk.text))
+        claimed = self.facts(claim)
+        missing = [f for f in claimed if not self._found(f, evidence[best], hit)]
+        said = facts.negation(claim)
+        chosen, similarity = [(hit, best)], float(sims[best])
+        if missing or new - words[best]:
+            pool = [(h, j) for h in self.same_doc[hit] for j in range(len(self.words[h]))
+                    if self.sentences[h][j].start != self.sentences[hit][best].start
+                    and (said or not self.evidence[h][j].negation)]
+            gains = [(sum(self._found(f, self.evidence[h][j], hit)
+                          and self._anchored(claim, f, self.words[h][j]) for f in missing),
+                      len((new - words[best]) & self.words[h][j]),
+                      float(self.vectors[h][j] @ vector), h, j) for h, j in pool]
+            if gains and max(gains)[:2] > (0, 0):
+                h, j = max(gains)[3:]
+                missing = [f for f in missing if not (self._found(f, self.evidence[h][j], hit)
+                                                      and self._anchored(claim, f, self.words[h][j]))]
+                chosen.append((h, j))
+                pair = self.vectors[hit][best] + self.vectors[h][j]
+                pair_sim = float(pair @ vector / max(float(np.linalg.norm(pair)), 1e-9))
+                similarity = max(similarity, pair_sim)
+        chosen.sort(key=lambda x: self.sentences[x[0]][x[1]].start)
+        lacking = [f.text for f in missing]
+        source = next((n for n in (self.evidence[h][j].negation for h, j in chosen) if n), None)
+        if bool(said) != bool(source):
+            lacking.append(f"negation: {said}" if said else f"the source says: {source}")
+        # Words of facts found are covered: "Sept." is "September" there, "forty-one" is "41".
+        s = self.settings
+        covered = set(tokenize([" ".join(f.text for f in claimed if f not in missing)],
+                               s.stemmer, s.stopwords)[0])
+        passage = set().union(*(self.passage_words[h] for h, _ in chosen)) | covered
+        overlap = len(new & passage) / len(new) if new else 0.0
+        return Support(hit, tuple(self.sentences[h][j] for h, j in chosen), similarity, overlap,
+                       numbers_supported(claim, self.hits[hit].chunk.text),
+                       tuple(dict.fromkeys(lacking)))
+
+    def _found(self, fact: facts.Fact, evidence: facts.Evidence, hit: int) -> bool:
+        return facts.found(fact, evidence, self.passage_tokens[hit])
+
+    def _anchored(self, claim: str, fact: facts.Fact, words: set[str]) -> bool:
+        """A word next to the fact in the claim (the nearest content word either side) is in words."""
+        s = self.settings
+        before = tokenize([claim[:fact.start]], s.stemmer, s.stopwords)[0][-1:]
+        after = tokenize([claim[fact.end:]], s.stemmer, s.stopwords)[0][:1]
+        return not before + after or bool(set(before + after) & words)
+
+    def citation(self, n: int, support: Support, verified: bool) -> Citation:
+        """The citation of a support: its sentence(s) verbatim, each with its own locator."""
+        first = support.sentences[0]  # its passage is the citation's
+        hit = self.hits[first.hit]
+        doc = self.documents[hit.chunk.doc_id]
+        c = make_citation(n, hit, doc, first.start, first.end, support.similarity)
+        spans = ()
+        if len(support.sentences) > 1:
+            spans = tuple(Span(doc.text[x.start:x.end], x.start, x.end,
+                               heading_path=heading_path(doc, x.start),
+                               **locate(doc, x.start, x.end))  # type: ignore[arg-type]
+                          for x in support.sentences)
+        return replace(c, verified=verified, spans=spans,
+                       unsupported=() if verified else support.missing)
 
 
-def _whole(hit: Hit, documents: Mapping[str, Document]) -> list[Sentence]:
+def _whole(i: int, hit: Hit, documents: Mapping[str, Document]) -> list[Sentence]:
     """A passage too short for sentences is quoted whole (its first span)."""
     a, b = hit.chunk.spans[0]
-    return [Sentence(0, a, b, documents[hit.chunk.doc_id].text[a:b])]
+    return [Sentence(i, a, b, documents[hit.chunk.doc_id].text[a:b])]
 
 
 def verify(
@@ -197,9 +285,10 @@ def verify(
     vectors = embedder.embed([c.text for c in checkable]) if checkable else None
     vec_of = {id(c): vectors[i] for i, c in enumerate(checkable)} if vectors is not None else {}
     citations: list[Citation] = []
-    index: dict[tuple[int, int, int, bool], int] = {}
+    index: dict[tuple[int, tuple[int, ...], bool, tuple[str, ...]], int] = {}  # one per quote
     parts: list[str] = []
     dropped: list[int] = []
+    lacking: list[str] = []
     unverified = attached = 0
     for claim in claims:
         dropped.extend(claim.dropped)
@@ -217,15 +306,14 @@ def verify(
             ok = bool(good)
             used = good[:1]
             attached += ok
+            if not ok and every:  # no source: say which facts no passage holds
+                lacking.extend(max(every, key=lambda s: s.similarity).missing)
         marks = []
         for s in used:
-            key = (s.hit, s.sentence.start, s.sentence.end, ok)
+            key = (s.sentence.hit, tuple(x.start for x in s.sentences), ok, s.missing)
             if key not in index:
-                hit = hits[s.hit]
-                c = make_citation(len(citations) + 1, hit, documents[hit.chunk.doc_id],
-                                  s.sentence.start, s.sentence.end, s.similarity)
-                citations.append(replace(c, verified=ok))
-                index[key] = c.n
+                index[key] = len(citations) + 1
+                citations.append(checker.citation(index[key], s, ok))
             marks.append(f"[{index[key]}]")
         text = claim.text + (" " + "".join(dict.fromkeys(marks)) if marks else "")
         if not ok:
@@ -242,6 +330,8 @@ def verify(
     if unverified:
         notes.append(f"{unverified} of {len(checkable)} sentence(s) could not be verified "
                      "against the passages and are marked " + UNVERIFIED)
+    if lacking:
+        notes.append("not in the passages: " + ", ".join(dict.fromkeys(lacking)))
     # found: the model answered (rather than declined); how well is in the citations.
     return Answer(question=question, text="".join(parts).strip(),
                   found=bool(checkable), citations=tuple(citations),
