@@ -15,7 +15,7 @@ amount, percentage, year or month). Facts are compared in normalised form:
   "one" alone is not a fact ("one of the reviews"); "1" is.
 - months: names and abbreviations ("Sept." = September), capitalised only
   ("may" is a verb).
-- negation: "not", "no", "never", "n't" ... present on one side only.
+- negation: "not", "no", "never", "n't" ... more often on one side than the other.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1
            "trillion": 1_000_000_000_000, "hundredth": 100, "thousandth": 1_000}
 _DIGITS = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*(thousand|million|billion|"
                      r"trillion)\b)?")
-_WORD = re.compile(r"[^\W\d_][\w'\u2019]*(?:-[^\W\d_][\w'\u2019]*)*")
+_WORD = re.compile(r"(?<![\w'\u2019])[^\W\d_][\w'\u2019]*(?:-[^\W\d_][\w'\u2019]*)*")
 _TITLES = frozenset("mr mrs ms miss dr prof sir dame lord lady rev st".split())
 _CONNECT = frozenset("of the de da di del della du la le von van der den des y and for".split())
 # Capitalised only because they open a sentence or a clause.
@@ -68,20 +68,22 @@ class Fact:
     end: int
     words: tuple[str, ...] = ()  # name: its words as retrieve.tokenize gives them
     value: float = 0.0  # number: its value; month: 1-12
+    unit: str = ""  # number: the word after it, stemmed ("second" in "17 seconds")
 
 
 @dataclass(frozen=True)
 class Evidence:
     """What a piece of source text can support: its words, number values and months."""
 
-    words: frozenset[str]
-    numbers: frozenset[float]
+    tokens: tuple[str, ...]  # its words as retrieve.tokenize gives them, in order
+    runs: tuple[tuple[str, ...], ...]  # the words of each name it holds
+    numbers: frozenset[tuple[float, str]]  # (value, unit), with and without a scale word
     months: frozenset[int]
-    negation: str | None  # the first negation word, if any
+    negations: tuple[str, ...]  # every negation word, in order
 
-    def __or__(self, other: Evidence) -> Evidence:
-        return Evidence(self.words | other.words, self.numbers | other.numbers,
-                        self.months | other.months, self.negation or other.negation)
+    @property
+    def words(self) -> frozenset[str]:
+        return frozenset(self.tokens)
 
 
 def fold(text: str) -> str:
@@ -98,19 +100,33 @@ def numbers(text: str) -> list[tuple[float, int, int]]:
     taken = {i for _, s, e in out for i in range(s, e)}  # "3 million": its word is taken
     run: list[tuple[str, int, int]] = []
     for m in list(_WORD.finditer(text)) + [None]:
-        parts = m.group().lower().split("-") if m else []
-        if (m and parts and m.start() not in taken
-                and all(p in _WORD_VALUE or p in _SCALES for p in parts)):
-            run.append((m.group().lower(), m.start(), m.end()))
+        parts = m.group().lower().split("-") if m and m.start() not in taken else []
+        lead = next((i for i, p in enumerate(parts) if p not in _WORD_VALUE and p not in _SCALES),
+                    len(parts))
+        if parts and lead == len(parts):
+            run.append((m.group().lower(), m.start(), m.end()))  # type: ignore[union-attr]
             continue
         if m and run and m.group().lower() == "and" and text[m.end():m.end() + 1] == " ":
             nxt = _WORD.match(text, m.end() + 1)
             if nxt and all(p in _WORD_VALUE for p in nxt.group().lower().split("-")):
                 continue  # "two hundred and fifty"
+        if lead and not run and m:  # "three-time", "five-day"
+            run = [("-".join(parts[:lead]), m.start(), m.start() + len("-".join(parts[:lead])))]
         if run and not (len(run) == 1 and run[0][0] == "one"):
             out.append((_word_value([w for w, _, _ in run]), run[0][1], run[-1][2]))
         run = []
     return out
+
+
+def unit(text: str, end: int, stemmer: str = "english", stopwords: str = "en") -> str:
+    """The word right after a number ("17 seconds", "2-point", "41%"), stemmed; "" if none."""
+    m = re.match(r"\s?(%|per ?cent\b)|[ \-]([^\W\d_]+)", text[end:])
+    if not m:
+        return ""
+    if m.group(1):
+        return "%"
+    toks = tokenize([fold(m.group(2))], stemmer, stopwords)[0]
+    return toks[0] if toks and m.group(2).lower() not in _SCALES else ""
 
 
 def _word_value(words: Sequence[str]) -> float:
@@ -197,40 +213,56 @@ def extract(text: str, common: Collection[str], stemmer: str = "english",
             stopwords: str = "en") -> list[Fact]:
     """Every checkable fact of one sentence, in order."""
     facts = names(text, common, stemmer, stopwords)
-    facts += [Fact("number", text[s:e], s, e, value=v) for v, s, e in numbers(text)]
+    facts += [Fact("number", text[s:e], s, e, value=v, unit=unit(text, e, stemmer, stopwords))
+              for v, s, e in numbers(text)]
     facts += [Fact("month", text[s:e], s, e, value=float(v)) for v, s, e in months(text)]
     return sorted(facts, key=lambda f: f.start)
 
 
 def evidence(text: str, stemmer: str = "english", stopwords: str = "en") -> Evidence:
-    """The words, numbers (with and without their scale) and months of source text."""
-    values: set[float] = set()
+    """The words, names, numbers (with and without their scale) and months of source text."""
+    values: set[tuple[float, str]] = set()
     for m in _DIGITS.finditer(text):
         base = float(m.group(1).replace(",", "") + (m.group(2) or ""))
-        values |= {base, base * _SCALES.get(m.group(3) or "", 1)}
-    values |= {v for v, _, _ in numbers(text)}
-    neg = _NEGATION.search(text)
-    return Evidence(frozenset(tokenize([fold(text)], stemmer, stopwords)[0]), frozenset(values),
-                    frozenset(v for v, _, _ in months(text)), neg.group().lower() if neg else None)
+        u = unit(text, m.end(), stemmer, stopwords)
+        values |= {(base, unit(text, m.end(1) + len(m.group(2) or ""), stemmer, stopwords)),
+                   (base * _SCALES.get(m.group(3) or "", 1), u)}
+    values |= {(v, unit(text, e, stemmer, stopwords)) for v, s, e in numbers(text)}
+    return Evidence(tuple(tokenize([fold(text)], stemmer, stopwords)[0]),
+                    tuple(f.words for f in names(text, (), stemmer, stopwords)),
+                    frozenset(values), frozenset(v for v, _, _ in months(text)), negations(text))
+
+
+def _within(words: Sequence[str], tokens: Sequence[str]) -> bool:
+    n = len(words)
+    return any(tuple(tokens[i:i + n]) == tuple(words) for i in range(len(tokens) - n + 1))
 
 
 def found(fact: Fact, support: Evidence, passage: Sequence[str] = ()) -> bool:
-    """Whether the support holds the fact; `passage` (its tokens) lets a surname stand for a name."""
+    """Whether the support holds the fact; `passage` (its tokens) lets a surname stand for a name.
+
+    A number must come with the same unit where both name one ("2-point" is
+    not "two seconds"). A name must be inside one of the support's names
+    ("Steve Ashley" in "Mr Steve Ashley"), or written out in its words, or be
+    the full form, given in the passage, of a name the support shortens
+    ("Steve Ashley" for "Mr Ashley"); "Wojciech Bogusławski Theatre" is not
+    found in "the Summer Theatre".
+    """
     if fact.kind == "number":
-        return fact.value in support.numbers
+        return any(v == fact.value and (not u or not fact.unit or u == fact.unit)
+                   for v, u in support.numbers)
     if fact.kind == "month":
         return int(fact.value) in support.months
-    if set(fact.words) <= support.words:
+    words = set(fact.words)
+    if any(words <= set(r) for r in support.runs) or _within(fact.words, support.tokens):
         return True
-    n = len(fact.words)
-    return fact.words[-1] in support.words and any(
-        tuple(passage[i:i + n]) == fact.words for i in range(len(passage) - n + 1))
+    return any(r[-1] == fact.words[-1] and set(r) <= words for r in support.runs) and \
+        _within(fact.words, passage)
 
 
-def negation(text: str) -> str | None:
-    """The first negation word of a text ("not", "never", "n't"), or None."""
-    m = _NEGATION.search(text)
-    return m.group().lower() if m else None
+def negations(text: str) -> tuple[str, ...]:
+    """Every negation word of a text ("not", "never", "n't"), in order."""
+    return tuple(m.group().lower() for m in _NEGATION.finditer(text))
 
 
 def lowercase_words(texts: Sequence[str]) -> frozenset[str]:

@@ -32,6 +32,7 @@ from .types import Answer, Citation, Document, Hit, Span
 MIN_SIMILARITY = 0.55  # cosine of the claim to the passage sentence quoted for it
 MIN_OVERLAP = 0.8  # share of the claim's new content words found in the passage
 UNVERIFIED = "(unverified)"
+CONTEXT = 3  # words either side of a fact that stands alone in its clause
 
 _GROUP = re.compile(r"\s*\[(\d+(?:\s*[,;\u2013-]\s*\d+)*)\]")
 _ENUMERATOR = re.compile(r"\(?\d{1,3}[.)]|[-*\u2022]")
@@ -190,9 +191,9 @@ class Checker:
         words and is closest in meaning (share of new words + cosine); the
         claim must be close in meaning to that sentence, not just to any one.
         When that sentence lacks some of the claim's facts or words, a second
-        sentence of the passage that holds them joins the quote; a fact found
-        only in the second must sit next to a word of it in the claim ("412
-        metres long"), so that an entity swapped in from elsewhere in the
+        sentence of the same document that holds them joins the quote; each
+        fact must then be in the sentence that holds the words of its clause
+        (see `_placed`), so that an entity swapped in from elsewhere in the
         passage is not accepted.
         """
         new = new_words(claim, self.question, self.settings)
@@ -205,29 +206,35 @@ class Checker:
                 best, best_score = j, score
         claimed = self.facts(claim)
         missing = [f for f in claimed if not self._found(f, evidence[best], hit)]
-        said = facts.negation(claim)
+        said = facts.negations(claim)
         chosen, similarity = [(hit, best)], float(sims[best])
         if missing or new - words[best]:
             pool = [(h, j) for h in self.same_doc[hit] for j in range(len(self.words[h]))
                     if self.sentences[h][j].start != self.sentences[hit][best].start
-                    and (said or not self.evidence[h][j].negation)]
+                    and len(said) >= len(evidence[best].negations + self.evidence[h][j].negations)]
             gains = [(sum(self._found(f, self.evidence[h][j], hit)
-                          and self._anchored(claim, f, self.words[h][j]) for f in missing),
+                          and self._placed(claim, f, words[best], self.words[h][j])
+                          for f in missing),
                       len((new - words[best]) & self.words[h][j]),
                       float(self.vectors[h][j] @ vector), h, j) for h, j in pool]
             if gains and max(gains)[:2] > (0, 0):
                 h, j = max(gains)[3:]
-                missing = [f for f in missing if not (self._found(f, self.evidence[h][j], hit)
-                                                      and self._anchored(claim, f, self.words[h][j]))]
+                one, two = (evidence[best], words[best]), (self.evidence[h][j], self.words[h][j])
+                # Each fact must be in the sentence that holds the words around it.
+                missing = [f for f in claimed if not any(
+                    self._found(f, ev, hit) and self._placed(claim, f, other, w)
+                    for (ev, w), (_, other) in ((one, two), (two, one)))]
                 chosen.append((h, j))
                 pair = self.vectors[hit][best] + self.vectors[h][j]
                 pair_sim = float(pair @ vector / max(float(np.linalg.norm(pair)), 1e-9))
                 similarity = max(similarity, pair_sim)
         chosen.sort(key=lambda x: self.sentences[x[0]][x[1]].start)
         lacking = [f.text for f in missing]
-        source = next((n for n in (self.evidence[h][j].negation for h, j in chosen) if n), None)
-        if bool(said) != bool(source):
-            lacking.append(f"negation: {said}" if said else f"the source says: {source}")
+        source = tuple(n for h, j in chosen for n in self.evidence[h][j].negations)
+        if len(said) > len(source):  # "not" added (or "no" kept where the source has none)
+            lacking.append(f"negation: {said[-1]}")
+        elif len(source) > len(said):
+            lacking.append(f"the source says: {source[-1]}")
         # Words of facts found are covered: "Sept." is "September" there, "forty-one" is "41".
         s = self.settings
         covered = set(tokenize([" ".join(f.text for f in claimed if f not in missing)],
@@ -241,12 +248,21 @@ class Checker:
     def _found(self, fact: facts.Fact, evidence: facts.Evidence, hit: int) -> bool:
         return facts.found(fact, evidence, self.passage_tokens[hit])
 
-    def _anchored(self, claim: str, fact: facts.Fact, words: set[str]) -> bool:
-        """A word next to the fact in the claim (the nearest content word either side) is in words."""
+    def _placed(self, claim: str, fact: facts.Fact, first: set[str], second: set[str]) -> bool:
+        """A fact taken from `second` (of two sentences) must stand among its words.
+
+        The content words of the claim's clause around the fact must be found
+        at least as often in that sentence as in the other: "and is 412 metres
+        long" may join a second sentence; "the bridge opened in 412" may not.
+        """
         s = self.settings
-        before = tokenize([claim[:fact.start]], s.stemmer, s.stopwords)[0][-1:]
-        after = tokenize([claim[fact.end:]], s.stemmer, s.stopwords)[0][:1]
-        return not before + after or bool(set(before + after) & words)
+        cut = r"[,;:()\u2013\u2014]"
+        before, after = re.split(cut, claim[:fact.start])[-1], re.split(cut, claim[fact.end:])[0]
+        around = set(tokenize([before + " " + after], s.stemmer, s.stopwords)[0])
+        if not around:  # the fact is its own clause: the words next to it
+            around = set(tokenize([claim[:fact.start]], s.stemmer, s.stopwords)[0][-CONTEXT:]
+                         + tokenize([claim[fact.end:]], s.stemmer, s.stopwords)[0][:CONTEXT])
+        return not around or len(around & second) >= max(1, len(around & first))
 
     def citation(self, n: int, support: Support, verified: bool) -> Citation:
         """The citation of a support: its sentence(s) verbatim, each with its own locator."""
