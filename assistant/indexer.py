@@ -65,6 +65,12 @@ def open_writer(a: Assistant, rebuild: bool, docs_dir: str | None) -> store.Writ
         for name in (catalog.CATALOG, f"{catalog.CATALOG}-wal", f"{catalog.CATALOG}-shm"):
             (index_dir / name).unlink(missing_ok=True)
         writer = store.Writer(index_dir, new, a.settings.ann_threshold)
+    if not rebuild and writer.known():
+        try:
+            store.LocalStore(index_dir).close()  # checks every live segment (sizes, checksums)
+        except IndexCorruptError as exc:
+            log.warning("the previous index cannot be read (%s); building a new one", exc)
+            rebuild = True
     if rebuild:
         writer.rebuild(new())
     else:
@@ -106,12 +112,12 @@ def _tokens(a: Assistant, chunks: Sequence[Chunk]) -> list[list[str]]:
 def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progress | None
                   ) -> IndexReport:
     """Bring the index up to date with `docs_dir`."""
-    files, skipped_files = discover(docs_dir)
-    skipped = list(skipped_files)
     with store.locked(a.settings.index_dir, a.settings.lock_timeout):
+        files, skipped_files = discover(docs_dir)  # what is there once it is our turn
+        skipped = list(skipped_files)
         writer = open_writer(a, rebuild, str(docs_dir.resolve()))
         try:
-            known = {} if rebuild else writer.known()
+            known = {} if writer.rebuilding else writer.known()
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             notes: list[str] = []
             new: list[_New] = []
@@ -122,10 +128,14 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
                 try:
                     st = path.stat()
                 except OSError as exc:
-                    skipped.append(Skipped(source_of(path, docs_dir), f"cannot read file: {exc}"))
-                    st = None
+                    skipped.append(Skipped(source_of(path, docs_dir),
+                                           f"cannot read file: {exc.strerror or exc}"))
+                    if prev is not None:
+                        seen.add(doc_id)
+                        notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
+                    continue
                 same_path = prev is not None and prev.path == str(path.resolve())
-                if st is not None and same_path and prev is not None \
+                if same_path and prev is not None \
                         and (prev.size, prev.mtime_ns) == (st.st_size, st.st_mtime_ns):
                     seen.add(doc_id)
                     counts["unchanged"] += 1
@@ -135,7 +145,7 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
                 except IngestError as exc:
                     skipped.append(Skipped(exc.path, exc.reason))
                     data = None
-                if data is not None and st is not None and same_path and prev is not None \
+                if data is not None and same_path and prev is not None \
                         and prev.content_hash == file_hash(data):
                     writer.touch(doc_id, st.st_size, st.st_mtime_ns)  # touched, not changed
                     seen.add(doc_id)
@@ -155,8 +165,7 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
                     continue
                 seen.add(doc_id)
                 reuse = writer.old_vectors(doc_id) if prev is not None else {}
-                new.append(_New(doc, a.chunk(doc), st.st_size if st else None,
-                                st.st_mtime_ns if st else None, reuse))
+                new.append(_New(doc, a.chunk(doc), st.st_size, st.st_mtime_ns, reuse))
                 counts["updated" if prev is not None else "added"] += 1
                 notes.extend(f"{doc.source}: {note}" for note in doc.notes)  # e.g. decoded as cp1252
             removed = set(known) - seen

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,9 @@ HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
 VERIFY_BYTES = 64 << 20  # segments up to this size are checksummed when first opened
+# np.load parses the .npy header with ast.literal_eval, which on CPython 3.11 fails with
+# "SystemError: AST constructor recursion depth mismatch" when two threads do it at once.
+_NPY_HEADER = threading.Lock()
 REBUILD_HINT = "run `assistant index --rebuild` (or `make index`) to build it again"
 
 
@@ -130,8 +134,9 @@ class Segment:
                 if _crc32(self.folder / name) != info.get("crc32"):
                     raise self._damaged(f"{name} does not match its checksum")
         try:
-            self.arrays = {a: np.load(self.folder / f"{a}.npy", mmap_mode="r", allow_pickle=False)
-                           for a in ARRAYS}
+            with _NPY_HEADER:
+                self.arrays = {a: np.load(self.folder / f"{a}.npy", mmap_mode="r",
+                                          allow_pickle=False) for a in ARRAYS}
         except (ValueError, OSError, EOFError) as exc:
             raise self._damaged(f"cannot be read ({exc})") from None
         a = self.arrays
@@ -139,6 +144,8 @@ class Segment:
                 and len(a["indptr"]) == len(a["terms"]) + 1
                 and len(a["rows"]) == len(a["tf"]) == (int(a["indptr"][-1]) if len(a["indptr"]) else 0)):
             raise self._damaged("its arrays disagree")
+        if self.kind == "flat":
+            self.index  # noqa: B018 - mapped at once: cheap, and damage shows on open
 
     @property
     def index(self) -> Any:

@@ -119,6 +119,10 @@ class Writer:
         self._removes.update(self.known())
         self._manifest = self.manifest = {**manifest, "format_version": FORMAT_VERSION}
 
+    @property
+    def rebuilding(self) -> bool:
+        return self._manifest is not None
+
     def touch(self, doc_id: str, size: int, mtime_ns: int) -> None:
         """Record a new stat for a document whose content did not change."""
         self._touches[doc_id] = (size, mtime_ns)
