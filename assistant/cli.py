@@ -35,6 +35,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--docs", type=Path, default=None, metavar="DIR",
                    help="documents folder (default: docs_src/, or ASSISTANT_DOCS_DIR)")
     p.add_argument("--rebuild", action="store_true", help="start over instead of updating")
+    p.add_argument("--optimize", action="store_true",
+                   help="after updating, merge all index segments into one (drops deleted rows)")
     p.add_argument("--chunk-tokens", type=int, default=None, help="target chunk size in tokens")
     p.add_argument("--chunk-overlap", type=int, default=None, help="overlap between chunks in tokens")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -142,17 +144,21 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     report = assistant.index(settings.docs_dir, rebuild=args.rebuild, progress=progress)
     if bar is not None:
         bar.close()
+    merged = assistant.optimize() if args.optimize else 0
     if args.json:
         print(json.dumps({
             "added": report.added, "updated": report.updated, "removed": report.removed,
             "unchanged": report.unchanged, "documents": report.documents, "chunks": report.chunks,
             "embedded": report.embedded, "seconds": round(report.seconds, 3),
+            "vector_index": report.vector_index, "segments_merged": merged,
             "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
             "notes": list(report.notes),
         }, ensure_ascii=False))
     else:
         print(f"{report.summary()} ({report.documents} documents, {report.chunks} chunks, "
               f"{report.embedded} embedded, {report.seconds:.1f} s)")
+        print(f"vector index: {report.vector_index}"
+              + (f"; merged {merged} segments into one" if merged else ""))
         for s in report.skipped:
             print(f"skipped {s.source}: {s.reason}")
         for note in report.notes:

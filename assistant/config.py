@@ -25,6 +25,9 @@ class Settings:
     index_dir: Path = Path("index")
     # Seconds a second `assistant index` waits for the first one's lock before giving up.
     lock_timeout: float = 600.0
+    # Chunks from which one index segment is searched with HNSW instead of exactly
+    # (docs/BENCHMARKS.md: where exact search passes ~50 ms per query on one core).
+    ann_threshold: int = 200_000
     # Embedding model: the bundled MiniLM, or any sentence-transformers name or path.
     model: str = BUNDLED_MODEL
     torch_threads: int = 1  # one thread measured faster than two under load on 2 cores
@@ -136,9 +139,8 @@ class Settings:
         }
 
     def lexical(self) -> dict[str, Any]:
+        """How BM25 tokens are made: stored in the index (k1 and b apply at query time)."""
         return {
-            "k1": self.bm25_k1,
-            "b": self.bm25_b,
             "stemmer": self.stemmer,
             "stopwords": self.stopwords,
         }

@@ -6,14 +6,15 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import __version__, store, upload
+from . import answer as answer_module
+from . import indexer, store, upload
 from .answer import extractive_answer
 from .chunk import chunk_document
 from .config import Settings
@@ -21,19 +22,17 @@ from .embed import Embedder, load_embedder
 from .errors import (
     AssistantError,
     GeneratorError,
-    IndexCorruptError,
-    IndexMismatchError,
     IngestError,
-    NoDocumentsError,
 )
 from .followup import retrieval_query, standalone
-from .ingest import discover, doc_id_of, file_hash, load_document, read_file, source_of
-from .retrieve import Retriever, build_lexical, embed_text
+from .ingest import load_document, source_of
+from .retrieve import Retriever
 from .types import Answer, Chunk, Document, Hit, IndexReport, Skipped
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (done, total) chunks embedded
+SentenceTable = Callable[[Document, Sequence[Chunk], Embedder], "tuple[np.ndarray, np.ndarray]"]
 
 
 class Assistant:
@@ -43,7 +42,10 @@ class Assistant:
         self.settings = settings
         self._embedder = embedder
         self._retriever: Retriever | None = None
-        self._loaded_gen: Path | None = None
+        self._loaded_gen: int | None = None
+        # (document, its chunks, embedder) -> (sentence spans, float16 vectors) stored with the
+        # document for the answer step; None stores none (answers then embed sentences).
+        self.sentence_table: SentenceTable | None = getattr(answer_module, "sentence_table", None)
         self._lock = threading.Lock()
         self._llm: Any = None  # generate.OpenAIGenerator, made on first use
 
@@ -63,17 +65,20 @@ class Assistant:
             "dim": e.dim,
             "max_seq_length": e.max_seq_length,
             "chunking": self.settings.chunking(),
+            "lexical": self.settings.lexical(),
         }
 
     def retriever(self) -> Retriever:
-        """The retriever over the live index, reloaded when a build has replaced it."""
+        """The retriever over the last commit, reopened when a writer has committed since."""
         index_dir = self.settings.index_dir
-        gen = store.current_generation(index_dir)
+        gen = store.generation(index_dir)
         with self._lock:
             if self._retriever is None or gen != self._loaded_gen:
                 loaded = store.load(index_dir, self.expected())
+                if self._retriever is not None:
+                    self._retriever.store.close()
                 self._retriever = Retriever(loaded, self.embedder, self.settings)
-                self._loaded_gen = loaded.path
+                self._loaded_gen = loaded.generation
             return self._retriever
 
     def has_index(self) -> bool:
@@ -88,136 +93,33 @@ class Assistant:
         progress: Progress | None = None,
     ) -> IndexReport:
         """Bring the index up to date with `docs_dir`: embed only what is new or changed."""
-        docs_dir = Path(docs_dir or self.settings.docs_dir)
-        index_dir = self.settings.index_dir
         t0 = time.perf_counter()
-        with store.locked(index_dir, self.settings.lock_timeout):
-            store.cleanup(index_dir)  # leftovers of a build that was killed
-            old = None if rebuild else self._previous(index_dir)
-            report = self._build(docs_dir, old, progress)
-        report = IndexReport(**{**report.__dict__, "seconds": time.perf_counter() - t0})
+        report = indexer.update_folder(self, Path(docs_dir or self.settings.docs_dir), rebuild,
+                                       progress)
+        report = replace(report, seconds=time.perf_counter() - t0)
         log.info("%s (%d chunks, %.1f s)", report.summary(), report.chunks, report.seconds)
         return report
-
-    def _previous(self, index_dir: Path) -> store.Store | None:
-        if not store.exists(index_dir):
-            return None
-        try:
-            return store.load(index_dir, self.expected())
-        except IndexMismatchError:
-            raise
-        except IndexCorruptError as exc:
-            log.warning("the previous index cannot be read (%s); building a new one", exc)
-            return None
-
-    def _build(self, docs_dir: Path, old: store.Store | None, progress: Progress | None) -> IndexReport:
-        files, skipped = discover(docs_dir)
-        old_docs, old_chunks = _by_document(old)
-        documents: list[Document] = []
-        chunks: list[Chunk] = []
-        counts = {"added": 0, "updated": 0, "unchanged": 0}
-        skipped = list(skipped)
-        notes: list[str] = []
-        for path in files:
-            doc_id = doc_id_of(path, docs_dir)
-            prev = old_docs.get(doc_id)
-            try:
-                data: bytes | None = read_file(path, docs_dir)  # size limit checked first
-            except IngestError as exc:
-                skipped.append(Skipped(exc.path, exc.reason))
-                data = None
-            if data is not None and prev is not None and prev.content_hash == file_hash(data) \
-                    and prev.path == str(path.resolve()):
-                documents.append(prev)
-                chunks.extend(old_chunks.get(doc_id, []))
-                counts["unchanged"] += 1
-                continue
-            try:
-                if data is None:
-                    raise IngestError(source_of(path, docs_dir), "cannot read file")
-                doc = load_document(path, docs_dir, data)
-            except IngestError as exc:
-                if data is not None:
-                    skipped.append(Skipped(exc.path, exc.reason))
-                if prev is not None:
-                    # Never lose what was indexed: keep the last good version of the file.
-                    documents.append(prev)
-                    chunks.extend(old_chunks.get(doc_id, []))
-                    notes.append(f"{prev.source}: kept the previously indexed version")
-                continue
-            documents.append(doc)
-            chunks.extend(self.chunk(doc))
-            counts["updated" if prev is not None else "added"] += 1
-            notes.extend(f"{doc.source}: {note}" for note in doc.notes)  # e.g. decoded as cp1252
-        removed = len(set(old_docs) - {d.doc_id for d in documents})
-        if not documents:
-            reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
-            raise NoDocumentsError(
-                f"no document in {docs_dir} could be indexed"
-                + (f" ({reasons})" if reasons else "; add .txt, .md, .html, .pdf or .docx files")
-            )
-        embedded = self._save(documents, chunks, old, progress, str(docs_dir.resolve()))
-        return IndexReport(removed=removed, chunks=len(chunks), embedded=embedded,
-                           skipped=tuple(skipped), notes=tuple(notes), **counts)
 
     def index_documents(
         self, documents: Sequence[Document], progress: Progress | None = None
     ) -> IndexReport:
         """Make the index hold exactly `documents` (already loaded, e.g. a benchmark corpus).
 
-        Documents whose doc_id and content_hash are unchanged keep their chunks
-        and vectors; the rest are chunked and embedded.
+        Documents whose doc_id, content_hash and title are unchanged keep their
+        chunks and vectors; the rest are chunked and embedded.
         """
-        if not documents:
-            raise NoDocumentsError("no documents to index")
-        index_dir = self.settings.index_dir
         t0 = time.perf_counter()
-        with store.locked(index_dir, self.settings.lock_timeout):
-            store.cleanup(index_dir)
-            old = self._previous(index_dir)
-            old_docs, old_chunks = _by_document(old)
-            chunks: list[Chunk] = []
-            counts = {"added": 0, "updated": 0, "unchanged": 0}
-            for doc in documents:
-                prev = old_docs.get(doc.doc_id)
-                if prev is not None and prev.content_hash == doc.content_hash \
-                        and prev.title == doc.title:
-                    chunks.extend(old_chunks.get(doc.doc_id, []))
-                    counts["unchanged"] += 1
-                    continue
-                chunks.extend(self.chunk(doc))
-                counts["updated" if prev is not None else "added"] += 1
-            removed = len(set(old_docs) - {d.doc_id for d in documents})
-            embedded = self._save(list(documents), chunks, old, progress, None)
-        return IndexReport(added=counts["added"], updated=counts["updated"],
-                           unchanged=counts["unchanged"], removed=removed, chunks=len(chunks),
-                           embedded=embedded, seconds=time.perf_counter() - t0)
+        report = indexer.update_documents(self, documents, progress)
+        return replace(report, seconds=time.perf_counter() - t0)
 
-    def _save(
-        self,
-        documents: list[Document],
-        chunks: list[Chunk],
-        old: store.Store | None,
-        progress: Progress | None,
-        docs_dir: str | None,
-    ) -> int:
-        """Embed what is new, build BM25, write a new generation; returns chunks embedded."""
-        vectors, embedded = self._vectors(chunks, old, progress)
-        lexical = build_lexical(chunks, self.settings)
-        manifest = {
-            **self.expected(),
-            "assistant_version": __version__,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "docs_dir": docs_dir,
-            "lexical": self.settings.lexical(),
-            "documents": {
-                d.doc_id: {"source": d.source, "title": d.title, "format": d.format,
-                           "content_hash": d.content_hash, "notes": list(d.notes)}
-                for d in documents
-            },
-        }
-        store.save(self.settings.index_dir, manifest, documents, chunks, vectors, lexical)
-        return embedded
+    def optimize(self) -> int:
+        """Merge all segments into one (dropping deleted rows); returns how many were merged."""
+        with store.locked(self.settings.index_dir, self.settings.lock_timeout):
+            writer = indexer.open_writer(self, False, None)
+            try:
+                return writer.merge(everything=True)
+            finally:
+                writer.close()
 
     def chunk(self, doc: Document) -> list[Chunk]:
         """Chunks of a document, sized so that title + text fit the model's window."""
@@ -228,37 +130,6 @@ class Assistant:
         budget = max(budget, 32)
         return chunk_document(doc, e.count_tokens, self.settings.chunk_tokens,
                               self.settings.chunk_overlap, budget)
-
-    def _vectors(
-        self, chunks: Sequence[Chunk], old: store.Store | None, progress: Progress | None
-    ) -> tuple[np.ndarray, int]:
-        known = old.vectors() if old else {}
-        old_titles = {c.chunk_id: c.title for c in old.chunks} if old else {}
-        todo = [i for i, c in enumerate(chunks)
-                if c.chunk_id not in known or old_titles.get(c.chunk_id) != c.title]
-        out = np.zeros((len(chunks), self.embedder.dim), dtype=np.float32)
-        for i, c in enumerate(chunks):
-            if c.chunk_id in known:
-                out[i] = known[c.chunk_id]
-        done = 0
-
-        texts = [embed_text(chunks[i], self.settings.embed_titles) for i in todo]
-        # A passage that occurs many times (a repeated block, a copied file) is embedded once.
-        unique = list(dict.fromkeys(texts))
-
-        def step(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress is not None:
-                progress(done, len(unique))
-
-        if progress is not None:
-            progress(0, len(unique))
-        if todo:
-            vecs = self.embedder.embed(unique, progress=step)
-            row = {t: j for j, t in enumerate(unique)}
-            out[todo] = vecs[[row[t] for t in texts]]
-        return out, len(todo)
 
     # --- asking -------------------------------------------------------------
 
@@ -330,7 +201,7 @@ class Assistant:
         self,
         question: str,
         hits: Sequence[Hit],
-        documents: dict[str, Document],
+        documents: Mapping[str, Document],
         history: Sequence[tuple[str, str]] | None,
         fallback: Answer,
     ) -> Iterator[Answer]:
@@ -357,8 +228,17 @@ class Assistant:
         yield verify(question, draft, hits, documents, self.embedder, self.settings)
 
     def documents(self) -> list[Document]:
-        """The indexed documents, sorted by source path."""
-        return sorted(self.retriever().store.documents.values(), key=lambda d: d.source)
+        """The indexed documents with their texts, sorted by source path (reads every text)."""
+        docs = self.retriever().store.documents
+        return [docs[doc_id] for doc_id, _, _ in self.retriever().store.listing()]
+
+    def listing(self) -> list[tuple[str, str, str]]:
+        """(doc_id, title, source) of every indexed document, by source; reads no text."""
+        return self.retriever().store.listing()
+
+    def document(self, doc_id: str) -> Document | None:
+        """One indexed document, or None when it is no longer in the index."""
+        return self.retriever().store.document(doc_id)
 
     def add_files(
         self,
@@ -396,10 +276,3 @@ class Assistant:
         skipped += [s for s in report.skipped if s.source in added]
         return upload.UploadReport(added=added, skipped=tuple(skipped), index=report)
 
-
-def _by_document(old: store.Store | None) -> tuple[dict[str, Document], dict[str, list[Chunk]]]:
-    """The previous index's documents, and its chunks grouped by document (for reuse)."""
-    chunks: dict[str, list[Chunk]] = {}
-    for c in old.chunks if old else []:
-        chunks.setdefault(c.doc_id, []).append(c)
-    return (dict(old.documents) if old else {}), chunks

@@ -14,8 +14,8 @@ import numpy as np
 from .chunk import heading_path, locate
 from .config import Settings
 from .embed import Embedder
-from .store import Store, faiss_id
-from .types import Chunk, Hit
+from .store import Store
+from .types import Chunk, Document, Hit
 
 log = logging.getLogger(__name__)
 
@@ -59,87 +59,42 @@ def embed_text(chunk: Chunk, with_title: bool) -> str:
     return f"{chunk.title}\n{chunk.text}" if with_title else chunk.text
 
 
-def build_lexical(chunks: Sequence[Chunk], settings: Settings) -> Any:
-    """A bm25s index over the chunks (rows in the same order)."""
-    import bm25s
-
-    # bm25s sets its own logger to DEBUG at import, which floods any configured handler.
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    corpus = tokenize([lexical_text(c, settings.embed_titles) for c in chunks],
-                      settings.stemmer, settings.stopwords)
-    # bm25s cannot index an empty corpus or empty documents; a placeholder token keeps rows aligned.
-    corpus = [toks or ["\x00"] for toks in corpus] or [["\x00"]]
-    retriever = bm25s.BM25(k1=settings.bm25_k1, b=settings.bm25_b)
-    retriever.index(corpus, show_progress=False)
-    return retriever
-
-
 class Retriever:
-    """Searches one loaded Store with one Embedder under one Settings."""
+    """Searches one opened Store with one Embedder under one Settings."""
 
     def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
-        params = store.manifest.get("lexical")
-        if params != settings.lexical():
-            # BM25 parameters are cheap to change: rebuild in memory instead of failing.
-            log.info("BM25 settings differ from the index's; rebuilding the lexical index in memory")
-            store.lexical = build_lexical(store.chunks, settings)
-        self._doc_rows: dict[str, np.ndarray] = {}
-        rows: dict[str, list[int]] = {}
-        for i, c in enumerate(store.chunks):
-            rows.setdefault(c.doc_id, []).append(i)
-        self._doc_rows = {d: np.array(r, dtype=np.int64) for d, r in rows.items()}
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 - one Retriever lives as long as its index
     def query_vector(self, query: str) -> np.ndarray:
         return np.asarray(self.embedder.embed([query])[0], dtype=np.float32)
 
+    def _keys(self, doc_ids: Collection[str] | None) -> np.ndarray | None:
+        return None if doc_ids is None else self.store.keys_of(doc_ids)
+
     def dense(self, query: str, n: int, doc_ids: Collection[str] | None = None) -> list[tuple[int, float]]:
-        """(row, cosine) of the n nearest chunks."""
-        import faiss
-
-        if not len(self.store):
+        """(chunk key, cosine) of the n nearest chunks."""
+        keys = self._keys(doc_ids)
+        if not len(self.store) or (keys is not None and not len(keys)):
             return []
-        q = self.query_vector(query)[None, :]
-        params = None
-        if doc_ids is not None:
-            rows = self._rows(doc_ids)
-            if not len(rows):
-                return []
-            ids = np.array([faiss_id(self.store.chunks[r].chunk_id) for r in rows], dtype=np.int64)
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))  # type: ignore[call-arg]
-        scores, ids = self.store.dense.search(q, min(n, len(self.store)), params=params)
-        out = []
-        for s, i in zip(scores[0], ids[0], strict=True):
-            if i >= 0:
-                out.append((self.store.row_of_id[int(i)], float(s)))
-        return out
+        return self.store.dense(self.query_vector(query), n, keys)
 
-    def lexical_scores(self, query: str, doc_ids: Collection[str] | None = None) -> np.ndarray | None:
-        """BM25 score of every chunk row (0 outside `doc_ids`); None when no query word is known."""
-        if not len(self.store):
+    def lexical_scores(self, query: str, doc_ids: Collection[str] | None = None
+                       ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(chunk keys, BM25 scores) of the chunks with a score above 0 (within `doc_ids`);
+        None when no query word is in the index."""
+        keys = self._keys(doc_ids)
+        if not len(self.store) or (keys is not None and not len(keys)):
             return None
         tokens = tokenize([query], self.settings.stemmer, self.settings.stopwords)[0]
-        known = [t for t in tokens if t in self.store.lexical.vocab_dict]
-        if not known:
-            return None
-        scores = np.asarray(self.store.lexical.get_scores(known)[: len(self.store)])
-        if doc_ids is not None:
-            mask = np.zeros(len(scores), dtype=bool)
-            mask[self._rows(doc_ids)] = True
-            scores = np.where(mask, scores, 0.0)
-        return scores
+        return self.store.bm25(tokens, self.settings.bm25_k1, self.settings.bm25_b, keys)
 
     def lexical(self, query: str, n: int, doc_ids: Collection[str] | None = None) -> list[tuple[int, float]]:
-        """(row, BM25 score) of the n best-matching chunks with a score above zero."""
+        """(chunk key, BM25 score) of the n best-matching chunks with a score above zero."""
         scores = self.lexical_scores(query, doc_ids)
-        return _top(scores, n) if scores is not None else []
-
-    def _rows(self, doc_ids: Collection[str]) -> np.ndarray:
-        parts = [self._doc_rows[d] for d in doc_ids if d in self._doc_rows]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return _top(*scores, n) if scores is not None else []
 
     def search(
         self,
@@ -157,41 +112,45 @@ class Retriever:
         n = max(s.candidates, 3 * k)
         dense = self.dense(query, n, doc_ids) if mode in ("hybrid", "dense") else []
         bm25_all = self.lexical_scores(query, doc_ids) if mode in ("hybrid", "lexical") else None
-        lexical = _top(bm25_all, n) if bm25_all is not None else []
+        lexical = _top(*bm25_all, n) if bm25_all is not None else []
         cos = dict(dense)
         bm25 = dict(lexical)
         if mode == "hybrid" and s.fusion == "convex":
             # Exact scores on both sides for every candidate, so none is penalised for
             # having been missed by one retriever's top list.
-            for row, _ in lexical:
-                if row not in cos:
-                    cos[row] = self._cosine(query, row)
+            self._cosines(query, [key for key, _ in lexical if key not in cos], cos)
             if bm25_all is not None:
-                bm25 = {row: float(bm25_all[row]) for row in cos}
+                score_of = dict(zip(bm25_all[0].tolist(), bm25_all[1].tolist(), strict=True))
+                bm25 = {key: score_of.get(key, 0.0) for key in cos}
             fused = fuse_convex(cos, bm25, s.dense_weight, s.lexical_weight)
         else:
             fused = fuse(dense, lexical, s.rrf_k, s.dense_weight, s.lexical_weight)
-        hits: list[Hit] = []
-        for row, score in fused[: max(k * 3, k + 5)]:
-            if row not in cos:
-                # Cosine similarity for every hit, lexical-only ones too: answers use it to abstain.
-                cos[row] = self._cosine(query, row)
-            hits.append(Hit(chunk=self.store.chunks[row], score=score, dense=cos[row],
-                            lexical=bm25.get(row)))
-        hits = merge_overlapping(hits, self.store)
+        top = fused[: max(k * 3, k + 5)]
+        # Cosine similarity for every hit, lexical-only ones too: answers use it to abstain.
+        self._cosines(query, [key for key, _ in top if key not in cos], cos)
+        chunks = self.store.chunks([key for key, _ in top])
+        hits = [Hit(chunk=c, score=score, dense=cos[key], lexical=bm25.get(key))
+                for (key, score), c in zip(top, chunks, strict=True)
+                if c is not None]  # None: removed by a commit since this index was opened
+        hits = merge_overlapping(hits, self.store.documents)
         return [replace(h, rank=i + 1) for i, h in enumerate(hits[:k])]
 
-    def _cosine(self, query: str, row: int) -> float:
-        vec = self.store.dense.reconstruct(faiss_id(self.store.chunks[row].chunk_id))
-        return float(np.dot(vec, self.query_vector(query)))
+    def _cosines(self, query: str, keys: Sequence[int], into: dict[int, float]) -> None:
+        if keys:
+            sims = self.store.vectors(keys) @ self.query_vector(query)
+            into.update(zip(keys, sims.astype(float).tolist(), strict=True))
 
 
-def _top(scores: np.ndarray, n: int) -> list[tuple[int, float]]:
-    """(row, score) of the n highest scores above zero, best first."""
+def _top(keys: np.ndarray, scores: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """(key, score) of the n highest scores above zero, best first (ties: lower key first)."""
     n = min(n, len(scores))
+    if n == 0:
+        return []
+    order = np.argsort(keys, kind="stable")
+    keys, scores = keys[order], scores[order]
     top = np.argpartition(-scores, n - 1)[:n]
     top = top[np.argsort(-scores[top], kind="stable")]
-    return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+    return [(int(keys[r]), float(scores[r])) for r in top if scores[r] > 0]
 
 
 def fuse_convex(
@@ -230,7 +189,7 @@ def fuse(
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def merge_overlapping(hits: Sequence[Hit], store: Store) -> list[Hit]:
+def merge_overlapping(hits: Sequence[Hit], documents: Mapping[str, Document]) -> list[Hit]:
     """Fold each hit that overlaps a better one from the same document into it.
 
     The merged hit keeps the better hit's id, rank and scores and covers both
@@ -249,12 +208,12 @@ def merge_overlapping(hits: Sequence[Hit], store: Store) -> list[Hit]:
             seen_text.add(c.text)
             continue
         keep = out[target]
-        out[target] = replace(keep, chunk=_union(keep.chunk, c, store))
+        out[target] = replace(keep, chunk=_union(keep.chunk, c, documents))
     return out
 
 
-def _union(a: Chunk, b: Chunk, store: Store) -> Chunk:
-    doc = store.documents[a.doc_id]
+def _union(a: Chunk, b: Chunk, documents: Mapping[str, Document]) -> Chunk:
+    doc = documents[a.doc_id]
     spans = sorted(set(a.spans) | set(b.spans))
     merged: list[list[int]] = []
     for s, e in spans:

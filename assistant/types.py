@@ -206,6 +206,7 @@ class IndexReport:
     seconds: float = 0.0
     skipped: tuple[Skipped, ...] = ()
     notes: tuple[str, ...] = ()
+    vector_index: str = ""  # the FAISS index type in use: "exact (flat)", "HNSW" or both
 
     @property
     def documents(self) -> int:

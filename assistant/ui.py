@@ -69,7 +69,7 @@ def _valid_turns(turns: Any) -> list[dict[str, Any]]:
 
 
 def _choices(assistant: Assistant) -> list[tuple[str, str]]:
-    return [(f"{d.title} ({d.source})", d.doc_id) for d in assistant.documents()]
+    return [(f"{title} ({source})", doc_id) for doc_id, title, source in assistant.listing()]
 
 
 def _export(turns: list[dict[str, Any]], exports: Path) -> str | None:
@@ -128,7 +128,7 @@ def build(assistant: Assistant) -> Any:
                 messages[-1] = {"role": "assistant",
                                 "content": view.answer_message(answer.text, answer.notes)}
                 yield messages, "", keep, turns, "", keep, keep
-            docs = {d.doc_id: d for d in assistant.documents()}
+            docs = assistant.retriever().store.documents  # read on demand
         except AssistantError as exc:
             yield view.chat_messages(turns), question, keep, turns, f"**Error:** {exc}", keep, keep
             raise gr.Error(str(exc)) from None
@@ -149,7 +149,7 @@ def build(assistant: Assistant) -> Any:
         if cite is None:
             return gr.update()
         try:
-            doc = next((d for d in assistant.documents() if d.doc_id == cite["doc_id"]), None)
+            doc = assistant.document(cite["doc_id"])
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
         if doc is None:
@@ -261,7 +261,7 @@ def build(assistant: Assistant) -> Any:
             try:
                 answer = assistant.ask(question, doc_ids=doc_ids or None, history=past,
                                        generator=generator or None)
-                docs = {d.doc_id: d for d in assistant.documents()}
+                docs = assistant.retriever().store.documents
             except AssistantError as exc:
                 raise gr.Error(str(exc)) from None
             record = view.turn_record(answer, docs)
@@ -274,8 +274,8 @@ def build(assistant: Assistant) -> Any:
 
         def documents() -> list[dict]:
             """The indexed documents: doc_id, title and source path."""
-            return [{"doc_id": d.doc_id, "title": d.title, "source": d.source}
-                    for d in assistant.documents()]
+            return [{"doc_id": doc_id, "title": title, "source": source}
+                    for doc_id, title, source in assistant.listing()]
 
         gr.api(ask, api_name="ask")
         gr.api(documents, api_name="documents")

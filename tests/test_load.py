@@ -191,14 +191,14 @@ def test_questions_are_answered_while_an_upload_is_indexed(app: App, client, pag
     upload = "tamsin-survey.md"
     text = _generated_document(paragraphs=160)  # ~110 passages for the model to embed
     stored = app.docs_dir / "uploads" / upload
-    live = (app.index_dir / "CURRENT").read_text()
+    live = store.generation(app.index_dir)
     replies: list[tuple[bool, dict]] = []  # (asked and answered while indexing, reply)
     failures: list[BaseException] = []
     done = threading.Event()
 
     def indexing() -> bool:
         """The upload is stored and being indexed: the live index is still the old one."""
-        return stored.exists() and (app.index_dir / "CURRENT").read_text() == live
+        return stored.exists() and store.generation(app.index_dir) == live
 
     def keep_asking() -> None:
         while not done.is_set():

@@ -51,7 +51,7 @@ def test_seed_questions_cite_the_right_passage_exactly(seed_index, question, exp
 def test_no_chunk_holds_boilerplate_and_every_span_is_exact(seed_index):
     st = seed_index.retriever().store
     assert len(st) > 0
-    for c in st.chunks:
+    for c in st.iter_chunks():
         doc = st.documents[c.doc_id]
         assert "Hide Ad" not in c.text
         assert c.text == "\n\n".join(doc.text[a:b] for a, b in c.spans)
@@ -60,7 +60,7 @@ def test_no_chunk_holds_boilerplate_and_every_span_is_exact(seed_index):
 
 def test_chunks_fit_the_model_window(seed_index, embedder):
     st = seed_index.retriever().store
-    texts = [f"{c.title}\n{c.text}" for c in st.chunks]
+    texts = [f"{c.title}\n{c.text}" for c in st.iter_chunks()]
     assert max(embedder.count_tokens(texts)) + 2 <= embedder.max_seq_length
 
 
@@ -90,7 +90,7 @@ def test_incremental_add_change_delete(tmp_path, embedder):
     a = make_assistant(tmp_path / "index", embedder, docs)
     first = a.index()
     assert (first.added, first.updated, first.removed, first.unchanged) == (3, 0, 0, 0)
-    seed_ids = {c.chunk_id for c in a.retriever().store.chunks if c.source.endswith(SEED)}
+    seed_ids = {c.chunk_id for c in a.retriever().store.iter_chunks() if c.source.endswith(SEED)}
 
     (docs / "owls.md").write_text(
         "# Owls\n\nThe tawny owl nests in hollow beech trees.\n\nIt hunts at night.\n",
@@ -103,8 +103,8 @@ def test_incremental_add_change_delete(tmp_path, embedder):
     # Only the changed and added documents were embedded; the seed kept its chunk ids.
     assert second.embedded < second.chunks
     st = a.retriever().store
-    assert seed_ids <= {c.chunk_id for c in st.chunks}
-    assert not any(c.source.endswith("gone.txt") for c in st.chunks)
+    assert seed_ids <= {c.chunk_id for c in st.iter_chunks()}
+    assert not any(c.source.endswith("gone.txt") for c in st.iter_chunks())
 
     answer = a.ask("Where does the tawny owl nest?")
     assert "beech" in answer.text and answer.citations[0].chunk.source.endswith("owls.md")
@@ -143,7 +143,7 @@ def test_old_index_survives_a_failed_build(tmp_path, embedder):
     shutil.copy(DOCS_SRC / SEED, docs / SEED)
     good = make_assistant(tmp_path / "index", embedder, docs)
     good.index()
-    before = store.current_generation(tmp_path / "index")
+    before = store.generation(tmp_path / "index")
 
     (docs / "more.txt").write_text("\n\n".join(
         f"Paragraph {i} describes the harbour, its boats and the fish market." for i in range(40)),
@@ -151,7 +151,7 @@ def test_old_index_survives_a_failed_build(tmp_path, embedder):
     broken = make_assistant(tmp_path / "index", ExplodingEmbedder(embedder), docs)
     with pytest.raises(RuntimeError, match="simulated crash"):
         broken.index()
-    assert store.current_generation(tmp_path / "index") == before
+    assert store.generation(tmp_path / "index") == before
     fresh = make_assistant(tmp_path / "index", embedder, docs)
     answer = fresh.ask("Where is the multi-agency team based?")
     assert "Maltby police station" in answer.text

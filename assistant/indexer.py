@@ -1,0 +1,257 @@
+"""Writing the index: find what changed, chunk and embed only that, commit one segment.
+
+Change detection is by stat first: a file whose (size, mtime_ns) and path are
+as recorded is unchanged without being read; a file whose stat changed is read
+and hashed, and only a different hash makes it "updated". Called by
+pipeline.Assistant, which holds the model; this module holds no state.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import __version__, store
+from .errors import IndexCorruptError, IndexMismatchError, IngestError, NoDocumentsError
+from .ingest import discover, doc_id_of, file_hash, load_document, read_file, source_of
+from .retrieve import embed_text, lexical_text, tokenize
+from .store import catalog, legacy
+from .types import Chunk, Document, IndexReport, Skipped
+
+if TYPE_CHECKING:
+    from .pipeline import Assistant
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class _New:
+    doc: Document
+    chunks: list[Chunk]
+    size: int | None = None
+    mtime_ns: int | None = None
+    reuse: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def manifest(a: Assistant, docs_dir: str | None) -> dict[str, Any]:
+    return {**a.expected(), "assistant_version": __version__, "docs_dir": docs_dir,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def open_writer(a: Assistant, rebuild: bool, docs_dir: str | None) -> store.Writer:
+    """The index's writer, after converting an old-format index (vectors kept) if there is one.
+
+    Call inside `store.locked`. Raises IndexMismatchError when the index was
+    built with other settings, unless `rebuild`.
+    """
+    index_dir = a.settings.index_dir
+
+    def new() -> dict[str, Any]:
+        return manifest(a, docs_dir)
+
+    try:
+        writer = store.Writer(index_dir, new, a.settings.ann_threshold)
+    except (sqlite3.DatabaseError, ValueError) as exc:
+        log.warning("the previous index cannot be read (%s); building a new one", exc)
+        for name in (catalog.CATALOG, f"{catalog.CATALOG}-wal", f"{catalog.CATALOG}-shm"):
+            (index_dir / name).unlink(missing_ok=True)
+        writer = store.Writer(index_dir, new, a.settings.ann_threshold)
+    if not rebuild and writer.known():
+        try:
+            store.LocalStore(index_dir).close()  # checks every live segment (sizes, checksums)
+        except IndexCorruptError as exc:
+            log.warning("the previous index cannot be read (%s); building a new one", exc)
+            rebuild = True
+    if rebuild:
+        writer.rebuild(new())
+    else:
+        # What the settings alone decide; the model's dimension is checked before embedding.
+        s = a.settings
+        store.check_compatible(writer.manifest, {"model": s.model, "chunking": s.chunking(),
+                                                 "lexical": s.lexical()})
+    if store.is_legacy(index_dir) or (index_dir / "CURRENT").is_file():
+        if not rebuild and not writer.known():
+            _convert(a, writer)
+        legacy.remove(index_dir)
+    return writer
+
+
+def _convert(a: Assistant, writer: store.Writer) -> None:
+    index_dir = a.settings.index_dir
+    try:
+        old, items = legacy.read(index_dir)
+    except (IndexCorruptError, FileNotFoundError) as exc:
+        log.warning("the previous index cannot be read (%s); building a new one", exc)
+        return
+    for key in ("model", "dim", "max_seq_length", "chunking"):
+        if old.get(key) != a.expected()[key]:
+            raise IndexMismatchError(
+                f"the index in {index_dir} was built with {key}={old.get(key)!r} but the settings "
+                f"say {a.expected()[key]!r}; {store.REBUILD_HINT} with the new settings")
+    for doc, chunks, vectors in items:
+        writer.add(doc, chunks, vectors, _tokens(a, chunks))
+    writer.commit()
+    log.warning("converted the index in %s to the segment format (%d documents, vectors kept)",
+                index_dir, len(items))
+
+
+def _tokens(a: Assistant, chunks: Sequence[Chunk]) -> list[list[str]]:
+    s = a.settings
+    return tokenize([lexical_text(c, s.embed_titles) for c in chunks], s.stemmer, s.stopwords)
+
+
+def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progress | None
+                  ) -> IndexReport:
+    """Bring the index up to date with `docs_dir`."""
+    with store.locked(a.settings.index_dir, a.settings.lock_timeout):
+        files, skipped_files = discover(docs_dir)  # what is there once it is our turn
+        skipped = list(skipped_files)
+        writer = open_writer(a, rebuild, str(docs_dir.resolve()))
+        try:
+            known = {} if writer.rebuilding else writer.known()
+            counts = {"added": 0, "updated": 0, "unchanged": 0}
+            notes: list[str] = []
+            new: list[_New] = []
+            seen: set[str] = set()
+            for path in files:
+                doc_id = doc_id_of(path, docs_dir)
+                prev = known.get(doc_id)
+                try:
+                    st = path.stat()
+                except OSError as exc:
+                    skipped.append(Skipped(source_of(path, docs_dir),
+                                           f"cannot read file: {exc.strerror or exc}"))
+                    if prev is not None:
+                        seen.add(doc_id)
+                        notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
+                    continue
+                same_path = prev is not None and prev.path == str(path.resolve())
+                if same_path and prev is not None \
+                        and (prev.size, prev.mtime_ns) == (st.st_size, st.st_mtime_ns):
+                    seen.add(doc_id)
+                    counts["unchanged"] += 1
+                    continue
+                try:
+                    data: bytes | None = read_file(path, docs_dir)  # size limit checked first
+                except IngestError as exc:
+                    skipped.append(Skipped(exc.path, exc.reason))
+                    data = None
+                if data is not None and same_path and prev is not None \
+                        and prev.content_hash == file_hash(data):
+                    writer.touch(doc_id, st.st_size, st.st_mtime_ns)  # touched, not changed
+                    seen.add(doc_id)
+                    counts["unchanged"] += 1
+                    continue
+                try:
+                    if data is None:
+                        raise IngestError(source_of(path, docs_dir), "cannot read file")
+                    doc = load_document(path, docs_dir, data)
+                except IngestError as exc:
+                    if data is not None:
+                        skipped.append(Skipped(exc.path, exc.reason))
+                    if prev is not None:
+                        # Never lose what was indexed: keep the last good version of the file.
+                        seen.add(doc_id)
+                        notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
+                    continue
+                seen.add(doc_id)
+                reuse = writer.old_vectors(doc_id) if prev is not None else {}
+                new.append(_New(doc, a.chunk(doc), st.st_size, st.st_mtime_ns, reuse))
+                counts["updated" if prev is not None else "added"] += 1
+                notes.extend(f"{doc.source}: {note}" for note in doc.notes)  # e.g. decoded as cp1252
+            removed = set(known) - seen
+            if not seen:
+                reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
+                raise NoDocumentsError(
+                    f"no document in {docs_dir} could be indexed"
+                    + (f" ({reasons})" if reasons else "; add .txt, .md, .html, .pdf or .docx files"))
+            embedded = _write(a, writer, new, removed, progress)
+            kind, total = _summary(writer)
+        finally:
+            writer.close()
+    return IndexReport(removed=len(removed), chunks=total, embedded=embedded,
+                       skipped=tuple(skipped), notes=tuple(notes), vector_index=kind, **counts)
+
+
+def update_documents(a: Assistant, documents: Sequence[Document], progress: Progress | None
+                     ) -> IndexReport:
+    """Make the index hold exactly `documents` (already loaded, e.g. a benchmark corpus)."""
+    if not documents:
+        raise NoDocumentsError("no documents to index")
+    with store.locked(a.settings.index_dir, a.settings.lock_timeout):
+        writer = open_writer(a, False, None)
+        try:
+            known = writer.known()
+            counts = {"added": 0, "updated": 0, "unchanged": 0}
+            new: list[_New] = []
+            for doc in documents:
+                prev = known.get(doc.doc_id)
+                if prev is not None and prev.content_hash == doc.content_hash \
+                        and prev.title == doc.title:
+                    counts["unchanged"] += 1
+                    continue
+                reuse = writer.old_vectors(doc.doc_id) if prev is not None else {}
+                new.append(_New(doc, a.chunk(doc), reuse=reuse))
+                counts["updated" if prev is not None else "added"] += 1
+            removed = set(known) - {d.doc_id for d in documents}
+            embedded = _write(a, writer, new, removed, progress)
+            kind, total = _summary(writer)
+        finally:
+            writer.close()
+    return IndexReport(added=counts["added"], updated=counts["updated"],
+                       unchanged=counts["unchanged"], removed=len(removed), chunks=total,
+                       embedded=embedded, vector_index=kind)
+
+
+def _summary(writer: store.Writer) -> tuple[str, int]:
+    rows = writer.db.execute("SELECT kind, sum(live) FROM segments GROUP BY kind").fetchall()
+    kinds = sorted(k for k, _ in rows) or ["flat"]
+    return ("+".join("exact (flat)" if k == "flat" else "HNSW" for k in kinds),
+            int(sum(n for _, n in rows)))
+
+
+def _write(a: Assistant, writer: store.Writer, new: list[_New], removed: set[str],
+           progress: Progress | None) -> int:
+    """Embed what has no stored vector, add everything to the writer, commit; chunks embedded."""
+    s = a.settings
+    if new:
+        store.check_compatible(writer.manifest, a.expected())
+    todo = [(i, j) for i, n in enumerate(new) for j, c in enumerate(n.chunks)
+            if c.chunk_id not in n.reuse]
+    texts = [embed_text(new[i].chunks[j], s.embed_titles) for i, j in todo]
+    # A passage that occurs many times (a repeated block, a copied file) is embedded once.
+    unique = list(dict.fromkeys(texts))
+    done = 0
+
+    def step(k: int) -> None:
+        nonlocal done
+        done += k
+        if progress is not None:
+            progress(done, len(unique))
+
+    if progress is not None:
+        progress(0, len(unique))
+    vecs = a.embedder.embed(unique, progress=step) if unique else None
+    row = {t: r for r, t in enumerate(unique)}
+    fresh = {(i, j): vecs[row[t]] for (i, j), t in zip(todo, texts, strict=True)} if vecs is not None else {}
+    table = a.sentence_table
+    for i, n in enumerate(new):
+        dim = a.embedder.dim
+        out = np.zeros((len(n.chunks), dim), dtype=np.float32)
+        for j, c in enumerate(n.chunks):
+            out[j] = n.reuse[c.chunk_id] if c.chunk_id in n.reuse else fresh[(i, j)]
+        sentences = table(n.doc, n.chunks, a.embedder) if table is not None else None
+        writer.add(n.doc, n.chunks, out, _tokens(a, n.chunks), n.size, n.mtime_ns, sentences)
+    for doc_id in removed:
+        writer.remove(doc_id)
+    writer.commit()
+    return len(todo)

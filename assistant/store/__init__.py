@@ -1,0 +1,163 @@
+"""The index on disk: the Store protocol the rest of the assistant reads, and opening one.
+
+The local implementation (local.py reads, writer.py writes) keeps immutable
+segment folders (FAISS vectors + BM25 arrays, memory-mapped) and a SQLite
+catalog (records and the commit point)::
+
+    index/
+      catalog.sqlite     records + which segments are live; one transaction = one commit
+      seg-<gen>-<id>/    vectors.faiss, keys/doclen/terms/indptr/rows/tf .npy
+      .lock              held while a writer runs
+      eval/              cached evaluation indexes
+
+Another backend (e.g. Milvus) implements `Store` with the same meaning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
+from ..types import Chunk, Document
+from . import catalog
+from .local import LocalStore
+from .segment import REBUILD_HINT
+from .writer import ANN_THRESHOLD, FORMAT_VERSION, Known, Writer
+
+__all__ = ["ANN_THRESHOLD", "FORMAT_VERSION", "REBUILD_HINT", "Known", "LocalStore", "Store",
+           "Writer", "check_compatible", "exists", "generation", "is_legacy", "load", "locked"]
+
+log = logging.getLogger(__name__)
+
+
+class Store(Protocol):
+    """What retrieval, answers and the chat need from an index (keys are chunk keys, ints)."""
+
+    manifest: dict[str, Any]
+    generation: int
+
+    @property
+    def documents(self) -> Mapping[str, Document]: ...  # read on demand
+    def __len__(self) -> int: ...
+    def close(self) -> None: ...
+    def document(self, doc_id: str) -> Document | None: ...
+    def listing(self) -> list[tuple[str, str, str]]: ...
+    def chunks(self, keys: Sequence[int]) -> list[Chunk | None]: ...
+    def keys_of(self, doc_ids: Collection[str]) -> np.ndarray: ...
+    def dense(self, q: np.ndarray, n: int, keys: np.ndarray | None = None) -> list[tuple[int, float]]: ...
+    def vectors(self, keys: Sequence[int]) -> np.ndarray: ...
+    def bm25(self, tokens: Sequence[str], k1: float, b: float,
+             keys: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None: ...
+    def sentence_vectors(self, doc_id: str) -> tuple[np.ndarray, np.ndarray] | None: ...
+
+
+@contextlib.contextmanager
+def locked(index_dir: Path, timeout: float = 600.0) -> Iterator[None]:
+    """Hold the index's write lock; a second writer waits, then gives up with a reason."""
+    from filelock import FileLock, Timeout
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(index_dir / ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.warning("another `assistant index` is writing %s; waiting up to %.0f s for it",
+                    index_dir, timeout)
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise IndexLockedError(
+                f"{index_dir} is being written by another `assistant index` (waited "
+                f"{timeout:.0f} s); let it finish and try again, or wait longer with "
+                "--wait SECONDS / ASSISTANT_LOCK_TIMEOUT"
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def is_legacy(index_dir: Path) -> bool:
+    """An index written before segments (a CURRENT file naming a gen-* folder)."""
+    return (index_dir / "CURRENT").is_file() and not (index_dir / catalog.CATALOG).is_file()
+
+
+def exists(index_dir: Path) -> bool:
+    """A committed index (of this format) is in `index_dir`."""
+    if not (index_dir / catalog.CATALOG).is_file():
+        return False
+    try:
+        db = catalog.connect(index_dir)
+        try:
+            return catalog.get_meta(db, "generation", 0) > 0
+        finally:
+            db.close()
+    except (sqlite3.DatabaseError, ValueError):
+        return True  # there is one, damaged: load() says so
+
+
+def generation(index_dir: Path) -> int | None:
+    """The number of the last commit (changes with every commit), or None without an index."""
+    if not (index_dir / catalog.CATALOG).is_file():
+        return None
+    try:
+        db = catalog.connect(index_dir)
+        try:
+            return int(catalog.get_meta(db, "generation", 0))
+        finally:
+            db.close()
+    except (sqlite3.DatabaseError, ValueError):
+        return -1
+
+
+def check_compatible(manifest: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Raise IndexMismatchError if the index was built with other settings."""
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}; {REBUILD_HINT}"
+        )
+    for key in ("model", "dim", "max_seq_length", "chunking", "lexical"):
+        if key in expected and manifest.get(key) != expected[key]:
+            raise IndexMismatchError(
+                f"the index was built with {key}={manifest.get(key)!r} but the settings say "
+                f"{expected[key]!r}; {REBUILD_HINT} with the new settings"
+            )
+
+
+def load(index_dir: Path, expected: dict[str, Any] | None = None) -> LocalStore:
+    """Open the last commit, checked against `expected` (model, dimension, chunking...)."""
+    if is_legacy(index_dir):
+        raise IndexMismatchError(
+            f"{index_dir} was written by an older version of the assistant; run `assistant index` "
+            f"to convert it (its vectors are kept), or {REBUILD_HINT.removeprefix('run ')}"
+        )
+    for attempt in range(3):
+        gen = generation(index_dir)
+        if not gen:
+            raise IndexMissingError(
+                f"no index in {index_dir}; run `assistant index` (or `make index`) first")
+        try:
+            opened = LocalStore(index_dir)
+        except IndexCorruptError:
+            # A merge may have removed a segment while we opened the catalog's list of them:
+            # then read the new commit. Otherwise it is damage.
+            if attempt == 2 or generation(index_dir) == gen:
+                raise
+            time.sleep(0.05)
+            continue
+        if expected is not None:
+            try:
+                check_compatible(opened.manifest, expected)
+            except IndexMismatchError:
+                opened.close()
+                raise
+        return opened
+    raise AssertionError("unreachable")

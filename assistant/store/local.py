@@ -1,0 +1,236 @@
+"""The local store, read side: segments (FAISS + BM25 arrays) and records in SQLite.
+
+Opening reads the catalog's meta and segments tables and maps each segment's
+arrays: a few KB whatever the size. Records (chunks, documents, sentence
+vectors) are read by key when a search needs them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import IndexCorruptError
+from ..types import Chunk, Document
+from . import catalog
+from .segment import REBUILD_HINT, Segment, term_hash
+
+
+class Documents(Mapping[str, Document]):
+    """doc_id -> Document, read from the catalog on demand (a few kept in memory)."""
+
+    def __init__(self, store: LocalStore) -> None:
+        self._store = store
+
+    def __getitem__(self, doc_id: str) -> Document:
+        doc = self._store.document(doc_id)
+        if doc is None:
+            raise KeyError(doc_id)
+        return doc
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([r[0] for r in self._store.query("SELECT doc_id FROM documents ORDER BY source")])
+
+    def __len__(self) -> int:
+        return int(self._store.query("SELECT count(*) FROM documents")[0][0])
+
+    def __contains__(self, doc_id: object) -> bool:
+        return bool(self._store.query("SELECT 1 FROM documents WHERE doc_id = ?", (doc_id,)))
+
+
+class LocalStore:
+    """An open index: search it, and read its records by key."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.path = index_dir
+        self._lock = threading.Lock()
+        try:
+            self._db = catalog.connect(index_dir)
+            with self._lock:
+                self._db.execute("BEGIN")
+                try:
+                    self.manifest: dict[str, Any] = catalog.get_meta(self._db, "manifest", {})
+                    self.generation: int = int(catalog.get_meta(self._db, "generation", 0))
+                    seg_rows = self._db.execute(
+                        "SELECT name, rows, kind, files FROM segments ORDER BY seq").fetchall()
+                    deleted = np.array([r[0] for r in self._db.execute(
+                        "SELECT key FROM deleted ORDER BY key")], dtype=np.int64)
+                finally:
+                    self._db.execute("COMMIT")
+        except (sqlite3.DatabaseError, json.JSONDecodeError, TypeError, ValueError) as exc:
+            raise IndexCorruptError(f"{index_dir}/{catalog.CATALOG} is damaged ({exc}); "
+                                    f"{REBUILD_HINT}") from None
+        self.segments = [Segment(index_dir / name, rows, kind, json.loads(info))
+                         for name, rows, kind, info in seg_rows]
+        self._deleted: list[np.ndarray] = [s.rows_of(deleted)[0] for s in self.segments]
+        self._live: list[np.ndarray | None] = []
+        for s, d in zip(self.segments, self._deleted, strict=True):
+            mask = None
+            if len(d):
+                mask = np.ones(s.rows, dtype=bool)
+                mask[d] = False
+            self._live.append(mask)
+        self._documents = Documents(self)
+
+    @property
+    def documents(self) -> Documents:
+        return self._documents
+
+    def close(self) -> None:
+        self._db.close()
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorruptError(f"{self.path}/{catalog.CATALOG} cannot be read ({exc}); "
+                                    f"{REBUILD_HINT}") from None
+
+    def __len__(self) -> int:
+        return sum(s.rows - len(d) for s, d in zip(self.segments, self._deleted, strict=True))
+
+    @property
+    def vector_index(self) -> str:
+        kinds = sorted({s.kind for s in self.segments}) or ["flat"]
+        return "+".join("exact (flat)" if k == "flat" else "HNSW" for k in kinds)
+
+    # --- records -----------------------------------------------------------
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - a store lives as long as its generation
+    def document(self, doc_id: str) -> Document | None:
+        rows = self.query(f"SELECT {catalog.DOC_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,))
+        return catalog.document_of(rows[0]) if rows else None
+
+    def listing(self) -> list[tuple[str, str, str]]:
+        """(doc_id, title, source) of every document, by source; no text is read."""
+        return [tuple(r) for r in self.query("SELECT doc_id, title, source FROM documents "
+                                             "ORDER BY source")]
+
+    def chunks(self, keys: Sequence[int]) -> list[Chunk | None]:
+        """The chunks with these keys (None for one removed since this store was opened)."""
+        out: list[Chunk | None] = []
+        for key in keys:
+            rows = self.query("SELECT doc_id, chunk_id, record FROM chunks WHERE key = ?", (int(key),))
+            doc = self.document(rows[0][0]) if rows else None
+            out.append(catalog.chunk_of(rows[0][1], rows[0][2], doc) if rows and doc else None)
+        return out
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        """Every live chunk, document by document (for checks and tools, not for searching)."""
+        for doc_id in list(self.documents):
+            yield from self.document_chunks(doc_id)
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        doc = self.document(doc_id)
+        if doc is None:
+            return []
+        rows = self.query("SELECT chunk_id, record FROM chunks WHERE doc_id = ? ORDER BY key", (doc_id,))
+        return [catalog.chunk_of(cid, rec, doc) for cid, rec in rows]
+
+    def keys_of(self, doc_ids: Collection[str]) -> np.ndarray:
+        keys: list[int] = []
+        for d in doc_ids:
+            keys.extend(r[0] for r in self.query("SELECT key FROM chunks WHERE doc_id = ?", (d,)))
+        return np.array(sorted(keys), dtype=np.int64)
+
+    def sentence_vectors(self, doc_id: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(spans (n, 2) int64, vectors (n, dim) float16) stored for a document, or None."""
+        rows = self.query("SELECT n, dim, spans, vectors FROM sentences WHERE doc_id = ?", (doc_id,))
+        return catalog.sentences_of(rows[0]) if rows else None
+
+    # --- search ------------------------------------------------------------
+
+    def dense(self, q: np.ndarray, n: int, keys: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(key, inner product) of the n nearest live chunks, among `keys` if given."""
+        q = np.ascontiguousarray(q, dtype=np.float32).reshape(1, -1)
+        found: list[tuple[int, float]] = []
+        for s, deleted in zip(self.segments, self._deleted, strict=True):
+            allowed = None
+            if keys is not None:
+                allowed = s.rows_of(keys)[0]
+                if not len(allowed):
+                    continue
+            scores, rows = s.search(q, n, allowed, deleted)
+            found.extend(zip(s.keys[rows].tolist(), scores.tolist(), strict=True))
+        found.sort(key=lambda kv: (-kv[1], kv[0]))
+        return found[:n]
+
+    def vectors(self, keys: Sequence[int]) -> np.ndarray:
+        """Stored vectors of these keys (rows of zeros for keys not found)."""
+        arr = np.asarray(keys, dtype=np.int64)
+        dim = int(self.manifest.get("dim", 0))
+        out = np.zeros((len(arr), dim), dtype=np.float32)
+        for s in self.segments:
+            rows, hit = s.rows_of(arr)
+            if len(rows):
+                out[hit] = s.reconstruct(rows)
+        return out
+
+    def bm25(self, tokens: Sequence[str], k1: float, b: float,
+             keys: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """(keys, scores) of live chunks with a BM25 score above 0, or None if no term is known.
+
+        The same scores as one bm25s index (Lucene idf) over the live chunks: N,
+        document frequencies and the average length are taken across all segments
+        minus deletions, at query time, so k1 and b can change without a rebuild.
+        """
+        counts = Counter(tokens)
+        if not counts:
+            return None
+        hashes = term_hash(list(counts))
+        n_docs = len(self)
+        total = sum(s.length - int(np.asarray(s.arrays["doclen"])[d].sum())
+                    for s, d in zip(self.segments, self._deleted, strict=True))
+        if n_docs == 0:
+            return None
+        avgdl = total / n_docs
+        per_term: list[tuple[int, list[tuple[int, np.ndarray, np.ndarray]]]] = []
+        known = False
+        for (_, count), h in zip(counts.items(), hashes.tolist(), strict=True):
+            hits = []
+            for i, (s, live) in enumerate(zip(self.segments, self._live, strict=True)):
+                p = s.term(h)
+                if p is None:
+                    continue
+                known = True
+                rows, tf = p
+                if live is not None:
+                    ok = live[rows]
+                    rows, tf = rows[ok], tf[ok]
+                if len(rows):
+                    hits.append((i, rows, tf))
+            per_term.append((count, hits))
+        if not known:
+            return None
+        acc: dict[int, np.ndarray] = {}
+        for count, hits in per_term:
+            df = sum(len(rows) for _, rows, _ in hits)
+            idf = np.float32(math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
+            for i, rows, tf in hits:
+                dl = np.asarray(self.segments[i].arrays["doclen"])[rows].astype(np.float64)
+                denom = (k1 * ((1 - b) + b * dl / avgdl)).astype(np.float32)
+                part = idf * (tf / (denom + tf)) * np.float32(count)
+                if i not in acc:
+                    acc[i] = np.zeros(self.segments[i].rows, dtype=np.float32)
+                acc[i][rows] += part  # a term's rows are distinct
+        out_keys, out_scores = [], []
+        for i, scores in acc.items():
+            nz = np.flatnonzero(scores > 0)
+            out_keys.append(np.asarray(self.segments[i].keys[nz]))
+            out_scores.append(scores[nz])
+        all_keys = np.concatenate(out_keys) if out_keys else np.zeros(0, dtype=np.int64)
+        all_scores = np.concatenate(out_scores) if out_scores else np.zeros(0, dtype=np.float32)
+        if keys is not None:
+            ok = np.isin(all_keys, keys)
+            all_keys, all_scores = all_keys[ok], all_scores[ok]
+        return all_keys, all_scores

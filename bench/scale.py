@@ -1,0 +1,266 @@
+"""Scale benchmark: a synthetic index of N chunks built straight through the store (no model).
+
+    .venv/bin/python bench/scale.py --chunks 100000 [--json] [--dir /tmp/scale-100k]
+
+Documents hold ~10 chunks each; texts are drawn (Zipf) from a fixed list of
+made-up words; vectors are synthetic unit vectors with the structure real
+embeddings have (chunks near their document, documents near one of 1,000
+topics), because uniformly random 384-d vectors have no neighbourhoods for any
+index to find. A query is a stored chunk's vector plus noise, with four of
+that chunk's words as its text. Prints one JSON object (fields in
+docs/BENCHMARKS.md). Everything timed here excludes embedding by design.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from assistant import store  # noqa: E402
+from assistant.config import Settings  # noqa: E402
+from assistant.retrieve import Retriever, lexical_text, tokenize  # noqa: E402
+from assistant.types import Chunk, Document  # noqa: E402
+
+DIM = 384
+PER_DOC = 10
+TOPICS = 1000
+SETTINGS = Settings.load(env={})
+
+
+def words(n: int = 20_000) -> list[str]:
+    rng = np.random.default_rng(0)
+    syll = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "be", "da", "fi", "go", "hu", "ja",
+            "pe", "qui", "ro", "st", "tr", "an", "el", "is", "on", "um", "ex", "ly", "ment", "er"]
+    out: set[str] = set()
+    while len(out) < n:
+        out.add("".join(rng.choice(syll, size=rng.integers(2, 5))))
+    return sorted(out)
+
+
+WORDS = words()
+CDF = np.cumsum(1.0 / np.arange(1, len(WORDS) + 1))
+CDF /= CDF[-1]
+# retrieve.tokenize works word by word, so the tokens of a made-up word are computed once
+# (checked against tokenize on whole chunks in `tokens`).
+STEMS = [t[0] if t else "" for t in tokenize(WORDS, SETTINGS.stemmer, SETTINGS.stopwords)]
+
+
+class Corpus:
+    """Deterministic synthetic documents: batch b always yields the same docs and vectors."""
+
+    def __init__(self, seed: int = 1) -> None:
+        rng = np.random.default_rng(seed)
+        self.topics = _unit(rng.standard_normal((TOPICS, DIM)).astype(np.float32))
+
+    def doc(self, i: int, version: int = 0
+            ) -> tuple[Document, list[Chunk], np.ndarray, list[np.ndarray]]:
+        rng = np.random.default_rng([i, version])
+        topic = self.topics[i % TOPICS]
+        dvec = _unit(topic + 0.8 * rng.standard_normal(DIM).astype(np.float32) / np.sqrt(DIM) * 4)
+        vecs = _unit(dvec + 0.6 * rng.standard_normal((PER_DOC, DIM)).astype(np.float32)
+                     / np.sqrt(DIM) * 4)
+        picks = [np.searchsorted(CDF, rng.random(int(rng.integers(40, 80)))) for _ in range(PER_DOC)]
+        texts = [" ".join(WORDS[w] for w in p) + "." for p in picks]
+        text = "\n\n".join(texts)
+        doc_id = f"d{i:08d}"
+        doc = Document(doc_id=doc_id, source=f"synthetic/{doc_id}.txt", path=f"/synthetic/{doc_id}.txt",
+                       title=f"Document {i}", text=text, format="txt",
+                       content_hash=hashlib.sha256(f"{i}-{version}".encode()).hexdigest())
+        chunks, pos = [], 0
+        for n, t in enumerate(texts):
+            chunks.append(Chunk(chunk_id=hashlib.sha1(f"{doc_id}{n}{t}".encode()).hexdigest()[:16],
+                                doc_id=doc_id, title=doc.title, source=doc.source, path=doc.path,
+                                text=t, start=pos, end=pos + len(t), spans=((pos, pos + len(t)),),
+                                line_start=2 * n + 1, line_end=2 * n + 1, ordinal=n))
+            pos += len(t) + 2
+        return doc, chunks, vecs, picks
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def tokens(chunks: list[Chunk], picks: list[np.ndarray] | None = None) -> list[list[str]]:
+    """BM25 tokens of the chunks: retrieve.tokenize, or the per-word table when `picks` is given."""
+    if picks is None:
+        return tokenize([lexical_text(c, True) for c in chunks], SETTINGS.stemmer, SETTINGS.stopwords)
+    title = tokenize([chunks[0].title], SETTINGS.stemmer, SETTINGS.stopwords)[0]
+    return [title + [STEMS[w] for w in p if STEMS[w]] for p in picks]
+
+
+def manifest() -> dict:
+    return {"model": "synthetic", "dim": DIM, "max_seq_length": 256,
+            "chunking": SETTINGS.chunking(), "lexical": SETTINGS.lexical()}
+
+
+def build(index: Path, docs: int, corpus: Corpus, batch_docs: int, threshold: int) -> float:
+    t0 = time.perf_counter()
+    with store.locked(index):
+        w = store.Writer(index, manifest, ann_threshold=threshold, max_segments=64)
+        for start in range(0, docs, batch_docs):
+            for i in range(start, min(docs, start + batch_docs)):
+                d, cs, v, picks = corpus.doc(i)
+                toks = tokens(cs, picks)
+                if i < 10:  # the shortcut gives exactly what retrieve.tokenize gives
+                    assert toks == tokens(cs), "per-word tokens differ from retrieve.tokenize"
+                w.add(d, cs, v, toks)
+            w.commit()
+            print(f"built {min(docs, start + batch_docs) * PER_DOC} chunks, "
+                  f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        w.close()
+    return time.perf_counter() - t0
+
+
+def update(index: Path, threshold: int, change: tuple | None, remove: str | None) -> float:
+    """One writer run: open, add/replace one document or remove one, commit."""
+    t0 = time.perf_counter()
+    with store.locked(index):
+        w = store.Writer(index, manifest, ann_threshold=threshold, max_segments=64)
+        w.known()  # what an indexer reads first to decide what changed
+        if change is not None:
+            d, cs, v, _ = change
+            w.add(d, cs, v, tokens(cs))
+        if remove is not None:
+            w.remove(remove)
+        w.commit()
+        w.close()
+    return time.perf_counter() - t0
+
+
+class Fixed:
+    """Stands in for the embedder: the query's vector is known in advance."""
+
+    name, dim, max_seq_length = "synthetic", DIM, 256
+
+    def __init__(self) -> None:
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def embed(self, texts, progress=None):  # noqa: ANN001, ANN201
+        return np.stack([self.vectors[t] for t in texts])
+
+    def count_tokens(self, texts):  # noqa: ANN001, ANN201
+        return [len(t.split()) for t in texts]
+
+
+def open_in_child(index: Path) -> tuple[float, float]:
+    """(seconds to open, RSS in MB right after) in a fresh process, libraries already imported."""
+    code = ("import time, resource, pathlib; from assistant import store; import faiss; "
+            "t = time.perf_counter(); "
+            f"s = store.load(pathlib.Path({str(index)!r})); n = len(s); "
+            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=_env()).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--chunks", type=int, default=10_000)
+    ap.add_argument("--dir", type=Path, default=None, help="index folder (default: a temp folder)")
+    ap.add_argument("--batch", type=int, default=250_000, help="chunks per build commit")
+    ap.add_argument("--threshold", type=int, default=store.ANN_THRESHOLD)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the index folder")
+    args = ap.parse_args()
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    root = args.dir or Path(tempfile.mkdtemp(prefix="scale-"))
+    index = root / "index"
+    if index.exists():
+        shutil.rmtree(index)
+    corpus = Corpus()
+    docs = args.chunks // PER_DOC
+    build_s = build(index, docs, corpus, max(1, args.batch // PER_DOC), args.threshold)
+    open_s, rss = open_in_child(index)
+    # One document added, one changed, one removed, and an update that changes nothing.
+    add_s = update(index, args.threshold, corpus.doc(docs), None)
+    change_s = update(index, args.threshold, corpus.doc(docs // 2, version=1), None)
+    remove_s = update(index, args.threshold, None, f"d{docs // 3:08d}")
+    noop_s = update(index, args.threshold, None, None)
+
+    s = store.load(index)
+    rng = np.random.default_rng(5)
+    fixed = Fixed()
+    retriever = Retriever(s, fixed, SETTINGS.replace(top_k=10))  # type: ignore[arg-type]
+    queries = []
+    for q in range(args.queries):
+        i = int(rng.integers(0, docs))
+        if i in (docs // 2, docs // 3):
+            continue
+        d, cs, v, _ = corpus.doc(i)
+        j = int(rng.integers(0, PER_DOC))
+        qv = _unit(v[j] + 0.3 * rng.standard_normal(DIM).astype(np.float32) / np.sqrt(DIM) * 4)
+        text = " ".join(rng.choice(cs[j].text.rstrip(".").split(), size=4)) + f" #{q}"
+        fixed.vectors[text] = qv
+        queries.append((text, qv))
+    times = []
+    for text, _ in queries:
+        t0 = time.perf_counter()
+        retriever.search(text, k=10)
+        times.append((time.perf_counter() - t0) * 1000)
+    recall = dense_recall(s, corpus, docs, [qv for _, qv in queries[:50]])
+    disk = sum(f.stat().st_size for f in index.rglob("*") if f.is_file()) / 2**20
+    out = {
+        "chunks": len(s), "segments": len(s.segments), "vector_index": s.vector_index,
+        "build_s": round(build_s, 1), "open_s": round(open_s, 3),
+        "rss_after_open_mb": round(rss, 1),
+        "add_one_doc_s": round(add_s, 3), "change_one_doc_s": round(change_s, 3),
+        "remove_one_doc_s": round(remove_s, 3), "noop_update_s": round(noop_s, 3),
+        "search_p50_ms": round(float(np.percentile(times, 50)), 2),
+        "search_p95_ms": round(float(np.percentile(times, 95)), 2),
+        "dense_recall_at_10": round(recall, 4), "disk_mb": round(disk, 1),
+        "bench_rss_max_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(out) if args.json else json.dumps(out, indent=1))
+    s.close()
+    if not args.keep and args.dir is None:
+        shutil.rmtree(root)
+
+
+def dense_recall(s: store.LocalStore, corpus: Corpus, docs: int, qs: list[np.ndarray]) -> float:
+    """Recall@10 of the store's dense search against exact search over the same live vectors."""
+    q = np.stack(qs)
+    best = np.full((len(q), 10), -np.inf, dtype=np.float32)
+    best_keys = np.full((len(q), 10), -1, dtype=np.int64)
+    for seg in s.segments:
+        live = np.ones(seg.rows, dtype=bool)
+        live[s._deleted[s.segments.index(seg)]] = False
+        for a in range(0, seg.rows, 100_000):
+            rows = np.flatnonzero(live[a:a + 100_000]) + a
+            x = seg.reconstruct(rows)
+            sims = q @ x.T
+            keys = np.asarray(seg.keys)[rows]
+            allk = np.concatenate([best_keys, np.broadcast_to(keys, sims.shape)], axis=1)
+            alls = np.concatenate([best, sims], axis=1)
+            top = np.argsort(-alls, axis=1)[:, :10]
+            best = np.take_along_axis(alls, top, axis=1)
+            best_keys = np.take_along_axis(allk, top, axis=1)
+    found = 0
+    for i in range(len(q)):
+        got = {k for k, _ in s.dense(q[i], 10)}
+        found += len(got & set(best_keys[i].tolist()))
+    return found / (10 * len(q))
+
+
+if __name__ == "__main__":
+    main()

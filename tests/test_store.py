@@ -1,0 +1,274 @@
+"""The segment store: commits, deletions, merges, BM25 equal to bm25s, ANN recall, sentence vectors.
+
+These drive the real store (SQLite, FAISS, numpy files on disk) with random unit
+vectors and generated texts, so they run in seconds; test_pipeline.py and
+test_faults.py do the same through the real model and real files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from assistant import store
+from assistant.config import Settings
+from assistant.retrieve import lexical_text, tokenize
+from assistant.types import Chunk, Document
+
+DIM = 32
+S = Settings.load(env={})
+VOCAB = ("harbour boat fish market tide crane rope anchor gull pier lamp storm net "
+         "keel sail mast dock wave shell salt").split()
+
+
+def manifest() -> dict:
+    return {"model": "test", "dim": DIM, "max_seq_length": 64, "chunking": S.chunking(),
+            "lexical": S.lexical()}
+
+
+def make_doc(i: int, n: int = 4, version: int = 0, seed: int = 0) -> tuple[Document, list[Chunk], np.ndarray]:
+    rng = random.Random(f"{seed}-{i}-{version}")
+    texts = [" ".join(rng.choice(VOCAB) for _ in range(rng.randint(3, 12))) for _ in range(n)]
+    text = "\n\n".join(texts)
+    doc = Document(doc_id=f"doc{i}", source=f"t/doc{i}.txt", path=f"/t/doc{i}.txt", title=f"Doc {i}",
+                   text=text, format="txt", content_hash=hashlib.sha256(text.encode()).hexdigest())
+    chunks, pos = [], 0
+    for k, t in enumerate(texts):
+        chunks.append(Chunk(chunk_id=f"{i:04d}{version:04d}{k:08d}", doc_id=doc.doc_id, title=doc.title,
+                            source=doc.source, path=doc.path, text=t, start=pos, end=pos + len(t),
+                            spans=((pos, pos + len(t)),), line_start=2 * k + 1, line_end=2 * k + 1,
+                            ordinal=k))
+        pos += len(t) + 2
+    vecs = np.random.default_rng([seed, i, version]).standard_normal((n, DIM)).astype(np.float32)
+    return doc, chunks, vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+
+def toks(chunks: list[Chunk]) -> list[list[str]]:
+    return tokenize([lexical_text(c, True) for c in chunks], S.stemmer, S.stopwords)
+
+
+def writer(index: Path, **kw) -> store.Writer:
+    return store.Writer(index, manifest, **kw)
+
+
+def add(w: store.Writer, i: int, **kw) -> tuple[Document, list[Chunk], np.ndarray]:
+    d, cs, v = make_doc(i, **kw)
+    w.add(d, cs, v, toks(cs))
+    return d, cs, v
+
+
+def bm25s_scores(chunks: list[Chunk], query: str) -> dict[str, float]:
+    """chunk_id -> score from one bm25s index over `chunks`, as the old store computed them."""
+    import bm25s
+
+    index = bm25s.BM25(k1=S.bm25_k1, b=S.bm25_b)
+    index.index([t or ["\x00"] for t in toks(chunks)], show_progress=False)
+    q = [t for t in tokenize([query], S.stemmer, S.stopwords)[0] if t in index.vocab_dict]
+    scores = index.get_scores(q)
+    return {c.chunk_id: float(s) for c, s in zip(chunks, scores, strict=True) if s > 0}
+
+
+def store_scores(s: store.LocalStore, query: str) -> dict[str, float]:
+    got = s.bm25(tokenize([query], S.stemmer, S.stopwords)[0], S.bm25_k1, S.bm25_b)
+    assert got is not None
+    keys, scores = got
+    chunks = s.chunks(keys.tolist())
+    return {c.chunk_id: float(x) for c, x in zip(chunks, scores, strict=True) if c is not None}
+
+
+def test_commits_deletions_and_merge_keep_bm25_equal_to_one_bm25s_index(tmp_path: Path):
+    index = tmp_path / "index"
+    live: dict[str, list[Chunk]] = {}
+    w = writer(index, max_segments=100)
+    for batch in range(4):  # four commits: four segments
+        for i in range(batch * 5, batch * 5 + 5):
+            d, cs, _ = add(w, i)
+            live[d.doc_id] = cs
+        w.commit()
+    # Change two documents and remove one: their old rows become deletions.
+    for i in (2, 11):
+        d, cs, _ = add(w, i, version=1)
+        live[d.doc_id] = cs
+    w.remove("doc7")
+    del live["doc7"]
+    w.commit()
+    s = store.load(index)
+    assert len(s.segments) == 5 and len(s) == sum(map(len, live.values()))
+    everything = [c for cs in live.values() for c in cs]
+    for query in ("harbour boat", "storm storm gull", "anchor keel sail mast"):
+        want, got = bm25s_scores(everything, query), store_scores(s, query)
+        assert got.keys() == want.keys()
+        for cid in want:
+            assert got[cid] == pytest.approx(want[cid], rel=1e-5)
+    before = {q: store_scores(s, q) for q in ("harbour", "tide net")}
+    assert {c.doc_id for c in s.iter_chunks()} == set(live)
+    assert all(c.text == s.document(c.doc_id).text[c.start:c.end] for c in s.iter_chunks())
+    s.close()
+
+    assert w.merge(everything=True) == 5
+    w.close()
+    s = store.load(index)
+    assert len(s.segments) == 1 and len(s) == sum(map(len, live.values()))
+    assert not s._deleted[0].size  # the merge dropped the deleted rows
+    for q, scores in before.items():
+        assert store_scores(s, q) == pytest.approx(scores, rel=1e-6)
+    assert sorted(p.name for p in index.iterdir() if p.name.startswith("seg-")) == \
+        [seg.folder.name for seg in s.segments]
+
+
+def test_removed_documents_are_gone_from_both_searches_and_records(tmp_path: Path):
+    index = tmp_path / "index"
+    w = writer(index)
+    vecs = {}
+    for i in range(6):
+        d, cs, v = add(w, i)
+        vecs[d.doc_id] = v
+    w.commit()
+    w.remove("doc3")
+    w.commit()
+    s = store.load(index)
+    found = {k for k, _ in s.dense(vecs["doc3"][0], 24)}
+    assert found and not {c.doc_id for c in s.chunks(list(found)) if c} & {"doc3"}
+    assert s.document("doc3") is None and "doc3" not in s.documents
+    assert not len(s.keys_of(["doc3"]))
+    keys, _ = s.bm25(["harbour", "boat", "fish", "tide", "gull"], 1.2, 0.75)
+    assert not {c.doc_id for c in s.chunks(keys.tolist()) if c} & {"doc3"}
+    # Removing the last document of a segment drops the segment itself.
+    for i in (0, 1, 2, 4, 5):
+        w.remove(f"doc{i}")
+    add(w, 9)
+    w.commit()
+    w.close()
+    s = store.load(index)
+    assert [seg.rows for seg in s.segments] == [4] and len(s) == 4
+
+
+def test_auto_merge_past_the_segment_limit(tmp_path: Path):
+    w = writer(tmp_path / "index", max_segments=4)
+    for i in range(9):
+        add(w, i)
+        w.commit()
+        assert w.segment_count() <= 4
+    w.close()
+    s = store.load(tmp_path / "index")
+    assert len(s) == 36 and {c.doc_id for c in s.iter_chunks()} == {f"doc{i}" for i in range(9)}
+
+
+def test_sentence_vectors_are_stored_with_their_document(tmp_path: Path):
+    w = writer(tmp_path / "index")
+    d, cs, v = make_doc(1)
+    spans = np.array([[0, 5], [7, 12]], dtype=np.int64)
+    sv = np.random.default_rng(0).standard_normal((2, DIM)).astype(np.float16)
+    w.add(d, cs, v, toks(cs), sentences=(spans, sv))
+    add(w, 2)
+    w.commit()
+    s = store.load(tmp_path / "index")
+    got = s.sentence_vectors("doc1")
+    assert got is not None and (got[0] == spans).all() and (got[1] == sv).all()
+    assert got[1].dtype == np.float16 and s.sentence_vectors("doc2") is None
+    w.remove("doc1")
+    w.commit()
+    w.close()
+    assert store.load(tmp_path / "index").sentence_vectors("doc1") is None
+
+
+def test_hnsw_segments_keep_recall_against_exact_search(tmp_path: Path):
+    """Past the threshold a segment is HNSW; its recall@10 against exact search stays >= 0.98."""
+    rng = np.random.default_rng(3)
+    centers = rng.standard_normal((50, DIM)).astype(np.float32)
+    flat, hnsw = tmp_path / "flat", tmp_path / "hnsw"
+    ws = [writer(flat, ann_threshold=10**9), writer(hnsw, ann_threshold=1000)]
+    all_vecs = []
+    for i in range(600):  # 2,400 chunks in one segment
+        d, cs, _ = make_doc(i)
+        v = centers[i % 50] + 0.5 * rng.standard_normal((len(cs), DIM)).astype(np.float32)
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        all_vecs.append(v)
+        for w in ws:
+            w.add(d, cs, v, toks(cs))
+    for w in ws:
+        w.commit()
+        w.close()
+    exact, approx = store.load(flat), store.load(hnsw)
+    assert exact.vector_index == "exact (flat)" and approx.vector_index == "HNSW"
+    vecs = np.concatenate(all_vecs)
+    queries = vecs[rng.choice(len(vecs), 100, replace=False)]
+    queries = queries + 0.3 * rng.standard_normal(queries.shape).astype(np.float32)
+    hits = sum(len({k for k, _ in exact.dense(q, 10)} & {k for k, _ in approx.dense(q, 10)})
+               for q in queries)
+    assert hits / 1000 >= 0.98
+
+
+CHILD = r"""
+import sys, numpy as np
+sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
+from pathlib import Path
+from test_store import add, writer
+from assistant import store
+index = Path({index!r})
+with store.locked(index):
+    w = writer(index, max_segments=1000)
+    i = 0
+    while True:
+        for _ in range(50):
+            add(w, i, n=40)
+            i += 1
+        print("commit", i, flush=True)
+        w.commit()
+        print("committed", i, flush=True)
+        if w.segment_count() >= 3:
+            print("merge", flush=True)
+            w.merge(everything=True)
+            print("merged", flush=True)
+"""
+
+
+@pytest.mark.parametrize("during", ["commit", "merge"])
+def test_kill_9_during_a_commit_or_a_merge_leaves_the_last_commit(tmp_path: Path, during: str):
+    index = tmp_path / "index"
+    code = CHILD.format(root=str(ROOT), tests=str(ROOT / "tests"), index=str(index))
+    rng = random.Random(during)
+    w = writer(index)
+    for i in range(10):
+        add(w, i, n=40)
+    w.commit()
+    w.close()
+    for _ in range(4):
+        before = store.generation(index)
+        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.split()[0].decode() == during:
+                break
+        time.sleep(rng.uniform(0, 0.3))
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        assert child.returncode == -signal.SIGKILL
+        # Whatever instant it died at, the last commit opens whole: every document's chunks
+        # are searchable, and no key points nowhere.
+        s = store.load(index)
+        assert s.generation >= (before or 0)
+        docs = list(s.documents)
+        assert len(s) == 40 * len(docs) > 0
+        for doc_id in random.Random(1).sample(docs, min(5, len(docs))):
+            keys = s.keys_of([doc_id])
+            d, cs, v = make_doc(int(doc_id[3:]), n=40)
+            assert s.chunks(keys.tolist())[0].text == cs[0].text
+            assert int(keys[0]) in {k for k, _ in s.dense(v[0], 5)}
+        s.close()
+    # The next writer removes what the killed ones left half-written.
+    w = writer(index)
+    w.close()
+    live = {seg.folder.name for seg in store.load(index).segments}
+    assert {p.name for p in index.iterdir() if p.name.startswith("seg-")} == live
