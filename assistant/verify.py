@@ -32,7 +32,7 @@ from .types import Answer, Citation, Document, Hit, Span
 MIN_SIMILARITY = 0.55  # cosine of the claim to the passage sentence quoted for it
 MIN_OVERLAP = 0.8  # share of the claim's new content words found in the passage
 UNVERIFIED = "(unverified)"
-CONTEXT = 3  # words either side of a fact that stands alone in its clause
+CONTEXT = 3  # words either side of a fact that is a clause of its own
 
 _GROUP = re.compile(r"\s*\[(\d+(?:\s*[,;\u2013-]\s*\d+)*)\]")
 _ENUMERATOR = re.compile(r"\(?\d{1,3}[.)]|[-*\u2022]")
@@ -257,9 +257,9 @@ class Checker:
         """
         s = self.settings
         cut = r"[,;:()\u2013\u2014]"
-        before, after = re.split(cut, claim[:fact.start])[-1], re.split(cut, claim[fact.end:])[0]
-        around = set(tokenize([before + " " + after], s.stemmer, s.stopwords)[0])
-        if not around:  # the fact is its own clause: the words next to it
+        clause = re.split(cut, claim[:fact.start])[-1] + " " + re.split(cut, claim[fact.end:])[0]
+        around = set(tokenize([clause], s.stemmer, s.stopwords)[0])
+        if not around:  # a clause of its own ("In 1894, ...", a list item): the words next to it
             around = set(tokenize([claim[:fact.start]], s.stemmer, s.stopwords)[0][-CONTEXT:]
                          + tokenize([claim[fact.end:]], s.stemmer, s.stopwords)[0][:CONTEXT])
         return not around or len(around & second) >= max(1, len(around & first))

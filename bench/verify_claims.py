@@ -145,7 +145,7 @@ def claims(data, rng: random.Random) -> list[tuple[str, str, str, list[str], str
                        and x.answers[0].lower() not in sent.lower()
                        and ans.lower() not in x.answers[0].lower()})
         if subs:
-            sub = rng.choice(subs)
+            sub = rng.choice(subs).rstrip(".,;:")
             where = "in paragraph" if sub.lower() in text.lower() else "not in paragraph"
             at -= a  # the answer's offset in its sentence
             rows.append((f"swap ({where})", sent[:at] + sub + sent[at + len(ans):]))
