@@ -111,6 +111,9 @@ class Checker:
         self.passage_tokens = tokenize([facts.fold(t) for t in texts], settings.stemmer,
                                        settings.stopwords)
         self.common = facts.lowercase_words(texts)
+        # A name in the document's title is what its sentences are about ("It was designed by").
+        self.titles = [facts.evidence(h.chunk.title, settings.stemmer, settings.stopwords)
+                       for h in hits]
         # A second sentence may come from any given passage of the same document.
         self.same_doc = [[i for i, g in enumerate(hits) if g.chunk.doc_id == h.chunk.doc_id]
                          for h in hits]
@@ -143,7 +146,9 @@ class Checker:
             score = (len(new & w) / len(new) if new else 0.0) + float(sims[j])
             if score > best_score:
                 best, best_score = j, score
-        claimed = self.facts(claim)
+        titled = [f for f in self.facts(claim)
+                  if f.kind == "name" and self._found(f, self.titles[hit], hit)]
+        claimed = [f for f in self.facts(claim) if f not in titled]
         missing = [f for f in claimed if not self._found(f, evidence[best], hit)]
         said = facts.negations(claim)
         chosen, similarity = [(hit, best)], float(sims[best])
@@ -176,7 +181,7 @@ class Checker:
             lacking.append(f"the source says: {source[-1]}")
         # Words of facts found are covered: "Sept." is "September" there, "forty-one" is "41".
         s = self.settings
-        covered = set(tokenize([" ".join(f.text for f in claimed if f not in missing)],
+        covered = set(tokenize([" ".join(f.text for f in claimed + titled if f not in missing)],
                                s.stemmer, s.stopwords)[0])
         passage = set().union(*(self.passage_words[h] for h, _ in chosen)) | covered
         overlap = len(new & passage) / len(new) if new else 0.0
@@ -191,12 +196,13 @@ class Checker:
     def _placed(self, claim: str, fact: facts.Fact, first: set[str], second: set[str]) -> bool:
         """A fact taken from `second` (of two sentences) must stand among its words.
 
-        The content words of the claim's clause around the fact must be found
-        at least as often in that sentence as in the other: "and is 412 metres
-        long" may join a second sentence; "the bridge opened in 412" may not.
+        The content words of the claim's clause around the fact (cut at
+        punctuation and at "and", "but", "which" ...) must be found at least as
+        often in that sentence as in the other: "and is 412 metres long" may
+        join a second sentence; "the bridge opened in 412" may not.
         """
         s = self.settings
-        cut = r"[,;:()\u2013\u2014]"
+        cut = r"[,;:()\u2013\u2014]|\b(?:and|but|while|whereas|which|who|whom)\b"
         clause = re.split(cut, claim[:fact.start])[-1] + " " + re.split(cut, claim[fact.end:])[0]
         around = set(tokenize([clause], s.stemmer, s.stopwords)[0])
         if not around:  # a clause of its own ("In 1894, ...", a list item): the words next to it
