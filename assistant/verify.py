@@ -119,7 +119,7 @@ class Checker:
                          for h in hits]
         self._facts: dict[str, list[facts.Fact]] = {}
 
-    def facts(self, claim: str) -> list[facts.Fact]:
+    def claim_facts(self, claim: str) -> list[facts.Fact]:
         """The claim's checkable facts (names, numbers, months), computed once per claim."""
         if claim not in self._facts:
             self._facts[claim] = facts.extract(claim, self.common, self.settings.stemmer,
@@ -146,9 +146,9 @@ class Checker:
             score = (len(new & w) / len(new) if new else 0.0) + float(sims[j])
             if score > best_score:
                 best, best_score = j, score
-        titled = [f for f in self.facts(claim)
+        titled = [f for f in self.claim_facts(claim)
                   if f.kind == "name" and self._found(f, self.titles[hit], hit)]
-        claimed = [f for f in self.facts(claim) if f not in titled]
+        claimed = [f for f in self.claim_facts(claim) if f not in titled]
         missing = [f for f in claimed if not self._found(f, evidence[best], hit)]
         said = facts.negations(claim)
         chosen, similarity = [(hit, best)], float(sims[best])
@@ -216,11 +216,11 @@ class Checker:
         hit = self.hits[first.hit]
         doc = self.documents[hit.chunk.doc_id]
         c = make_citation(n, hit, doc, first.start, first.end, support.similarity)
-        spans = ()
+        spans: tuple[Span, ...] = ()
         if len(support.sentences) > 1:
             spans = tuple(Span(doc.text[x.start:x.end], x.start, x.end,
                                heading_path=heading_path(doc, x.start),
-                               **locate(doc, x.start, x.end))  # type: ignore[arg-type]
+                               **locate(doc, x.start, x.end))
                           for x in support.sentences)
         return replace(c, verified=verified, spans=spans,
                        unsupported=() if verified else support.missing)
