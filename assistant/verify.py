@@ -185,10 +185,9 @@ class Checker:
                                s.stemmer, s.stopwords)[0])
         passage = set().union(*(self.passage_words[h] for h, _ in chosen)) | covered
         overlap = len(new & passage) / len(new) if new else 0.0
+        texts = " ".join(self.hits[h].chunk.text for h in dict.fromkeys(h for h, _ in chosen))
         return Support(hit, tuple(self.sentences[h][j] for h, j in chosen), similarity, overlap,
-                       numbers_supported(claim, " ".join(self.hits[h].chunk.text
-                                                         for h in dict.fromkeys(h for h, _ in chosen))),
-                       tuple(dict.fromkeys(lacking)))
+                       numbers_supported(claim, texts), tuple(dict.fromkeys(lacking)))
 
     def _found(self, fact: facts.Fact, evidence: facts.Evidence, hit: int) -> bool:
         return facts.found(fact, evidence, self.passage_tokens[hit])
