@@ -99,19 +99,20 @@ def numbers(text: str) -> list[tuple[float, int, int]]:
         out.append((value * _SCALES.get(m.group(3) or "", 1), m.start(), m.end()))
     taken = {i for _, s, e in out for i in range(s, e)}  # "3 million": its word is taken
     run: list[tuple[str, int, int]] = []
-    for m in list(_WORD.finditer(text)) + [None]:
-        parts = m.group().lower().split("-") if m and m.start() not in taken else []
+    words: list[re.Match[str] | None] = [*_WORD.finditer(text), None]
+    for wm in words:
+        parts = wm.group().lower().split("-") if wm and wm.start() not in taken else []
         lead = next((i for i, p in enumerate(parts) if p not in _WORD_VALUE and p not in _SCALES),
                     len(parts))
-        if parts and lead == len(parts):
-            run.append((m.group().lower(), m.start(), m.end()))  # type: ignore[union-attr]
+        if wm and parts and lead == len(parts):
+            run.append((wm.group().lower(), wm.start(), wm.end()))
             continue
-        if m and run and m.group().lower() == "and" and text[m.end():m.end() + 1] == " ":
-            nxt = _WORD.match(text, m.end() + 1)
+        if wm and run and wm.group().lower() == "and" and text[wm.end():wm.end() + 1] == " ":
+            nxt = _WORD.match(text, wm.end() + 1)
             if nxt and all(p in _WORD_VALUE for p in nxt.group().lower().split("-")):
                 continue  # "two hundred and fifty"
-        if lead and not run and m:  # "three-time", "five-day"
-            run = [("-".join(parts[:lead]), m.start(), m.start() + len("-".join(parts[:lead])))]
+        if lead and not run and wm:  # "three-time", "five-day"
+            run = [("-".join(parts[:lead]), wm.start(), wm.start() + len("-".join(parts[:lead])))]
         if run and not (len(run) == 1 and run[0][0] == "one"):
             out.append((_word_value([w for w, _, _ in run]), run[0][1], run[-1][2]))
         run = []

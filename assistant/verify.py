@@ -2,14 +2,18 @@
 
 A generator's [n] markers are claims, not facts. Each sentence of the draft is
 checked against the passage(s) it cites: the content words it adds to the
-question must be in the passage, numbers included, and the sentence must be
-close in meaning (MiniLM cosine) to the passage sentence that holds those
-words. That sentence becomes the citation's quote, verbatim, with its locator.
-Sentences that fail are marked "(unverified)" in the text and their citations
-carry `verified=False`. Markers that point at passages that were never given
-are dropped. A sentence the model left uncited gets a source only when a
-given passage supports it.
-Thresholds were tuned on XQuAD dev (bench/tune_verify.py, docs/GENERATION.md).
+question must be in the passage, and the sentence must be close in meaning
+(MiniLM cosine) to the passage sentence that holds those words. That sentence
+(or two sentences of the document, when the claim joins facts from both)
+becomes the citation's quote, verbatim, with its locator. Every fact the
+sentence states (names, numbers, months: facts.py) must be in the quote, and a
+negation on one side only fails it; the facts that are not are listed in
+`Citation.unsupported`. Sentences that fail are marked "(unverified)" in the
+text and their citations carry `verified=False`. Markers that point at
+passages that were never given are dropped. A sentence the model left uncited
+gets a source only when a given passage supports it by the same test.
+Thresholds were tuned on XQuAD dev (bench/tune_verify.py, docs/GENERATION.md);
+the fact rules are measured by bench/verify_claims.py.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import numpy as np
 
 from . import facts
 from .answer import Sentence, candidate_sentences, make_citation
-from .chunk import heading_path, locate, sentence_spans
+from .chunk import heading_path, locate
+from .claims import is_claim, split_claims
 from .config import Settings
 from .embed import Embedder
 from .retrieve import tokenize
@@ -32,28 +37,9 @@ from .types import Answer, Citation, Document, Hit, Span
 MIN_SIMILARITY = 0.55  # cosine of the claim to the passage sentence quoted for it
 MIN_OVERLAP = 0.8  # share of the claim's new content words found in the passage
 UNVERIFIED = "(unverified)"
-CONTEXT = 3  # words either side of a fact that stands alone in its clause
+CONTEXT = 3  # words either side of a fact that is a clause of its own
 
-_GROUP = re.compile(r"\s*\[(\d+(?:\s*[,;\u2013-]\s*\d+)*)\]")
-_ENUMERATOR = re.compile(r"\(?\d{1,3}[.)]|[-*\u2022]")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_REFUSAL = re.compile(  # "I could not find this", "the passages do not mention it"
-    r"\b(I|we)\s+(could not|couldn't|cannot|can't|can not|am unable to|are unable to|do not|"
-    r"don't)\s+(find|know|say|answer|tell)"
-    r"|\b(passages?|documents?|texts?|context|sources?)\s+(do|does)\s*(not|n't)\s+"
-    r"(contain|mention|say|provide|include|state)"
-    r"|\bnot (mentioned|stated|found|provided|given) in the (passages?|documents?|texts?|context)",
-    re.I)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One sentence of the draft: its text without markers and the passages it cites."""
-
-    text: str
-    cited: tuple[int, ...]  # passage numbers from 1, only those that were given
-    dropped: tuple[int, ...]  # numbers that pointed at no given passage
-    sep: str = ""  # the whitespace that followed the sentence in the draft
 
 
 @dataclass(frozen=True)
@@ -61,7 +47,7 @@ class Support:
     """How well one passage backs one claim, and the passage sentence(s) that back it best."""
 
     hit: int
-    sentences: tuple[Sentence, ...]  # one, or two of the same passage, in document order
+    sentences: tuple[Sentence, ...]  # one, or two of one document, in document order
     similarity: float
     overlap: float
     numbers_ok: bool
@@ -75,53 +61,6 @@ class Support:
     def verified(self) -> bool:
         return (self.numbers_ok and not self.missing and self.similarity >= MIN_SIMILARITY
                 and self.overlap >= MIN_OVERLAP)
-
-
-def _numbers(group: str) -> list[int]:
-    parts = [int(x) for x in re.findall(r"\d+", group)]
-    if len(parts) == 2 and re.search(r"[\u2013-]", group) and 0 < parts[1] - parts[0] <= 10:
-        return list(range(parts[0], parts[1] + 1))  # "[1-3]"
-    return parts
-
-
-def split_claims(text: str, given: int) -> list[Claim]:
-    """Sentences of the draft with their markers; a marker that opens a sentence belongs to the one before."""
-    spans: list[tuple[int, int]] = []
-    for para in re.finditer(r"\S(?:.*?\S)?(?=\s*\n\s*\n|\s*$)", text, re.S):
-        spans.extend(sentence_spans(text, para.start(), para.end()))
-    raw: list[tuple[str, list[int], str]] = []
-    for i, (a, b) in enumerate(spans):
-        sent = text[a:b]
-        sep = text[b:spans[i + 1][0]] if i + 1 < len(spans) else ""
-        lead = re.match(r"(?:\s*\[\d+(?:\s*[,;\u2013-]\s*\d+)*\])+", sent)
-        if lead and raw and not raw[-1][1]:
-            prev_text, _, prev_sep = raw[-1]
-            raw[-1] = (prev_text, [n for g in _GROUP.findall(lead.group()) for n in _numbers(g)],
-                       prev_sep)
-            sent = sent[lead.end():].lstrip()
-            if not sent:
-                raw[-1] = (raw[-1][0], raw[-1][1], sep)
-                continue
-        nums = [n for g in _GROUP.findall(sent) for n in _numbers(g)]
-        if raw and _ENUMERATOR.fullmatch(raw[-1][0]) and not raw[-1][1]:
-            sent = raw.pop()[0] + " " + sent  # "1." and its item are one sentence
-        raw.append((sent, nums, sep))
-    out = []
-    for sent, nums, sep in raw:
-        clean = _GROUP.sub("", sent)
-        clean = re.sub(r"\s+([.,;:!?])", r"\1", clean).strip()
-        uniq = list(dict.fromkeys(nums))
-        out.append(Claim(clean, tuple(n for n in uniq if 1 <= n <= given),
-                         tuple(n for n in uniq if not 1 <= n <= given), sep))
-    return out
-
-
-def is_claim(claim: Claim, settings: Settings) -> bool:
-    """False for sentences that assert nothing checkable: refusals and bare fragments."""
-    if _REFUSAL.search(claim.text):
-        return False
-    words = tokenize([claim.text], settings.stemmer, settings.stopwords)[0]
-    return any(w.isalpha() for w in words)
 
 
 def _norm_numbers(text: str) -> set[str]:
@@ -172,12 +111,15 @@ class Checker:
         self.passage_tokens = tokenize([facts.fold(t) for t in texts], settings.stemmer,
                                        settings.stopwords)
         self.common = facts.lowercase_words(texts)
+        # A name in the document's title is what its sentences are about ("It was designed by").
+        self.titles = [facts.evidence(h.chunk.title, settings.stemmer, settings.stopwords)
+                       for h in hits]
         # A second sentence may come from any given passage of the same document.
         self.same_doc = [[i for i, g in enumerate(hits) if g.chunk.doc_id == h.chunk.doc_id]
                          for h in hits]
         self._facts: dict[str, list[facts.Fact]] = {}
 
-    def facts(self, claim: str) -> list[facts.Fact]:
+    def claim_facts(self, claim: str) -> list[facts.Fact]:
         """The claim's checkable facts (names, numbers, months), computed once per claim."""
         if claim not in self._facts:
             self._facts[claim] = facts.extract(claim, self.common, self.settings.stemmer,
@@ -204,7 +146,9 @@ class Checker:
             score = (len(new & w) / len(new) if new else 0.0) + float(sims[j])
             if score > best_score:
                 best, best_score = j, score
-        claimed = self.facts(claim)
+        titled = [f for f in self.claim_facts(claim)
+                  if f.kind == "name" and self._found(f, self.titles[hit], hit)]
+        claimed = [f for f in self.claim_facts(claim) if f not in titled]
         missing = [f for f in claimed if not self._found(f, evidence[best], hit)]
         said = facts.negations(claim)
         chosen, similarity = [(hit, best)], float(sims[best])
@@ -237,13 +181,13 @@ class Checker:
             lacking.append(f"the source says: {source[-1]}")
         # Words of facts found are covered: "Sept." is "September" there, "forty-one" is "41".
         s = self.settings
-        covered = set(tokenize([" ".join(f.text for f in claimed if f not in missing)],
+        covered = set(tokenize([" ".join(f.text for f in claimed + titled if f not in missing)],
                                s.stemmer, s.stopwords)[0])
         passage = set().union(*(self.passage_words[h] for h, _ in chosen)) | covered
         overlap = len(new & passage) / len(new) if new else 0.0
+        texts = " ".join(self.hits[h].chunk.text for h in dict.fromkeys(h for h, _ in chosen))
         return Support(hit, tuple(self.sentences[h][j] for h, j in chosen), similarity, overlap,
-                       numbers_supported(claim, self.hits[hit].chunk.text),
-                       tuple(dict.fromkeys(lacking)))
+                       numbers_supported(claim, texts), tuple(dict.fromkeys(lacking)))
 
     def _found(self, fact: facts.Fact, evidence: facts.Evidence, hit: int) -> bool:
         return facts.found(fact, evidence, self.passage_tokens[hit])
@@ -251,15 +195,16 @@ class Checker:
     def _placed(self, claim: str, fact: facts.Fact, first: set[str], second: set[str]) -> bool:
         """A fact taken from `second` (of two sentences) must stand among its words.
 
-        The content words of the claim's clause around the fact must be found
-        at least as often in that sentence as in the other: "and is 412 metres
-        long" may join a second sentence; "the bridge opened in 412" may not.
+        The content words of the claim's clause around the fact (cut at
+        punctuation and at "and", "but", "which" ...) must be found at least as
+        often in that sentence as in the other: "and is 412 metres long" may
+        join a second sentence; "the bridge opened in 412" may not.
         """
         s = self.settings
-        cut = r"[,;:()\u2013\u2014]"
-        before, after = re.split(cut, claim[:fact.start])[-1], re.split(cut, claim[fact.end:])[0]
-        around = set(tokenize([before + " " + after], s.stemmer, s.stopwords)[0])
-        if not around:  # the fact is its own clause: the words next to it
+        cut = r"[,;:()\u2013\u2014]|\b(?:and|but|while|whereas|which|who|whom)\b"
+        clause = re.split(cut, claim[:fact.start])[-1] + " " + re.split(cut, claim[fact.end:])[0]
+        around = set(tokenize([clause], s.stemmer, s.stopwords)[0])
+        if not around:  # a clause of its own ("In 1894, ...", a list item): the words next to it
             around = set(tokenize([claim[:fact.start]], s.stemmer, s.stopwords)[0][-CONTEXT:]
                          + tokenize([claim[fact.end:]], s.stemmer, s.stopwords)[0][:CONTEXT])
         return not around or len(around & second) >= max(1, len(around & first))
@@ -270,11 +215,11 @@ class Checker:
         hit = self.hits[first.hit]
         doc = self.documents[hit.chunk.doc_id]
         c = make_citation(n, hit, doc, first.start, first.end, support.similarity)
-        spans = ()
+        spans: tuple[Span, ...] = ()
         if len(support.sentences) > 1:
             spans = tuple(Span(doc.text[x.start:x.end], x.start, x.end,
                                heading_path=heading_path(doc, x.start),
-                               **locate(doc, x.start, x.end))  # type: ignore[arg-type]
+                               **locate(doc, x.start, x.end))
                           for x in support.sentences)
         return replace(c, verified=verified, spans=spans,
                        unsupported=() if verified else support.missing)

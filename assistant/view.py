@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .cite import answer_markdown, locator, markdown, plain, reflow
+from .cite import answer_markdown, locator, locators, markdown, plain, reflow
 from .types import Answer, Document
 
 CONTEXT_CHARS = 160  # surrounding text shown around a quote in the sources panel
@@ -45,21 +45,32 @@ def turn_record(answer: Answer, documents: Mapping[str, Document]) -> Turn:
     cites = []
     for c in answer.citations:
         doc = documents.get(c.chunk.doc_id)
-        before, after = _context(doc, c.start, c.end) if doc else ("", "")
+        spans = []
+        for i, p in enumerate(c.parts):  # context stops where the next span of the quote starts
+            lo = c.parts[i - 1].end if i else 0
+            hi = c.parts[i + 1].start if i + 1 < len(c.parts) else None
+            before, after = _context(doc, p.start, p.end, lo, hi) if doc else ("", "")
+            spans.append({"quote": p.quote, "start": p.start, "end": p.end,
+                          "locator": locator(p), "before": before, "after": after})
         cites.append({
             "n": c.n, "doc_id": c.chunk.doc_id, "title": c.chunk.title, "source": c.chunk.source,
-            "quote": c.quote, "start": c.start, "end": c.end, "locator": locator(c),
+            "quote": c.quote, "start": c.start, "end": c.end, "locator": locators(c),
             "score": round(float(c.score), 3), "verified": c.verified,
-            "plain": plain(c), "markdown": markdown(c), "before": before, "after": after,
+            "unsupported": list(c.unsupported), "spans": spans,
+            "plain": plain(c), "markdown": markdown(c),
+            "before": spans[0]["before"], "after": spans[0]["after"],
         })
     return {"question": answer.question, "text": answer.text, "found": answer.found,
             "notes": list(answer.notes), "citations": cites,
             "export": answer_markdown(answer)}
 
 
-def _context(doc: Document, start: int, end: int) -> tuple[str, str]:
-    """A little text either side of a quote, cut at word boundaries and at boilerplate."""
-    lo, hi = max(0, start - CONTEXT_CHARS), min(len(doc.text), end + CONTEXT_CHARS)
+def _context(doc: Document, start: int, end: int, lo: int = 0,
+             hi: int | None = None) -> tuple[str, str]:
+    """A little text either side of a quote (within lo..hi), cut at word boundaries and at
+    boilerplate."""
+    lo = max(lo, start - CONTEXT_CHARS)
+    hi = min(len(doc.text) if hi is None else hi, end + CONTEXT_CHARS)
     for s, e in doc.skip_spans:  # never show "Hide Ad" lines as context
         if e <= start:
             lo = max(lo, e)
@@ -86,12 +97,16 @@ def answer_message(text: str, notes: Sequence[str] = ()) -> str:
     return chat_text(reflow(text)) + "".join(f"\n\n*{chat_text(n)}*" for n in notes)
 
 
-def _verdict(verified: bool | None) -> str:
-    """A badge for generated answers: was the claim found in the cited passage?"""
+def _verdict(verified: bool | None, unsupported: Sequence[str] = ()) -> str:
+    """A badge for generated answers: was the claim found in the cited passage, and if not,
+    which of its facts the quote does not hold?"""
     if verified is None:  # extractive quotes are the source text itself
         return ""
     if verified:
         return " \u00b7 <span class='src-ok'>verified</span>"
+    if unsupported:
+        return (" \u00b7 <span class='src-unverified'>unverified: not in the quoted source: "
+                f"{esc(', '.join(unsupported))}</span>")
     return " \u00b7 <span class='src-unverified'>unverified: the passage may not support the claim</span>"
 
 
@@ -113,10 +128,12 @@ def sources_html(turn: Turn | None, index: int = 0) -> str:
             f"<div class='src-head'><b class='src-n'>[{c['n']}]</b> "
             f"<span class='src-title'>{esc(c['title'])}</span></div>"
             f"<div class='src-loc'>{where} \u00b7 <span class='src-score'>score "
-            f"{c['score']:.2f}</span>{_verdict(c.get('verified'))}</div>"
-            f"<blockquote class='src-ctx'>{esc(c['before'])}<mark>{esc(c['quote'])}</mark>"
-            f"{esc(c['after'])}</blockquote>"
-            f"<div class='src-actions'>"
+            f"{c['score']:.2f}</span>{_verdict(c.get('verified'), c.get('unsupported', ()))}"
+            "</div>"
+            + "<div class='src-gap'>\u2026</div>".join(
+                f"<blockquote class='src-ctx'>{esc(p['before'])}<mark>{esc(p['quote'])}</mark>"
+                f"{esc(p['after'])}</blockquote>" for p in c.get("spans") or [c]) +
+            "<div class='src-actions'>"
             f"<button class='btn' data-copy='{esc(c['plain'])}'>Copy citation</button>"
             f"<button class='btn' data-copy='{esc(c['markdown'])}'>Copy as Markdown</button>"
             f"<button class='btn' data-show='{c['n']}' data-turn='{index}'>Show in document"
@@ -127,16 +144,19 @@ def sources_html(turn: Turn | None, index: int = 0) -> str:
 
 def document_html(doc: Document, cite: Mapping[str, Any]) -> str:
     """The whole document as escaped text, line numbers for text files, the quote marked."""
-    start, end = int(cite["start"]), int(cite["end"])
-    if doc.text[start:end] != cite["quote"]:
+    spans = [(int(p["start"]), int(p["end"]), p["quote"]) for p in cite.get("spans") or [cite]]
+    if any(doc.text[a:b] != q for a, b, q in spans):
         return ("<p class='none'>This document has changed since the answer was given; "
                 "ask again to cite the current text.</p>")
+    start, end = spans[0][0], spans[-1][1]
     lo, hi = 0, len(doc.text)
     if hi > DOC_WINDOW:  # very long documents: a window around the passage
         lo = max(0, start - DOC_WINDOW // 2)
         hi = min(len(doc.text), max(end, lo + DOC_WINDOW))
     # (offset, order at equal offsets, tag): close the mark, then numbers, then open it.
-    marks: list[tuple[int, int, str]] = [(start, 2, "<mark id='cited'>"), (end, 0, "</mark>")]
+    marks: list[tuple[int, int, str]] = []
+    for i, (a, b, _) in enumerate(spans):  # every span of the quote; the first is scrolled to
+        marks += [(a, 2, "<mark id='cited'>" if i == 0 else "<mark>"), (b, 0, "</mark>")]
     if doc.format in ("txt", "md"):  # the same line numbers as the locators
         line = doc.text.count("\n", 0, lo) + 1
         pos = lo
@@ -183,6 +203,7 @@ CSS = """
 .src-loc, .hint { color: var(--body-text-color-subdued); font-size: 0.85em; }
 .src-ok { color: #15803d; }
 .src-unverified { color: #b91c1c; font-weight: 600; }
+.src-gap { color: var(--body-text-color-subdued); margin-left: 10px; }
 .src-ctx { margin: 6px 0; padding: 2px 0 2px 10px; border-left: 3px solid var(--color-accent);
   font-size: 0.92em; }
 #sources mark, #document mark { background: #fde68a; color: #111; padding: 0 1px; }

@@ -17,6 +17,9 @@ three), so the unmarked case has wrong passages to choose from.
                        same type (date/year, number, or capitalised name) and not
                        already in the sentence; split by whether the substitute
                        occurs elsewhere in the gold paragraph (harder) or not
+  supported, 2 passages  the two-sentence claim with the paragraph cut in two passages
+                       between its sentences, citing the one with the answer (as when
+                       a chunk boundary falls between them)
   swap, 2 sent.        the same swap inside the two-sentence claim
   negated              the supported sentence with "not" put after its first
                        auxiliary verb (or its "not"/"never" taken out)
@@ -63,8 +66,8 @@ NUMBER = re.compile(r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|eleven|
 AUX = re.compile(r"\b(is|was|are|were|has|have|had|can|could|will|would|should|must|may|might|"
                  r"does|did)\b")
 SMALL = {"of", "the", "and", "de", "for", "in", "on", "a", "an", "la", "von", "van", "du", "da"}
-KINDS = ("supported", "supported, 2 sent.", "swap (not in paragraph)", "swap (in paragraph)",
-         "swap, 2 sent.", "negated")
+KINDS = ("supported", "supported, 2 sent.", "supported, 2 passages", "swap (not in paragraph)",
+         "swap (in paragraph)", "swap, 2 sent.", "negated")
 
 
 def answer_type(answer: str) -> str | None:
@@ -99,16 +102,20 @@ def join(first: str, second: str, text: str) -> tuple[str, int]:
     return head + second, len(head)
 
 
-def passage(doc: Document) -> Hit:
-    """A whole paragraph as one given passage."""
-    chunk = Chunk(chunk_id=doc.doc_id, doc_id=doc.doc_id, title=doc.title, source=doc.source,
-                  path=doc.path, text=doc.text, start=0, end=len(doc.text),
-                  spans=((0, len(doc.text)),))
+def passage(doc: Document, start: int = 0, end: int | None = None) -> Hit:
+    """A paragraph, or the part of it from start to end, as one given passage."""
+    end = len(doc.text) if end is None else end
+    chunk = Chunk(chunk_id=f"{doc.doc_id}:{start}", doc_id=doc.doc_id, title=doc.title,
+                  source=doc.source, path=doc.path, text=doc.text[start:end], start=start,
+                  end=end, spans=((start, end),))
     return Hit(chunk=chunk, score=1.0)
 
 
-def claims(data, rng: random.Random) -> list[tuple[str, str, str, list[str], str]]:
-    """(article, kind, question, given doc ids with the gold first, claim) for every question."""
+Given = list[tuple[str, int, int | None]]  # (doc id, start, end) of each passage, cited first
+
+
+def claims(data, rng: random.Random) -> list[tuple[str, str, str, Given, str]]:
+    """(article, kind, question, given passages, claim) for every question."""
     docs = {d.doc_id: d for d in data.documents}
     by_article: dict[str, list] = defaultdict(list)
     paragraphs: dict[str, list[str]] = defaultdict(list)
@@ -129,33 +136,40 @@ def claims(data, rng: random.Random) -> list[tuple[str, str, str, list[str], str
         sent = text[a:b]
         order = paragraphs[q.article]
         k = order.index(q.doc_id)
-        given = [q.doc_id] + [d for d in (order[k - 1] if k else None,
-                                          order[k + 1] if k + 1 < len(order) else None) if d]
-        rows = [("supported", sent)]
+        others: Given = [(d, 0, None) for d in (order[k - 1] if k else None,
+                                                order[k + 1] if k + 1 < len(order) else None) if d]
+        given: Given = [(q.doc_id, 0, None), *others]
+        rows = [("supported", sent, given)]
         nb = idx + 1 if idx + 1 < len(spans) else idx - 1
         other = text[spans[nb][0]:spans[nb][1]] if 0 <= nb < len(spans) else ""
         pair, into = "", 0  # the two-sentence claim and where the answer's sentence starts in it
         if len(other.split()) >= 4:
             pair, off = join(sent, other, text) if nb > idx else join(other, sent, text)
             into = 0 if nb > idx else off
-            rows.append(("supported, 2 sent.", pair))
+            rows.append(("supported, 2 sent.", pair, given))
+            # The paragraph cut between the two sentences: two passages, the answer's cited.
+            cut = spans[max(idx, nb)][0]
+            split: Given = [(q.doc_id, 0, cut), (q.doc_id, cut, None)]
+            rows.append(("supported, 2 passages", pair, (split if nb > idx else split[::-1])
+                         + others))
         kind = answer_type(ans)
         subs = sorted({x.answers[0] for x in by_article[q.article]
                        if kind and answer_type(x.answers[0]) == kind
                        and x.answers[0].lower() not in sent.lower()
                        and ans.lower() not in x.answers[0].lower()})
         if subs:
-            sub = rng.choice(subs)
+            sub = rng.choice(subs).rstrip(".,;:")
             where = "in paragraph" if sub.lower() in text.lower() else "not in paragraph"
             at -= a  # the answer's offset in its sentence
-            rows.append((f"swap ({where})", sent[:at] + sub + sent[at + len(ans):]))
+            rows.append((f"swap ({where})", sent[:at] + sub + sent[at + len(ans):], given))
             if pair:
                 at += into
-                rows.append(("swap, 2 sent.", pair[:at] + sub + pair[at + len(ans):]))
+                rows.append(("swap, 2 sent.", pair[:at] + sub + pair[at + len(ans):], given))
         neg = negate(sent)
         if neg:
-            rows.append(("negated", neg))
-        out.extend((q.article, kind_, q.question, given, claim) for kind_, claim in rows)
+            rows.append(("negated", neg, given))
+        out.extend((q.article, kind_, q.question, passages, claim)
+                   for kind_, claim, passages in rows)
     return out
 
 
@@ -187,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tune = set(articles[: len(articles) // 2])
     results: dict[tuple[str, str, str], list[bool]] = defaultdict(list)
     for article, kind, question, given, claim in rows:
-        hits = [passage(docs[d]) for d in given]
+        hits = [passage(docs[d], a, b) for d, a, b in given]
         half = "tune" if article in tune else "check"
         for mode, draft in (("cited", f"{claim} [1]"), ("unmarked", claim)):
             answer = verify.verify(question, draft, hits, docs, embedder, settings)

@@ -131,3 +131,61 @@ def failing_server() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def _canned_handler(answer: str) -> type[http.server.BaseHTTPRequestHandler]:
+    class Canned(http.server.BaseHTTPRequestHandler):
+        """An OpenAI-compatible server that always gives the same answer (streamed or not)."""
+
+        def _json(self, data: object) -> None:
+            body = json.dumps(data).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
+            self._json({"object": "list", "data": [{"id": "canned", "object": "model"}]})
+
+        def do_POST(self) -> None:  # noqa: N802
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            base = {"id": "chatcmpl-canned", "created": 0, "model": "canned"}
+            if not request.get("stream"):
+                self._json({**base, "object": "chat.completion", "choices": [{
+                    "index": 0, "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": answer}}]})
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            pieces = [w + " " for w in answer.split(" ")]
+            pieces[-1] = pieces[-1].rstrip()
+            for i, piece in enumerate([*pieces, None]):
+                delta = {"content": piece} if piece is not None else {}
+                if i == 0:
+                    delta["role"] = "assistant"
+                chunk = {**base, "object": "chat.completion.chunk", "choices": [{
+                    "index": 0, "delta": delta, "finish_reason": None if piece else "stop"}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Canned
+
+
+@contextlib.contextmanager
+def canned_server(answer: str) -> Iterator[str]:
+    """An OpenAI-compatible chat server that answers every question with `answer`;
+    yields its /v1 URL. Far faster than a model, for tests of what happens to an answer."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _canned_handler(answer))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

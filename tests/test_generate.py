@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 from conftest import DATA, assert_exact, make_assistant
-from llmserver import failing_server, free_port, stalled_server
+from llmserver import canned_server, failing_server, free_port, stalled_server
+from ui_server import start_app
 
 from assistant.answer import candidate_sentences
 from assistant.cli import main
@@ -151,6 +153,53 @@ def test_eval_squad_measures_the_generator(llm_server, tmp_path, capsys):
     assert generated["generator_fallbacks"] == 0  # the model answered every question
     assert generated["recall@5"] == extractive["recall@5"]  # same retrieval underneath
     assert generated["seconds_per_answer"] > 0
+
+
+# --- a served answer whose entity is made up: unverified in --json and in the chat ---
+
+DESIGNED = "Who designed the Kelling harbour bridge?"
+INVENTED = ("The Kelling harbour bridge was designed by the Royal Engineering Commission [1]. "
+            "It opened to traffic in 1894 [1].")
+
+
+def assert_names_the_invention(answer: str, citations: list[dict]) -> None:
+    assert "Commission. [1] (unverified)" in answer and answer.endswith("1894. [2]")
+    bad, good = citations
+    assert bad["verified"] is False and bad["unsupported"] == ["Royal Engineering Commission"]
+    assert good["verified"] is True and good["unsupported"] == []
+    for c in citations:
+        assert c["spans"] and c["spans"][0]["quote"] == c["quote"]
+        assert [s["start"] for s in c["spans"]] == sorted(s["start"] for s in c["spans"])
+
+
+def test_cli_json_names_a_hallucinated_entity(gen_index, capsys):
+    with canned_server(INVENTED) as url:
+        code = main(["ask", DESIGNED, "--index", str(gen_index), "--generator", "openai",
+                     "--llm-base-url", url, "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert_names_the_invention(data["answer"], data["citations"])
+    text = (DOCS / "kelling-bridge.txt").read_text(encoding="utf-8")
+    for c in data["citations"]:
+        for s in c["spans"]:
+            assert text[s["start"]:s["end"]] == s["quote"]
+
+
+def test_chat_names_a_hallucinated_entity(tmp_path):
+    """The real app, its generator a canned OpenAI-compatible server, asked through its API."""
+    from gradio_client import Client
+
+    docs = tmp_path / "docs"
+    shutil.copytree(DOCS, docs)
+    with canned_server(INVENTED) as url:
+        app = start_app(tmp_path, docs, tmp_path / "index",
+                        extra_env={"ASSISTANT_GENERATOR": "openai", "ASSISTANT_LLM_BASE_URL": url})
+        try:
+            result = Client(app.url, verbose=False).predict(question=DESIGNED, api_name="/ask")
+        finally:
+            app.stop()
+    assert_names_the_invention(result["answer"], result["citations"])
+    assert all(s["locator"].startswith("line ") for c in result["citations"] for s in c["spans"])
 
 
 # --- servers that fail: the extractive answer, with a note, never a hang -----------
