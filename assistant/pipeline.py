@@ -356,6 +356,12 @@ class Assistant:
             return
         yield verify(question, draft, hits, documents, self.embedder, self.settings)
 
+    def cited_documents(self, answer: Answer) -> dict[str, Document]:
+        """The documents an answer cites, by doc_id (for references and exports)."""
+        docs = self.retriever().store.documents
+        return {c.chunk.doc_id: docs[c.chunk.doc_id] for c in answer.citations
+                if c.chunk.doc_id in docs}
+
     def documents(self) -> list[Document]:
         """The indexed documents, sorted by source path."""
         return sorted(self.retriever().store.documents.values(), key=lambda d: d.source)
