@@ -15,6 +15,8 @@ from .errors import IngestError
 log = logging.getLogger(__name__)
 
 Loaded = tuple[str, str | None, list[int], list[tuple[int, int, str]], list[str]]
+# Pages (1-based) whose text was read by OCR, for loaders of scanned PDFs and images.
+OCR_NOTE = "text read by OCR from page images (pages {pages}); check quotes against the page"
 
 
 # --- text formats -----------------------------------------------------------
@@ -187,8 +189,18 @@ def _load_pdf(data: bytes) -> Loaded:
         raise IngestError("", f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from None
     except Exception as exc:  # pypdf raises a wide variety on malformed files
         raise IngestError("", f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from None
+    notes: list[str] = []
+    blank = [i for i, p in enumerate(pages) if not p.strip()]
+    if blank:  # scanned pages: no text layer, so read the page image
+        from . import ocr
+
+        for i, text in ocr.pdf_pages(data, blank).items():
+            pages[i] = text
+        done = [i + 1 for i in blank if pages[i].strip()]
+        if done:
+            notes.append(OCR_NOTE.format(pages=", ".join(map(str, done))))
     if not any(p.strip() for p in pages):
-        raise IngestError("", "no extractable text (a scanned PDF?); OCR is not supported")
+        raise IngestError("", "no text found, not even by OCR (a blank or image-only PDF?)")
     starts: list[int] = []
     parts: list[str] = []
     offset = 0
@@ -197,7 +209,20 @@ def _load_pdf(data: bytes) -> Loaded:
         starts.append(offset)
         parts.append(page)
         offset += len(page) + 2
-    return "\n\n".join(parts), (str(meta_title).strip() or None) if meta_title else None, starts, [], []
+    return ("\n\n".join(parts), (str(meta_title).strip() or None) if meta_title else None,
+            starts, [], notes)
+
+
+# --- images -------------------------------------------------------------------
+
+def _load_image(data: bytes) -> Loaded:
+    """A PNG/JPEG file is one page of OCR text."""
+    from . import ocr
+
+    text = ocr.image_text(data)
+    if not text:
+        raise IngestError("", "no text found in the image by OCR")
+    return text, None, [0], [], [OCR_NOTE.format(pages="1")]
 
 
 # --- DOCX -------------------------------------------------------------------
@@ -255,4 +280,5 @@ def _load_docx(data: bytes) -> Loaded:
 
 LOADERS: dict[str, Callable[[bytes], Loaded]] = {
     "txt": _load_txt, "md": _load_md, "html": _load_html, "pdf": _load_pdf, "docx": _load_docx,
+    "image": _load_image,
 }

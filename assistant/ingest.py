@@ -21,7 +21,7 @@ from .types import Document, Skipped
 log = logging.getLogger(__name__)
 
 SUPPORTED = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html",
-             ".pdf": "pdf", ".docx": "docx"}
+             ".pdf": "pdf", ".docx": "docx", ".png": "image", ".jpg": "image", ".jpeg": "image"}
 IGNORE_FILE = ".assistantignore"
 REFERENCES_FILE = "references.json"  # the user's corrections to the metadata (see references.py)
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -165,7 +165,10 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
             if not text[front:].strip():
                 raise IngestError(source, "only front matter, no text")
     else:
-        meta = metadata.READERS[fmt](data) if fmt in metadata.READERS else {}
+        meta = metadata.READERS[fmt](data) if fmt in metadata.READERS else {"type": "graphic"}
+    ocr_pages = metadata.ocr_pages(notes)
+    if ocr_pages:
+        meta["ocr-pages"] = ocr_pages
     if not title:
         title = _first_line(text, skip) or path.stem
     return Document(

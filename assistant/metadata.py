@@ -187,7 +187,7 @@ def pdf_meta(data: bytes) -> Meta:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             reader.decrypt("")
-        info = reader.metadata or {}
+        info: Any = reader.metadata or {}
         _put(meta, "title", info.get("/Title"))
         _put(meta, "author", people(str(info.get("/Author") or "")))
         _put(meta, "issued", date_parts(str(info.get("/CreationDate") or "")))
@@ -263,6 +263,17 @@ def front_matter(text: str) -> tuple[Meta, int]:
     meta.setdefault("type", "article-journal" if "container-title" in meta and "DOI" in meta
                     else "document")
     return meta, m.end()
+
+
+def ocr_pages(notes: list[str]) -> list[int]:
+    """The pages a loader read by OCR (formats.OCR_NOTE), 1-based."""
+    from .formats import OCR_NOTE
+
+    head = OCR_NOTE.split("{pages}")[0]
+    for note in notes:
+        if note.startswith(head):
+            return [int(p) for p in note[len(head):].split(")")[0].split(", ") if p.isdigit()]
+    return []
 
 
 READERS: dict[str, Callable[[bytes], Meta]] = {"html": html_meta, "pdf": pdf_meta, "docx": docx_meta}

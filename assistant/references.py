@@ -81,7 +81,7 @@ def item(doc: Document, corrections: Mapping[str, Mapping[str, Any]] | None = No
     if corrections is None:
         corrections = load_corrections(references_file(doc))
     out: dict[str, Any] = {"id": doc.doc_id, "type": "document", "title": doc.title}
-    out.update(doc.meta)
+    out.update((k, v) for k, v in doc.meta.items() if k != "ocr-pages")
     out.update(corrections.get(relative_path(doc), {}))
     out["id"] = doc.doc_id
     return out
@@ -114,7 +114,17 @@ def citation_csl(c: Citation, doc: Document | None,
     loc = locator(c, doc)
     if loc:
         base["locator"], base["label"] = loc
+    if doc is not None and is_ocr(c, doc):
+        base["note"] = "Quoted text read by OCR from a scanned page"
     return base
+
+
+def is_ocr(c: Citation, doc: Document) -> bool:
+    """True when the quote comes from a page whose text was read by OCR."""
+    pages = set(doc.meta.get("ocr-pages") or ())
+    if not pages or c.page_start is None:
+        return False
+    return any(p in pages for p in range(c.page_start, (c.page_end or c.page_start) + 1))
 
 
 def cited_items(answer: Answer, documents: Mapping[str, Document]) -> list[dict[str, Any]]:

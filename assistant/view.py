@@ -42,8 +42,10 @@ def chat_text(text: str) -> str:
 
 def turn_record(answer: Answer, documents: Mapping[str, Document]) -> Turn:
     """One question and its final answer as plain data, with everything the page shows."""
+    from .references import cited_items
+
     cites = []
-    for c in answer.citations:
+    for c, csl in zip(answer.citations, cited_items(answer, documents), strict=True):
         doc = documents.get(c.chunk.doc_id)
         before, after = _context(doc, c.start, c.end) if doc else ("", "")
         cites.append({
@@ -51,6 +53,7 @@ def turn_record(answer: Answer, documents: Mapping[str, Document]) -> Turn:
             "quote": c.quote, "start": c.start, "end": c.end, "locator": locator(c),
             "score": round(float(c.score), 3), "verified": c.verified,
             "plain": plain(c), "markdown": markdown(c), "before": before, "after": after,
+            "csl": csl,  # the reference (CSL-JSON + locator) for styles and exports
         })
     return {"question": answer.question, "text": answer.text, "found": answer.found,
             "notes": list(answer.notes), "citations": cites,
