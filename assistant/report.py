@@ -74,3 +74,34 @@ def write_docx(turns: Sequence[Turn], path: Path, style: str = "numbered", when:
     path.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(path))
     return path
+
+
+# --- references for the chat: one source, or the whole conversation ----------------
+
+UI_STYLES = ("apa", "harvard", "chicago", "bibtex", "ris", "csl-json", "numbered")
+SUFFIX = {"bibtex": ".bib", "ris": ".ris", "csl-json": ".json"}
+
+
+def reference_for(cite: dict[str, Any], style: str) -> str:
+    """One source's reference in `style`, as "Copy reference" puts it on the clipboard."""
+    from .references import EXPORTS, export
+
+    csl = cite.get("csl")
+    if not csl or style not in (*CSL_STYLES, *EXPORTS):
+        return str(cite.get("plain", ""))
+    if style in EXPORTS:
+        return export([csl], style)
+    in_text, refs = formatted([csl], style)
+    return f"{refs[0]} {in_text[0]}" if refs else in_text[0]
+
+
+def references_text(turns: Sequence[Turn], style: str) -> str:
+    """The references of a whole conversation in `style` (a .bib, .ris, .json or text file)."""
+    from .references import EXPORTS, export
+
+    items = [c["csl"] for t in turns for c in t.get("citations", ()) if c.get("csl")]
+    if style in EXPORTS:
+        return export(items, style) if items else ""
+    if style in CSL_STYLES and items:
+        return "\n".join(formatted(items, style)[1]) + "\n"
+    return "\n".join(str(c.get("plain", "")) for t in turns for c in t.get("citations", ())) + "\n"

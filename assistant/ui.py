@@ -6,6 +6,7 @@ hints (gr.EventData, the API endpoints' types) at runtime.
 
 import logging
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import view
+from . import report, view
 from .config import Settings
 from .errors import AssistantError
 from .pipeline import Assistant
@@ -80,6 +81,20 @@ def _export(turns: list[dict[str, Any]], exports: Path) -> str | None:
     path = folder / f"conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
     path.write_text(view.export_markdown(turns, time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
     return str(path)
+
+
+def _export_references(turns: list[dict[str, Any]], style: str,
+                       exports: Path) -> tuple[str | None, str | None]:
+    """The conversation's references in `style` and the conversation as .docx, for download."""
+    if not turns:
+        return None, None
+    folder = Path(tempfile.mkdtemp(prefix="export-", dir=exports))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    refs = folder / f"references-{style}-{stamp}{report.SUFFIX.get(style, '.txt')}"
+    refs.write_text(report.references_text(turns, style), encoding="utf-8")
+    word = report.write_docx(turns, folder / f"conversation-{stamp}.docx", style=style,
+                             when=time.strftime("%Y-%m-%d %H:%M"))
+    return str(refs), str(word)
 
 
 def browser_secret(index_dir: Path) -> str:
@@ -154,7 +169,9 @@ def build(assistant: Assistant) -> Any:
             raise gr.Error(str(exc)) from None
         if doc is None:
             return "<p class='none'>This document is no longer in the index.</p>"
-        return view.document_html(doc, cite)
+        from .pageview import pages_html  # pypdfium2 loads only when a PDF page is shown
+
+        return pages_html(doc, cite) + view.document_html(doc, cite)
 
     def select_turn(turns: Any, evt: gr.SelectData) -> Any:
         turns = _valid_turns(turns)
@@ -222,6 +239,13 @@ def build(assistant: Assistant) -> Any:
                                                interactive=False, elem_id="export", size="md")
                     new = gr.Button("New conversation", size="md", elem_id="new")
                 with gr.Row():
+                    style = gr.Dropdown(list(report.UI_STYLES), value="apa", scale=2,
+                                        label="Reference style", elem_id="style")
+                    refs_file = gr.DownloadButton("Export references", value=None, size="md",
+                                                  interactive=False, elem_id="export-refs")
+                    word_file = gr.DownloadButton("Export as Word (.docx)", value=None, size="md",
+                                                  interactive=False, elem_id="export-docx")
+                with gr.Row():
                     only = gr.Dropdown(choices=_choices(assistant), value=[], multiselect=True,
                                        label="Only these documents (empty: all)",
                                        elem_id="filter", scale=3)
@@ -239,14 +263,29 @@ def build(assistant: Assistant) -> Any:
                 gr.Markdown("### Document")
                 document = gr.HTML(DOC_HINT, elem_id="document", js_on_load=DOC_JS)
 
+        def restyle(turns: Any, style_name: str, shown: str) -> Any:
+            """Sources in the chosen style, and the conversation's references and Word file."""
+            turns = _valid_turns(turns)
+            m = re.search(r"data-turn='(\d+)'", shown or "")
+            t = int(m.group(1)) if m and int(m.group(1)) < len(turns) else len(turns) - 1
+            html = view.sources_html(turns[t], t, style_name) if turns else gr.update()
+            refs, word = _export_references(turns, style_name, exports)
+            return (html, gr.update(value=refs, interactive=refs is not None),
+                    gr.update(value=word, interactive=word is not None))
+
+        restyled = [sources, refs_file, word_file]
         gr.on([box.submit, send.click], respond, [box, conv, only, generator],
-              [chat, box, sources, conv, status, export, document], api_visibility="private")
+              [chat, box, sources, conv, status, export, document], api_visibility="private"
+              ).then(restyle, [conv, style, sources], restyled, api_visibility="private")
         sources.click(show_document, [conv], [document], api_visibility="private")
-        chat.select(select_turn, [conv], [sources], api_visibility="private")
+        chat.select(select_turn, [conv], [sources], api_visibility="private").then(
+            restyle, [conv, style, sources], restyled, api_visibility="private")
+        style.change(restyle, [conv, style, sources], restyled, api_visibility="private")
         gr.on([new.click, chat.clear], clear, None,
               [chat, conv, sources, export, document, status], api_visibility="private")
         files.upload(add_files, [files], [upload_status, only, files], api_visibility="private")
-        demo.load(restore, [conv], [chat, sources, export, only], api_visibility="private")
+        demo.load(restore, [conv], [chat, sources, export, only], api_visibility="private").then(
+            restyle, [conv, style, sources], restyled, api_visibility="private")
 
         def ask(question: str, doc_ids: list[str] | None = None,
                 history: list[list[str]] | None = None, generator: str | None = None) -> dict:

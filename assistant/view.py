@@ -98,8 +98,13 @@ def _verdict(verified: bool | None) -> str:
     return " \u00b7 <span class='src-unverified'>unverified: the passage may not support the claim</span>"
 
 
-def sources_html(turn: Turn | None, index: int = 0) -> str:
-    """The passages one answer cites: number, title, locator, quote in context, score, buttons."""
+def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
+    """The passages one answer cites: number, title, locator, quote in context, score, buttons.
+
+    "Copy reference" copies the source's reference in `style` (report.UI_STYLES).
+    """
+    from .report import reference_for
+
     if turn is None:
         return "<p class='hint'>The passages an answer cites appear here.</p>"
     rows = [f"<div class='sources' data-turn='{index}'>"]  # data-turn: which answer is shown
@@ -111,6 +116,8 @@ def sources_html(turn: Turn | None, index: int = 0) -> str:
             "</div>"]
     for c in turn["citations"]:
         where = " \u00b7 ".join(esc(p) for p in (c["source"], c["locator"]) if p)
+        if (c.get("csl") or {}).get("note"):  # read by OCR: say so beside the locator
+            where += " \u00b7 <span class='src-ocr'>text read by OCR</span>"
         rows.append(
             f"<div class='src' id='src-{c['n']}'>"
             f"<div class='src-head'><b class='src-n'>[{c['n']}]</b> "
@@ -122,6 +129,8 @@ def sources_html(turn: Turn | None, index: int = 0) -> str:
             f"<div class='src-actions'>"
             f"<button class='btn' data-copy='{esc(c['plain'])}'>Copy citation</button>"
             f"<button class='btn' data-copy='{esc(c['markdown'])}'>Copy as Markdown</button>"
+            f"<button class='btn copy-ref' data-copy='{esc(reference_for(c, style))}'>"
+            f"Copy reference</button>"
             f"<button class='btn' data-show='{c['n']}' data-turn='{index}'>Show in document"
             f"</button></div></div>"
         )
@@ -199,6 +208,10 @@ CSS = """
   border-radius: 8px; padding: 8px; }
 .ln { display: inline-block; min-width: 2.5em; margin-right: 0.8em; text-align: right;
   color: var(--body-text-color-subdued); font-size: 0.8em; user-select: none; }
+.src-ocr { color: #b45309; }
+.pages figure { margin: 0 0 8px 0; }
+.pages img { max-width: 100%; border: 1px solid var(--border-color-primary); border-radius: 6px; }
+.pages figcaption { color: var(--body-text-color-subdued); font-size: 0.8em; }
 .page { display: block; color: var(--body-text-color-subdued); font-size: 0.8em;
   border-top: 1px dashed var(--border-color-primary); user-select: none; }
 """
