@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable
 
+from . import pdfheadings
 from .errors import IngestError
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,8 @@ def _load_pdf(data: bytes) -> Loaded:
                 ok = False
             if not ok:
                 raise IngestError("", "encrypted PDF: a password is needed; save an unprotected copy")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        extracted = [pdfheadings.font_runs(page) for page in reader.pages]
+        pages = [text for text, _ in extracted]
         meta_title = (reader.metadata.title if reader.metadata else None) or None
     except IngestError:
         raise
@@ -209,8 +211,11 @@ def _load_pdf(data: bytes) -> Loaded:
         starts.append(offset)
         parts.append(page)
         offset += len(page) + 2
+    # The outline (bookmarks) when the PDF has one, else lines set larger than the body text.
+    headings = pdfheadings.from_outline(reader, parts, starts) or pdfheadings.from_font_sizes(
+        parts, [runs for _, runs in extracted], starts)
     return ("\n\n".join(parts), (str(meta_title).strip() or None) if meta_title else None,
-            starts, [], notes)
+            starts, headings, notes)
 
 
 # --- images -------------------------------------------------------------------
