@@ -362,6 +362,21 @@ class Assistant:
         return {c.chunk.doc_id: docs[c.chunk.doc_id] for c in answer.citations
                 if c.chunk.doc_id in docs}
 
+    def reference(self, doc_id: str) -> dict[str, Any]:
+        """A document's CSL-JSON item: its metadata with the user's corrections applied."""
+        from .references import item
+
+        return item(self.retriever().store.documents[doc_id])
+
+    def save_reference(self, doc_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Save the user's corrections to a document's reference (references.json beside the
+        documents; they survive re-indexing); returns the item as it is now."""
+        from .references import save_correction
+
+        doc = self.retriever().store.documents[doc_id]
+        save_correction(doc, fields)
+        return self.reference(doc_id)
+
     def documents(self) -> list[Document]:
         """The indexed documents, sorted by source path."""
         return sorted(self.retriever().store.documents.values(), key=lambda d: d.source)

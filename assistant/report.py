@@ -105,3 +105,63 @@ def references_text(turns: Sequence[Turn], style: str) -> str:
     if style in CSL_STYLES and items:
         return "\n".join(formatted(items, style)[1]) + "\n"
     return "\n".join(str(c.get("plain", "")) for t in turns for c in t.get("citations", ())) + "\n"
+
+
+def describe(csl: dict[str, Any]) -> str:
+    """One line for the Sources panel: authors · date · container or publisher · DOI or URL."""
+    from .bibformats import date, names
+
+    parts = ["; ".join(names(csl)), (date(csl) or "").rstrip("/"),
+             str(csl.get("container-title") or csl.get("publisher") or "")]
+    if csl.get("DOI"):
+        parts.append(f"doi:{csl['DOI']}")
+    elif csl.get("URL"):
+        parts.append(str(csl["URL"]))
+    if csl.get("number-of-pages"):
+        parts.append(f"{csl['number-of-pages']} pages")
+    return " \u00b7 ".join(p for p in parts if p)
+
+
+def refreshed(turns: Sequence[Turn], items: dict[str, dict[str, Any]]) -> list[Turn]:
+    """Turns whose references are replaced by the documents' current items (after an edit).
+
+    `items` maps doc_id to the document's CSL item now; each citation keeps its own
+    locator, label and note.
+    """
+    out = []
+    for t in turns:
+        cites = []
+        for c in t.get("citations", ()):
+            new = items.get(str(c.get("doc_id")))
+            if new is not None and c.get("csl"):
+                keep = {k: v for k, v in c["csl"].items() if k in {"locator", "label", "note"}}
+                c = {**c, "csl": {**new, **keep}}
+            cites.append(c)
+        out.append({**t, "citations": cites})
+    return out
+
+
+FORM_KEYS = ("title", "author", "issued", "container-title", "publisher", "URL", "DOI")
+
+
+def to_form(csl: dict[str, Any]) -> list[str]:
+    """A CSL item as the editor's text fields, in FORM_KEYS order."""
+    from .bibformats import date, names
+
+    return [str(csl.get("title") or ""), "\n".join(names(csl)),
+            (date(csl) or "").rstrip("/").replace("/", "-"), str(csl.get("container-title") or ""),
+            str(csl.get("publisher") or ""), str(csl.get("URL") or ""), str(csl.get("DOI") or "")]
+
+
+def from_form(values: Sequence[str]) -> dict[str, Any]:
+    """The editor's text fields -> CSL fields; an empty field removes the correction."""
+    from .metadata import date_parts, people
+
+    title, authors, when, container, publisher, url, doi = (str(v or "").strip() for v in values)
+    if when and date_parts(when) is None:
+        from .errors import AssistantError
+
+        raise AssistantError(f"date {when!r}: write it as YYYY, YYYY-MM or YYYY-MM-DD")
+    return {"title": title, "author": [p for line in authors.splitlines() for p in people(line)],
+            "issued": date_parts(when) if when else None, "container-title": container,
+            "publisher": publisher, "URL": url, "DOI": doi}

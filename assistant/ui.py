@@ -256,6 +256,21 @@ def build(assistant: Assistant) -> Any:
                                       f"up to {settings.max_upload_mb} MB each)",
                                 file_count="multiple", elem_id="upload")
                 upload_status = gr.Markdown("", elem_id="upload-status")
+                with gr.Accordion("Edit a reference", open=False, elem_id="ref-editor"):
+                    ref_doc = gr.Dropdown(choices=_choices(assistant), value=None,
+                                          label="Document", elem_id="ref-doc")
+                    ref_fields = [
+                        gr.Textbox(label="Title", elem_id="ref-title"),
+                        gr.Textbox(label="Authors, one per line (Family, Given)", lines=2,
+                                   elem_id="ref-authors"),
+                        gr.Textbox(label="Date (YYYY, YYYY-MM or YYYY-MM-DD)", elem_id="ref-date"),
+                        gr.Textbox(label="Journal, newspaper or site", elem_id="ref-container"),
+                        gr.Textbox(label="Publisher", elem_id="ref-publisher"),
+                        gr.Textbox(label="URL", elem_id="ref-url"),
+                        gr.Textbox(label="DOI", elem_id="ref-doi"),
+                    ]
+                    ref_save = gr.Button("Save reference", elem_id="ref-save")
+                    ref_status = gr.Markdown("", elem_id="ref-status")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(view.sources_html(None), elem_id="sources",
@@ -281,6 +296,29 @@ def build(assistant: Assistant) -> Any:
         chat.select(select_turn, [conv], [sources], api_visibility="private").then(
             restyle, [conv, style, sources], restyled, api_visibility="private")
         style.change(restyle, [conv, style, sources], restyled, api_visibility="private")
+
+        def load_reference(doc_id: str | None) -> Any:
+            if not doc_id:
+                return [""] * len(ref_fields)
+            try:
+                return report.to_form(assistant.reference(doc_id))
+            except (AssistantError, KeyError) as exc:
+                raise gr.Error(f"cannot read that document's reference: {exc}") from None
+
+        def save_reference(doc_id: str | None, turns: Any, *values: str) -> Any:
+            if not doc_id:
+                raise gr.Error("Choose a document first.")
+            try:
+                item = assistant.save_reference(doc_id, report.from_form(values))
+            except AssistantError as exc:
+                raise gr.Error(str(exc)) from None
+            turns = report.refreshed(_valid_turns(turns), {doc_id: item})
+            return f"Saved in references.json: {view.chat_text(report.describe(item))}", turns
+
+        ref_doc.change(load_reference, [ref_doc], ref_fields, api_visibility="private")
+        ref_save.click(save_reference, [ref_doc, conv, *ref_fields], [ref_status, conv],
+                       api_visibility="private").then(
+            restyle, [conv, style, sources], restyled, api_visibility="private")
         gr.on([new.click, chat.clear], clear, None,
               [chat, conv, sources, export, document, status], api_visibility="private")
         files.upload(add_files, [files], [upload_status, only, files], api_visibility="private")

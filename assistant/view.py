@@ -103,7 +103,7 @@ def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
 
     "Copy reference" copies the source's reference in `style` (report.UI_STYLES).
     """
-    from .report import reference_for
+    from .report import describe, reference_for
 
     if turn is None:
         return "<p class='hint'>The passages an answer cites appear here.</p>"
@@ -122,6 +122,7 @@ def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
             f"<div class='src' id='src-{c['n']}'>"
             f"<div class='src-head'><b class='src-n'>[{c['n']}]</b> "
             f"<span class='src-title'>{esc(c['title'])}</span></div>"
+            f"<div class='src-meta'>{esc(describe(c['csl']) if c.get('csl') else '')}</div>"
             f"<div class='src-loc'>{where} \u00b7 <span class='src-score'>score "
             f"{c['score']:.2f}</span>{_verdict(c.get('verified'))}</div>"
             f"<blockquote class='src-ctx'>{esc(c['before'])}<mark>{esc(c['quote'])}</mark>"
@@ -209,6 +210,7 @@ CSS = """
 .ln { display: inline-block; min-width: 2.5em; margin-right: 0.8em; text-align: right;
   color: var(--body-text-color-subdued); font-size: 0.8em; user-select: none; }
 .src-ocr { color: #b45309; }
+.src-meta { font-size: 0.85em; }
 .pages figure { margin: 0 0 8px 0; }
 .pages img { max-width: 100%; border: 1px solid var(--border-color-primary); border-radius: 6px; }
 .pages figcaption { color: var(--body-text-color-subdued); font-size: 0.8em; }

@@ -129,3 +129,29 @@ def test_conversation_exports_as_word_and_references(page, tmp_path: Path) -> No
     assert {i["title"] for i in items} >= {"Glacier retreat in the Bernese Alps",
                                            "Harbour Freight Survey 2022"}
     assert {(i["locator"], i["label"]) for i in items} >= {("2", "page"), ("3", "paragraph")}
+
+
+def test_a_corrected_reference_is_saved_beside_the_documents(page, app: App) -> None:
+    choose_style(page, "apa")
+    page.locator("#ref-editor").get_by_text("Edit a reference").click()
+    page.locator("#ref-doc input").click()
+    page.get_by_role("option", name="Harbour Freight Survey 2022 (docs/survey.pdf)").click()
+    title = page.locator("#ref-title textarea")
+    page.wait_for_function("document.querySelector('#ref-title textarea').value !== ''")
+    assert title.input_value() == "Harbour Freight Survey 2022"
+    assert page.locator("#ref-authors textarea").input_value() == "Natarajan, Priya"
+    page.fill("#ref-date textarea", "2023")
+    page.fill("#ref-container textarea", "")
+    page.fill("#ref-publisher textarea", "Port of Felixstowe")
+    page.locator("#ref-save").click()
+    page.wait_for_selector("#ref-status:has-text('Saved in references.json')", timeout=30_000)
+    saved = json.loads((app.docs_dir / "references.json").read_text(encoding="utf-8"))
+    assert saved["survey.pdf"]["issued"] == {"date-parts": [[2023]]}
+    assert saved["survey.pdf"]["publisher"] == "Port of Felixstowe"
+    # The conversation's sources now carry the corrected reference (the PDF is source 1 of turn 1).
+    page.locator("#chat [data-testid='bot']").nth(1).click()
+    page.wait_for_function("document.querySelector('#sources .sources').dataset.turn === '1'"
+                           " && document.querySelector('#sources .copy-ref').dataset.copy"
+                           ".includes('(2023)')", timeout=30_000)
+    ref = copied_reference(page)
+    assert ref.startswith("Natarajan, P. (2023). Harbour Freight Survey 2022. Port of Felixstowe.")
