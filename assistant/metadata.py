@@ -33,7 +33,8 @@ def person(name: str) -> dict[str, str] | None:
         family, given = (s.strip() for s in name.split(",", 1))
         return {"family": family, "given": given} if given else {"literal": family}
     words = name.split(" ")
-    if len(words) == 1:
+    # One word, or a lower-case last word ("Wikipedia contributors"): not a person's name.
+    if len(words) == 1 or not words[-1][:1].isupper():
         return {"literal": name}
     return {"family": words[-1], "given": " ".join(words[:-1])}
 

@@ -19,7 +19,7 @@ from typing import Any
 from .types import Document
 
 SCALE = 1.5  # 108 dpi: readable beside the text view, small enough to send inline
-HIGHLIGHT = (253, 224, 71, 110)  # translucent yellow, RGBA
+HIGHLIGHT = (250, 204, 21, 140)  # translucent yellow, RGBA
 
 
 def page_parts(doc: Document, start: int, end: int) -> list[tuple[int, str]]:

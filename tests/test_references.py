@@ -129,6 +129,7 @@ def test_harvard_and_chicago_render_with_citeproc() -> None:
 def test_metadata_readers() -> None:
     assert people("Okafor, Bola; Ann Lindsay") == [
         {"family": "Okafor", "given": "Bola"}, {"family": "Lindsay", "given": "Ann"}]
+    assert people("Wikipedia contributors") == [{"literal": "Wikipedia contributors"}]
     assert date_parts("D:20190502120000Z") == {"date-parts": [[2019, 5, 2]]}
     assert date_parts("2019-13-40") == {"date-parts": [[2019]]}
     meta, end = front_matter(refdocs.MARKDOWN)
