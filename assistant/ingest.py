@@ -142,7 +142,7 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
         raise IngestError(source, "empty file (0 bytes)")
     loader = LOADERS[fmt]
     try:
-        text, title, page_starts, headings, notes = loader(data)
+        text, title, page_starts, headings, notes, extra = loader(data)
     except IngestError as exc:
         raise IngestError(source, exc.reason) from None
     except (RecursionError, MemoryError, ValueError, LookupError, AttributeError, TypeError,
@@ -166,9 +166,7 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
                 raise IngestError(source, "only front matter, no text")
     else:
         meta = metadata.READERS[fmt](data) if fmt in metadata.READERS else {"type": "graphic"}
-    ocr_pages = metadata.ocr_pages(notes)
-    if ocr_pages:
-        meta["ocr-pages"] = ocr_pages
+    meta.update(extra)  # e.g. the pages read by OCR
     if not title:
         title = _first_line(text, skip) or path.stem
     return Document(

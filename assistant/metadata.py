@@ -266,15 +266,4 @@ def front_matter(text: str) -> tuple[Meta, int]:
     return meta, m.end()
 
 
-def ocr_pages(notes: list[str]) -> list[int]:
-    """The pages a loader read by OCR (formats.OCR_NOTE), 1-based."""
-    from .formats import OCR_NOTE
-
-    head = OCR_NOTE.split("{pages}")[0]
-    for note in notes:
-        if note.startswith(head):
-            return [int(p) for p in note[len(head):].split(")")[0].split(", ") if p.isdigit()]
-    return []
-
-
 READERS: dict[str, Callable[[bytes], Meta]] = {"html": html_meta, "pdf": pdf_meta, "docx": docx_meta}

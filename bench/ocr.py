@@ -69,14 +69,14 @@ def main() -> int:
 
     data = args.pdf.read_bytes()
     t0 = time.perf_counter()
-    text, _, starts, _, _ = LOADERS["pdf"](data)
+    text, _, starts, _, _, _ = LOADERS["pdf"](data)
     base_s = (time.perf_counter() - t0) / len(starts)
     scan = scanned(data, args.dpi)
     t0 = time.perf_counter()
     engine()  # loaded once per process; reported apart from the per-page time
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ocr_text, _, ocr_starts, _, notes = LOADERS["pdf"](scan)
+    ocr_text, _, ocr_starts, _, notes, _ = LOADERS["pdf"](scan)
     ocr_s = (time.perf_counter() - t0) / len(ocr_starts)
 
     def pages(t: str, st: tuple[int, ...] | list[int]) -> list[str]:

@@ -183,3 +183,34 @@ def test_word_export_opens_in_libreoffice(index, capsys, tmp_path) -> None:
     assert "Moreau, C., & Keller, J. (2021). Glacier retreat in the Bernese Alps." in text
     assert "(Natarajan, 2022, p. 2)" in text
     assert "Container traffic at Felixstowe rose to 4.1 million units" in text
+
+
+def test_sources_panel_shows_metadata_and_copies_the_reference_escaped() -> None:
+    from assistant.report import from_form, refreshed, to_form
+    from assistant.view import sources_html
+
+    csl = {"id": "d1", "type": "webpage", "title": "<script>x</script> Tides",
+           "author": [{"family": "O'Hara", "given": "Kim"}], "issued": {"date-parts": [[2020, 4]]},
+           "container-title": "Sea ${news}", "locator": "3", "label": "paragraph"}
+    turn = {"question": "q", "text": "a [1]", "found": True, "export": "", "citations": [
+        {"n": 1, "doc_id": "d1", "title": "T", "source": "docs/t.html", "quote": "a",
+         "start": 0, "end": 1, "locator": "", "score": 1.0, "verified": None, "plain": "p",
+         "markdown": "m", "before": "", "after": "", "csl": csl}]}
+    html = sources_html(turn, 0, "apa")
+    assert "<script>" not in html and "${" not in html
+    assert "O&#x27;Hara, Kim \u00b7 2020/04 \u00b7 Sea &#36;&#123;news&#125;" in html
+    assert "data-copy='O&#x27;Hara, K. (2020, April)." in html
+    assert "(O&#x27;Hara, 2020, para. 3)'" in html
+    bib = sources_html(turn, 0, "bibtex")
+    assert "@online&#123;" in bib
+    # The editor's fields round-trip, and an edit reaches the conversation's references.
+    form = to_form(csl)
+    assert form[:3] == ["<script>x</script> Tides", "O'Hara, Kim", "2020-04"]
+    fields = from_form(form)
+    assert fields["issued"] == {"date-parts": [[2020, 4]]} and fields["author"] == csl["author"]
+    with pytest.raises(Exception, match="YYYY"):
+        from_form(["t", "", "April 2020", "", "", "", ""])
+    new = refreshed([turn], {"d1": {"id": "d1", "title": "New"}})
+    assert new[0]["citations"][0]["csl"] == {"id": "d1", "title": "New", "locator": "3",
+                                             "label": "paragraph"}
+    assert turn["citations"][0]["csl"] is csl  # the old turn is not changed in place
