@@ -167,6 +167,7 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
     else:
         meta = metadata.READERS[fmt](data) if fmt in metadata.READERS else {"type": "graphic"}
     meta.update(extra)  # e.g. the pages read by OCR
+    meta.setdefault("type", "document")  # never empty: see pipeline's check for old indexes
     if not title:
         title = _first_line(text, skip) or path.stem
     return Document(

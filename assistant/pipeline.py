@@ -126,8 +126,10 @@ class Assistant:
             except IngestError as exc:
                 skipped.append(Skipped(exc.path, exc.reason))
                 data = None
+            # An empty `meta` means indexed before metadata was read: read the file again
+            # (its chunks keep their vectors: chunk ids depend on the text only).
             if data is not None and prev is not None and prev.content_hash == file_hash(data) \
-                    and prev.path == str(path.resolve()):
+                    and prev.path == str(path.resolve()) and prev.meta:
                 documents.append(prev)
                 chunks.extend(old_chunks.get(doc_id, []))
                 counts["unchanged"] += 1
