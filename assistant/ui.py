@@ -332,7 +332,8 @@ def build(assistant: Assistant) -> Any:
             `history` holds earlier [question, answer] pairs for follow-ups;
             `generator` is "extractive" or "openai" (default: the server's setting).
             Returns the answer text with [n] markers and every citation with its
-            verbatim quote, character offsets, locator, plain and Markdown forms.
+            verbatim quote, character offsets, locator, plain and Markdown forms, and
+            its reference (`csl`: CSL-JSON plus locator and label).
             """
             past = [(str(q), str(a)) for q, a in (history or [])]
             try:
@@ -346,7 +347,8 @@ def build(assistant: Assistant) -> Any:
             # server's absolute paths are no business of theirs.
             return {**answer.to_dict(), "citations": [
                 {**{k: v for k, v in c.to_dict().items() if k != "path"},
-                 "locator": r["locator"], "plain": r["plain"], "markdown": r["markdown"]}
+                 "locator": r["locator"], "plain": r["plain"], "markdown": r["markdown"],
+                 "csl": r["csl"]}
                 for c, r in zip(answer.citations, record["citations"], strict=True)]}
 
         def documents() -> list[dict]:
