@@ -51,9 +51,11 @@ run: index
 
 serve: run
 
-# docs/screenshot.png: the real chat answering a question, in headless Chromium.
+# docs/screenshot.png: the real chat answering a question, in headless Chromium;
+# docs/screenshot-pdf-page.png: a PDF citation with its page image, the quote highlighted.
 screenshot: install-test
 	$(PY) scripts/screenshot.py
+	$(PY) scripts/screenshot_page.py
 
 test: install-test
 	$(PY) -m pytest -q

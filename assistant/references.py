@@ -36,17 +36,19 @@ def relative_path(doc: Document) -> str:
     return doc.source.split("/", 1)[1] if "/" in doc.source else doc.source
 
 
-def references_file(doc: Document) -> Path:
-    """references.json in the documents folder the file was indexed from."""
+def references_file(doc: Document) -> Path | None:
+    """references.json in the documents folder the file was indexed from; None for documents
+    that did not come from a folder (e.g. a benchmark corpus)."""
     rel = relative_path(doc)
     path = Path(doc.path)
-    root = path.parents[len(Path(rel).parts) - 1] if path.as_posix().endswith(rel) else path.parent
-    return root / REFERENCES_FILE
+    if not path.is_absolute() or not path.as_posix().endswith("/" + rel):
+        return None
+    return path.parents[len(Path(rel).parts) - 1] / REFERENCES_FILE
 
 
-def load_corrections(path: Path) -> dict[str, dict[str, Any]]:
+def load_corrections(path: Path | None) -> dict[str, dict[str, Any]]:
     """{relative path: CSL-JSON fields} from a references.json; {} when there is none."""
-    if not path.is_file():
+    if path is None or not path.is_file():
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -61,6 +63,9 @@ def load_corrections(path: Path) -> dict[str, dict[str, Any]]:
 def save_correction(doc: Document, fields: Mapping[str, Any]) -> Path:
     """Write the user's fields for `doc` into references.json (None or "" removes a field)."""
     path = references_file(doc)
+    if path is None:
+        raise AssistantError(f"{doc.source} was not indexed from a documents folder, so its "
+                             "reference cannot be corrected")
     data = load_corrections(path)
     entry = dict(data.get(relative_path(doc), {}))
     for key, value in fields.items():
@@ -129,7 +134,7 @@ def is_ocr(c: Citation, doc: Document) -> bool:
 
 def cited_items(answer: Answer, documents: Mapping[str, Document]) -> list[dict[str, Any]]:
     """One CSL item per cited citation, in [n] order, each with its locator."""
-    cache: dict[Path, dict[str, dict[str, Any]]] = {}
+    cache: dict[Path | None, dict[str, dict[str, Any]]] = {}
     out = []
     for c in answer.citations:
         doc = documents.get(c.chunk.doc_id)
