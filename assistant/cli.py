@@ -49,7 +49,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("question", help="the question, in quotes")
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
     p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default=None)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (each citation with its CSL-JSON reference)")
+    p.add_argument("--style", default=None, metavar="STYLE",
+                   choices=["apa", "harvard", "chicago", "bibtex", "ris", "csl-json"],
+                   help="references in this style: apa, harvard or chicago (in-text citations "
+                        "and a reference list), or bibtex, ris, csl-json (for Zotero and co.)")
     _generator_flags(p)
     _common(p)
 
@@ -176,7 +181,17 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     else:
         answer = _stream(assistant.ask_stream(args.question, k=args.k))
     if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+        from .references import cited_items
+
+        out = answer.to_dict()
+        for c, csl in zip(out["citations"], cited_items(answer, assistant.cited_documents(answer)),
+                          strict=True):
+            c["csl"] = csl
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+    elif args.style:
+        from .references import render
+
+        print(render(answer, assistant.cited_documents(answer), args.style))
     else:
         print(answer_text(answer))
         for note in answer.notes:

@@ -1,4 +1,7 @@
-"""One small loader per file format: bytes -> (text, title, page starts, headings, notes).
+"""One small loader per file format: bytes -> (text, title, page starts, headings, notes, extra).
+
+`extra` holds what a loader alone knows about the file, merged into
+Document.meta: today the pages it read by OCR ("ocr-pages", 1-based).
 
 Each loader returns the text every offset will point into; none rewrites it
 after that. Loaders raise IngestError("", reason); ingest adds the file name.
@@ -9,12 +12,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from typing import Any
 
+from . import pdfheadings
 from .errors import IngestError
 
 log = logging.getLogger(__name__)
 
-Loaded = tuple[str, str | None, list[int], list[tuple[int, int, str]], list[str]]
+Loaded = tuple[str, str | None, list[int], list[tuple[int, int, str]], list[str], dict[str, Any]]
+OCR_NOTE = "text read by OCR from page images (pages {pages}); check quotes against the page"
 
 
 # --- text formats -----------------------------------------------------------
@@ -75,7 +81,7 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 def _load_txt(data: bytes) -> Loaded:
     text, notes = decode_text(data)
-    return text, None, [], [], notes
+    return text, None, [], [], notes, {}
 
 
 _ATX = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
@@ -95,7 +101,7 @@ def _load_md(data: bytes) -> Loaded:
                 headings.append((offset, len(m.group(1)), m.group(2).strip()))
         offset += len(line) + 1
     title = next((h[2] for h in headings if h[1] == 1), None) or (headings[0][2] if headings else None)
-    return text, title, [], headings, notes
+    return text, title, [], headings, notes, {}
 
 
 # --- HTML -------------------------------------------------------------------
@@ -154,7 +160,7 @@ def _load_html(data: bytes) -> Loaded:
         offset += len(block) + 2
     if not title:
         title = next((h[2] for h in headings if h[1] == 1), None)
-    return "\n\n".join(text_parts), title, [], headings, notes
+    return "\n\n".join(text_parts), title, [], headings, notes, {}
 
 
 # --- PDF --------------------------------------------------------------------
@@ -176,7 +182,8 @@ def _load_pdf(data: bytes) -> Loaded:
                 ok = False
             if not ok:
                 raise IngestError("", "encrypted PDF: a password is needed; save an unprotected copy")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        extracted = [pdfheadings.font_runs(page) for page in reader.pages]
+        pages = [text for text, _ in extracted]
         meta_title = (reader.metadata.title if reader.metadata else None) or None
     except IngestError:
         raise
@@ -187,8 +194,20 @@ def _load_pdf(data: bytes) -> Loaded:
         raise IngestError("", f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from None
     except Exception as exc:  # pypdf raises a wide variety on malformed files
         raise IngestError("", f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from None
+    notes: list[str] = []
+    extra: dict[str, Any] = {}
+    blank = [i for i, p in enumerate(pages) if not p.strip()]
+    if blank:  # scanned pages: no text layer, so read the page image
+        from . import ocr
+
+        for i, text in ocr.pdf_pages(data, blank).items():
+            pages[i] = text
+        done = [i + 1 for i in blank if pages[i].strip()]
+        if done:
+            notes.append(OCR_NOTE.format(pages=", ".join(map(str, done))))
+            extra["ocr-pages"] = done
     if not any(p.strip() for p in pages):
-        raise IngestError("", "no extractable text (a scanned PDF?); OCR is not supported")
+        raise IngestError("", "no text found, not even by OCR (a blank or image-only PDF?)")
     starts: list[int] = []
     parts: list[str] = []
     offset = 0
@@ -197,7 +216,23 @@ def _load_pdf(data: bytes) -> Loaded:
         starts.append(offset)
         parts.append(page)
         offset += len(page) + 2
-    return "\n\n".join(parts), (str(meta_title).strip() or None) if meta_title else None, starts, [], []
+    # The outline (bookmarks) when the PDF has one, else lines set larger than the body text.
+    headings = pdfheadings.from_outline(reader, parts, starts) or pdfheadings.from_font_sizes(
+        parts, [runs for _, runs in extracted], starts)
+    return ("\n\n".join(parts), (str(meta_title).strip() or None) if meta_title else None,
+            starts, headings, notes, extra)
+
+
+# --- images -------------------------------------------------------------------
+
+def _load_image(data: bytes) -> Loaded:
+    """A PNG/JPEG file is one page of OCR text."""
+    from . import ocr
+
+    text = ocr.image_text(data)
+    if not text:
+        raise IngestError("", "no text found in the image by OCR")
+    return text, None, [0], [], [OCR_NOTE.format(pages="1")], {"ocr-pages": [1]}
 
 
 # --- DOCX -------------------------------------------------------------------
@@ -250,9 +285,10 @@ def _load_docx(data: bytes) -> Loaded:
                 add(" | ".join(c for c in cells if c))
     if not title:
         title = next((h[2] for h in headings), None)
-    return "\n\n".join(parts), title, [], headings, []
+    return "\n\n".join(parts), title, [], headings, [], {}
 
 
 LOADERS: dict[str, Callable[[bytes], Loaded]] = {
     "txt": _load_txt, "md": _load_md, "html": _load_html, "pdf": _load_pdf, "docx": _load_docx,
+    "image": _load_image,
 }

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from . import metadata
 from .errors import IngestError
 from .formats import LOADERS
 from .types import Document, Skipped
@@ -20,8 +21,9 @@ from .types import Document, Skipped
 log = logging.getLogger(__name__)
 
 SUPPORTED = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html",
-             ".pdf": "pdf", ".docx": "docx"}
+             ".pdf": "pdf", ".docx": "docx", ".png": "image", ".jpg": "image", ".jpeg": "image"}
 IGNORE_FILE = ".assistantignore"
+REFERENCES_FILE = "references.json"  # the user's corrections to the metadata (see references.py)
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
@@ -42,7 +44,7 @@ def discover(docs_dir: Path) -> tuple[list[Path], list[Skipped]]:
         # Hidden files, and the "~$name.docx" owner files Office leaves next to open ones.
         if any(part.startswith((".", "~$")) for part in Path(rel).parts):
             continue
-        if ignored(rel, patterns):
+        if ignored(rel, patterns) or rel == REFERENCES_FILE:
             continue
         if path.is_symlink():
             try:
@@ -140,7 +142,7 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
         raise IngestError(source, "empty file (0 bytes)")
     loader = LOADERS[fmt]
     try:
-        text, title, page_starts, headings, notes = loader(data)
+        text, title, page_starts, headings, notes, extra = loader(data)
     except IngestError as exc:
         raise IngestError(source, exc.reason) from None
     except (RecursionError, MemoryError, ValueError, LookupError, AttributeError, TypeError,
@@ -152,6 +154,20 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
     if not text.strip():
         raise IngestError(source, "no text found in the file")
     skip = boilerplate_spans(text)
+    if fmt in {"md", "txt"}:
+        # YAML front matter describes the file; it is never quoted (a skip span), and the
+        # offsets still point into the file as it is on disk.
+        meta, front = metadata.front_matter(text)
+        if front:
+            skip = [(0, front), *((s, e) for s, e in skip if s >= front)]
+            title = meta.get("title") or title
+            headings = [h for h in headings if h[0] >= front]
+            if not text[front:].strip():
+                raise IngestError(source, "only front matter, no text")
+    else:
+        meta = metadata.READERS[fmt](data) if fmt in metadata.READERS else {"type": "graphic"}
+    meta.update(extra)  # e.g. the pages read by OCR
+    meta.setdefault("type", "document")  # never empty: see pipeline's check for old indexes
     if not title:
         title = _first_line(text, skip) or path.stem
     return Document(
@@ -166,6 +182,7 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
         headings=tuple(headings),
         skip_spans=tuple(skip),
         notes=tuple(notes),
+        meta=meta,
     )
 
 

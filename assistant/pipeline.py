@@ -227,6 +227,27 @@ class Assistant:
             return
         yield verify(question, draft, hits, documents, self.embedder, self.settings)
 
+    def cited_documents(self, answer: Answer) -> dict[str, Document]:
+        """The documents an answer cites, by doc_id (for references and exports)."""
+        docs = self.retriever().store.documents
+        return {c.chunk.doc_id: docs[c.chunk.doc_id] for c in answer.citations
+                if c.chunk.doc_id in docs}
+
+    def reference(self, doc_id: str) -> dict[str, Any]:
+        """A document's CSL-JSON item: its metadata with the user's corrections applied."""
+        from .references import item
+
+        return item(self.retriever().store.documents[doc_id])
+
+    def save_reference(self, doc_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Save the user's corrections to a document's reference (references.json beside the
+        documents; they survive re-indexing); returns the item as it is now."""
+        from .references import save_correction
+
+        doc = self.retriever().store.documents[doc_id]
+        save_correction(doc, fields)
+        return self.reference(doc_id)
+
     def documents(self) -> list[Document]:
         """The indexed documents with their texts, sorted by source path (reads every text)."""
         docs = self.retriever().store.documents

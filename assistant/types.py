@@ -29,6 +29,12 @@ class Document:
     # Spans of `text` that are boilerplate (repeated ad/nav lines): never chunked.
     skip_spans: tuple[tuple[int, int], ...] = ()
     notes: tuple[str, ...] = ()  # e.g. "decoded as cp1252"
+    # Bibliographic metadata the file carries, as a CSL-JSON item without "id" (title,
+    # author, issued, container-title, publisher, URL, DOI, number-of-pages, type); JSON-able
+    # so that it is stored as it is; plus "ocr-pages" (1-based) when some text was read by
+    # OCR. The user's corrections (references.json) are applied
+    # when a reference is made, not here (see references.py).
+    meta: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ hints (gr.EventData, the API endpoints' types) at runtime.
 
 import logging
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import view
+from . import report, view
 from .config import Settings
 from .errors import AssistantError
 from .pipeline import Assistant
@@ -80,6 +81,20 @@ def _export(turns: list[dict[str, Any]], exports: Path) -> str | None:
     path = folder / f"conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
     path.write_text(view.export_markdown(turns, time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
     return str(path)
+
+
+def _export_references(turns: list[dict[str, Any]], style: str,
+                       exports: Path) -> tuple[str | None, str | None]:
+    """The conversation's references in `style` and the conversation as .docx, for download."""
+    if not turns:
+        return None, None
+    folder = Path(tempfile.mkdtemp(prefix="export-", dir=exports))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    refs = folder / f"references-{style}-{stamp}{report.SUFFIX.get(style, '.txt')}"
+    refs.write_text(report.references_text(turns, style), encoding="utf-8")
+    word = report.write_docx(turns, folder / f"conversation-{stamp}.docx", style=style,
+                             when=time.strftime("%Y-%m-%d %H:%M"))
+    return str(refs), str(word)
 
 
 def browser_secret(index_dir: Path) -> str:
@@ -154,7 +169,9 @@ def build(assistant: Assistant) -> Any:
             raise gr.Error(str(exc)) from None
         if doc is None:
             return "<p class='none'>This document is no longer in the index.</p>"
-        return view.document_html(doc, cite)
+        from .pageview import pages_html  # pypdfium2 loads only when a PDF page is shown
+
+        return pages_html(doc, cite) + view.document_html(doc, cite)
 
     def select_turn(turns: Any, evt: gr.SelectData) -> Any:
         turns = _valid_turns(turns)
@@ -222,6 +239,13 @@ def build(assistant: Assistant) -> Any:
                                                interactive=False, elem_id="export", size="md")
                     new = gr.Button("New conversation", size="md", elem_id="new")
                 with gr.Row():
+                    style = gr.Dropdown(list(report.UI_STYLES), value="apa", scale=2,
+                                        label="Reference style", elem_id="style")
+                    refs_file = gr.DownloadButton("Export references", value=None, size="md",
+                                                  interactive=False, elem_id="export-refs")
+                    word_file = gr.DownloadButton("Export as Word (.docx)", value=None, size="md",
+                                                  interactive=False, elem_id="export-docx")
+                with gr.Row():
                     only = gr.Dropdown(choices=_choices(assistant), value=[], multiselect=True,
                                        label="Only these documents (empty: all)",
                                        elem_id="filter", scale=3)
@@ -232,6 +256,21 @@ def build(assistant: Assistant) -> Any:
                                       f"up to {settings.max_upload_mb} MB each)",
                                 file_count="multiple", elem_id="upload")
                 upload_status = gr.Markdown("", elem_id="upload-status")
+                with gr.Accordion("Edit a reference", open=False, elem_id="ref-editor"):
+                    ref_doc = gr.Dropdown(choices=_choices(assistant), value=None,
+                                          label="Document", elem_id="ref-doc")
+                    ref_fields = [
+                        gr.Textbox(label="Title", elem_id="ref-title"),
+                        gr.Textbox(label="Authors, one per line (Family, Given)", lines=2,
+                                   elem_id="ref-authors"),
+                        gr.Textbox(label="Date (YYYY, YYYY-MM or YYYY-MM-DD)", elem_id="ref-date"),
+                        gr.Textbox(label="Journal, newspaper or site", elem_id="ref-container"),
+                        gr.Textbox(label="Publisher", elem_id="ref-publisher"),
+                        gr.Textbox(label="URL", elem_id="ref-url"),
+                        gr.Textbox(label="DOI", elem_id="ref-doi"),
+                    ]
+                    ref_save = gr.Button("Save reference", elem_id="ref-save")
+                    ref_status = gr.Markdown("", elem_id="ref-status")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(view.sources_html(None), elem_id="sources",
@@ -239,14 +278,52 @@ def build(assistant: Assistant) -> Any:
                 gr.Markdown("### Document")
                 document = gr.HTML(DOC_HINT, elem_id="document", js_on_load=DOC_JS)
 
+        def restyle(turns: Any, style_name: str, shown: str) -> Any:
+            """Sources in the chosen style, and the conversation's references and Word file."""
+            turns = _valid_turns(turns)
+            m = re.search(r"data-turn='(\d+)'", shown or "")
+            t = int(m.group(1)) if m and int(m.group(1)) < len(turns) else len(turns) - 1
+            html = view.sources_html(turns[t], t, style_name) if turns else gr.update()
+            refs, word = _export_references(turns, style_name, exports)
+            return (html, gr.update(value=refs, interactive=refs is not None),
+                    gr.update(value=word, interactive=word is not None))
+
+        restyled = [sources, refs_file, word_file]
         gr.on([box.submit, send.click], respond, [box, conv, only, generator],
-              [chat, box, sources, conv, status, export, document], api_visibility="private")
+              [chat, box, sources, conv, status, export, document], api_visibility="private"
+              ).then(restyle, [conv, style, sources], restyled, api_visibility="private")
         sources.click(show_document, [conv], [document], api_visibility="private")
-        chat.select(select_turn, [conv], [sources], api_visibility="private")
+        chat.select(select_turn, [conv], [sources], api_visibility="private").then(
+            restyle, [conv, style, sources], restyled, api_visibility="private")
+        style.change(restyle, [conv, style, sources], restyled, api_visibility="private")
+
+        def load_reference(doc_id: str | None) -> Any:
+            if not doc_id:
+                return [""] * len(ref_fields)
+            try:
+                return report.to_form(assistant.reference(doc_id))
+            except (AssistantError, KeyError) as exc:
+                raise gr.Error(f"cannot read that document's reference: {exc}") from None
+
+        def save_reference(doc_id: str | None, turns: Any, *values: str) -> Any:
+            if not doc_id:
+                raise gr.Error("Choose a document first.")
+            try:
+                item = assistant.save_reference(doc_id, report.from_form(values))
+            except AssistantError as exc:
+                raise gr.Error(str(exc)) from None
+            turns = report.refreshed(_valid_turns(turns), {doc_id: item})
+            return f"Saved in references.json: {view.chat_text(report.describe(item))}", turns
+
+        ref_doc.change(load_reference, [ref_doc], ref_fields, api_visibility="private")
+        ref_save.click(save_reference, [ref_doc, conv, *ref_fields], [ref_status, conv],
+                       api_visibility="private").then(
+            restyle, [conv, style, sources], restyled, api_visibility="private")
         gr.on([new.click, chat.clear], clear, None,
               [chat, conv, sources, export, document, status], api_visibility="private")
         files.upload(add_files, [files], [upload_status, only, files], api_visibility="private")
-        demo.load(restore, [conv], [chat, sources, export, only], api_visibility="private")
+        demo.load(restore, [conv], [chat, sources, export, only], api_visibility="private").then(
+            restyle, [conv, style, sources], restyled, api_visibility="private")
 
         def ask(question: str, doc_ids: list[str] | None = None,
                 history: list[list[str]] | None = None, generator: str | None = None) -> dict:
@@ -255,7 +332,8 @@ def build(assistant: Assistant) -> Any:
             `history` holds earlier [question, answer] pairs for follow-ups;
             `generator` is "extractive" or "openai" (default: the server's setting).
             Returns the answer text with [n] markers and every citation with its
-            verbatim quote, character offsets, locator, plain and Markdown forms.
+            verbatim quote, character offsets, locator, plain and Markdown forms, and
+            its reference (`csl`: CSL-JSON plus locator and label).
             """
             past = [(str(q), str(a)) for q, a in (history or [])]
             try:
@@ -269,7 +347,8 @@ def build(assistant: Assistant) -> Any:
             # server's absolute paths are no business of theirs.
             return {**answer.to_dict(), "citations": [
                 {**{k: v for k, v in c.to_dict().items() if k != "path"},
-                 "locator": r["locator"], "plain": r["plain"], "markdown": r["markdown"]}
+                 "locator": r["locator"], "plain": r["plain"], "markdown": r["markdown"],
+                 "csl": r["csl"]}
                 for c, r in zip(answer.citations, record["citations"], strict=True)]}
 
         def documents() -> list[dict]:

@@ -42,8 +42,10 @@ def chat_text(text: str) -> str:
 
 def turn_record(answer: Answer, documents: Mapping[str, Document]) -> Turn:
     """One question and its final answer as plain data, with everything the page shows."""
+    from .references import cited_items
+
     cites = []
-    for c in answer.citations:
+    for c, csl in zip(answer.citations, cited_items(answer, documents), strict=True):
         doc = documents.get(c.chunk.doc_id)
         spans = []
         for i, p in enumerate(c.parts):  # context stops where the next span of the quote starts
@@ -59,6 +61,7 @@ def turn_record(answer: Answer, documents: Mapping[str, Document]) -> Turn:
             "unsupported": list(c.unsupported), "spans": spans,
             "plain": plain(c), "markdown": markdown(c),
             "before": spans[0]["before"], "after": spans[0]["after"],
+            "csl": csl,  # the reference (CSL-JSON + locator) for styles and exports
         })
     return {"question": answer.question, "text": answer.text, "found": answer.found,
             "notes": list(answer.notes), "citations": cites,
@@ -110,8 +113,13 @@ def _verdict(verified: bool | None, unsupported: Sequence[str] = ()) -> str:
     return " \u00b7 <span class='src-unverified'>unverified: the passage may not support the claim</span>"
 
 
-def sources_html(turn: Turn | None, index: int = 0) -> str:
-    """The passages one answer cites: number, title, locator, quote in context, score, buttons."""
+def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
+    """The passages one answer cites: number, title, locator, quote in context, score, buttons.
+
+    "Copy reference" copies the source's reference in `style` (report.UI_STYLES).
+    """
+    from .report import describe, reference_for
+
     if turn is None:
         return "<p class='hint'>The passages an answer cites appear here.</p>"
     rows = [f"<div class='sources' data-turn='{index}'>"]  # data-turn: which answer is shown
@@ -123,10 +131,13 @@ def sources_html(turn: Turn | None, index: int = 0) -> str:
             "</div>"]
     for c in turn["citations"]:
         where = " \u00b7 ".join(esc(p) for p in (c["source"], c["locator"]) if p)
+        if (c.get("csl") or {}).get("note"):  # read by OCR: say so beside the locator
+            where += " \u00b7 <span class='src-ocr'>text read by OCR</span>"
         rows.append(
             f"<div class='src' id='src-{c['n']}'>"
             f"<div class='src-head'><b class='src-n'>[{c['n']}]</b> "
             f"<span class='src-title'>{esc(c['title'])}</span></div>"
+            f"<div class='src-meta'>{esc(describe(c['csl']) if c.get('csl') else '')}</div>"
             f"<div class='src-loc'>{where} \u00b7 <span class='src-score'>score "
             f"{c['score']:.2f}</span>{_verdict(c.get('verified'), c.get('unsupported', ()))}"
             "</div>"
@@ -136,6 +147,8 @@ def sources_html(turn: Turn | None, index: int = 0) -> str:
             "<div class='src-actions'>"
             f"<button class='btn' data-copy='{esc(c['plain'])}'>Copy citation</button>"
             f"<button class='btn' data-copy='{esc(c['markdown'])}'>Copy as Markdown</button>"
+            f"<button class='btn copy-ref' data-copy='{esc(reference_for(c, style))}'>"
+            f"Copy reference</button>"
             f"<button class='btn' data-show='{c['n']}' data-turn='{index}'>Show in document"
             f"</button></div></div>"
         )
@@ -217,6 +230,11 @@ CSS = """
   border-radius: 8px; padding: 8px; }
 .ln { display: inline-block; min-width: 2.5em; margin-right: 0.8em; text-align: right;
   color: var(--body-text-color-subdued); font-size: 0.8em; user-select: none; }
+.src-ocr { color: #b45309; }
+.src-meta { font-size: 0.85em; }
+.pages figure { margin: 0 0 8px 0; }
+.pages img { max-width: 100%; border: 1px solid var(--border-color-primary); border-radius: 6px; }
+.pages figcaption { color: var(--body-text-color-subdued); font-size: 0.8em; }
 .page { display: block; color: var(--body-text-color-subdued); font-size: 0.8em;
   border-top: 1px dashed var(--border-color-primary); user-select: none; }
 """

@@ -145,7 +145,7 @@ ZOO = [
     Case("locked.pdf", _bytes(encrypted_pdf("Secret minutes of the board.", "hunter2")),
          reason="encrypted PDF: a password is needed"),
     Case("scan.pdf", _bytes(pdf_bytes(blank=True)),
-         reason="no extractable text (a scanned PDF?); OCR is not supported"),
+         reason="no text found, not even by OCR"),
     Case("broken.docx", _broken_docx, reason="broken .docx file"),
     Case("not-word.docx", _docx_without_document, reason="broken .docx file"),
     Case("table.xlsx", _bytes(b"PK\x03\x04 spreadsheet"), reason="unsupported file type .xlsx"),
@@ -291,7 +291,7 @@ def test_nothing_indexable_exits_1_with_the_reasons(tmp_path: Path, capsys):
     assert rc == 1
     assert err.startswith("error: no document in ")
     assert f"{docs.name}/empty.txt: empty file (0 bytes)" in err
-    assert f"{docs.name}/scan.pdf: no extractable text (a scanned PDF?); OCR is not supported" in err
+    assert f"{docs.name}/scan.pdf: no text found, not even by OCR" in err
     assert "Traceback" not in err
     assert not store.exists(tmp_path / "index")
 

@@ -57,6 +57,8 @@ def test_ask_returns_exact_citations(app: App, client) -> None:
         assert c["line_start"] == line and f"line {line}" in c["locator"]
         assert c["plain"].endswith(f"({c['source']}, {c['locator']})")
         assert c["markdown"].startswith("> ")
+        assert c["csl"]["label"] == "line" and c["csl"]["locator"].split("-")[0] == str(line)
+        assert c["csl"]["title"] == "Praise for Rotherham fight against child sex abuse"
 
 
 def test_followup_and_document_filter(client) -> None:

@@ -82,7 +82,7 @@ def set_meta(db: sqlite3.Connection, key: str, value: Any) -> None:
 
 def document_row(doc: Document, n_chunks: int, size: int | None, mtime_ns: int | None) -> tuple:
     locators = {"page_starts": doc.page_starts, "headings": doc.headings,
-                "skip_spans": doc.skip_spans, "notes": doc.notes}
+                "skip_spans": doc.skip_spans, "notes": doc.notes, "meta": doc.meta}
     return (doc.doc_id, doc.source, doc.path, doc.title, doc.format, doc.content_hash, size,
             mtime_ns, json.dumps(locators, ensure_ascii=False),
             zlib.compress(doc.text.encode("utf-8"), 6), n_chunks)
@@ -101,6 +101,7 @@ def document_of(row: Sequence[Any]) -> Document:
         headings=tuple(tuple(h) for h in loc.get("headings", ())),
         skip_spans=tuple(tuple(s) for s in loc.get("skip_spans", ())),
         notes=tuple(loc.get("notes", ())),
+        meta=dict(loc.get("meta") or {}),
     )
 
 

@@ -1,0 +1,249 @@
+"""Citations -> references in the reader's style: APA, Harvard, Chicago (citeproc-py), BibTeX, RIS, CSL-JSON.
+
+A document's reference is its CSL-JSON item: what the file carries
+(`Document.meta`), overridden field by field by the user's corrections in
+`references.json` beside the documents (keyed by the file's path inside the
+folder), with the file's title as the last resort. A citation adds its locator:
+the page for PDFs, else the line(s).
+
+The CSL style files in assistant/styles/ come from the CSL project
+(https://citationstyles.org/, CC BY-SA 3.0); see assistant/styles/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import AssistantError
+from .ingest import REFERENCES_FILE
+from .types import Answer, Citation, Document
+
+STYLES_DIR = Path(__file__).resolve().parent / "styles"
+CSL_STYLES = {"apa": "apa.csl", "harvard": "harvard-cite-them-right.csl",
+              "chicago": "chicago-author-date-16th-edition.csl"}
+EXPORTS = ("bibtex", "ris", "csl-json")
+STYLES = (*CSL_STYLES, *EXPORTS)
+
+
+# --- items ---------------------------------------------------------------------
+
+def relative_path(doc: Document) -> str:
+    """The file's path inside the documents folder (the key in references.json)."""
+    return doc.source.split("/", 1)[1] if "/" in doc.source else doc.source
+
+
+def references_file(doc: Document) -> Path | None:
+    """references.json in the documents folder the file was indexed from; None for documents
+    that did not come from a folder (e.g. a benchmark corpus)."""
+    rel = relative_path(doc)
+    path = Path(doc.path)
+    if not path.is_absolute() or not path.as_posix().endswith("/" + rel):
+        return None
+    return path.parents[len(Path(rel).parts) - 1] / REFERENCES_FILE
+
+
+def load_corrections(path: Path | None) -> dict[str, dict[str, Any]]:
+    """{relative path: CSL-JSON fields} from a references.json; {} when there is none."""
+    if path is None or not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise AssistantError(f"{path}: not valid JSON ({exc}); fix or delete the file") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise AssistantError(f"{path}: must map each file's path to a CSL-JSON object, "
+                             'e.g. {"report.pdf": {"title": "...", "issued": {"date-parts": [[2020]]}}}')
+    return data
+
+
+def save_correction(doc: Document, fields: Mapping[str, Any]) -> Path:
+    """Write the user's fields for `doc` into references.json (None or "" removes a field)."""
+    path = references_file(doc)
+    if path is None:
+        raise AssistantError(f"{doc.source} was not indexed from a documents folder, so its "
+                             "reference cannot be corrected")
+    data = load_corrections(path)
+    entry = dict(data.get(relative_path(doc), {}))
+    for key, value in fields.items():
+        if value in (None, "", []):
+            entry.pop(key, None)
+        else:
+            entry[key] = value
+    data[relative_path(doc)] = entry
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+                   encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def item(doc: Document, corrections: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The document's CSL-JSON item: extracted metadata < the user's corrections; id = doc_id."""
+    if corrections is None:
+        corrections = load_corrections(references_file(doc))
+    out: dict[str, Any] = {"id": doc.doc_id, "type": "document", "title": doc.title}
+    out.update((k, v) for k, v in doc.meta.items() if k != "ocr-pages")
+    out.update(corrections.get(relative_path(doc), {}))
+    out["id"] = doc.doc_id
+    return out
+
+
+def locator(c: Citation, doc: Document | None = None) -> tuple[str, str] | None:
+    """('3', 'page'), ('5-6', 'line') or, for HTML and DOCX, ('4', 'paragraph').
+
+    HTML and DOCX text is extracted one block per paragraph, separated by a
+    blank line, so the paragraph number is the reader's way back to the quote.
+    """
+    if c.page_start is not None:
+        end = c.page_end if c.page_end not in (None, c.page_start) else None
+        return (f"{c.page_start}-{end}" if end else str(c.page_start)), "page"
+    if c.line_start is not None:
+        end = c.line_end if c.line_end not in (None, c.line_start) else None
+        return (f"{c.line_start}-{end}" if end else str(c.line_start)), "line"
+    if doc is not None and doc.format in {"html", "docx"}:
+        first = doc.text.count("\n\n", 0, c.start) + 1
+        last = first + doc.text.count("\n\n", c.start, c.end)
+        return (f"{first}-{last}" if last != first else str(first)), "paragraph"
+    return None
+
+
+def citation_csl(c: Citation, doc: Document | None,
+                 corrections: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """A citation's CSL-JSON item plus `locator` and `label` (the `csl` object in --json)."""
+    base = item(doc, corrections) if doc is not None else {
+        "id": c.chunk.doc_id, "type": "document", "title": c.chunk.title}
+    loc = locator(c, doc)
+    if loc:
+        base["locator"], base["label"] = loc
+    if doc is not None and is_ocr(c, doc):
+        base["note"] = "Quoted text read by OCR from a scanned page"
+    return base
+
+
+def is_ocr(c: Citation, doc: Document) -> bool:
+    """True when the quote comes from a page whose text was read by OCR."""
+    pages = set(doc.meta.get("ocr-pages") or ())
+    if not pages or c.page_start is None:
+        return False
+    return any(p in pages for p in range(c.page_start, (c.page_end or c.page_start) + 1))
+
+
+def cited_items(answer: Answer, documents: Mapping[str, Document]) -> list[dict[str, Any]]:
+    """One CSL item per cited citation, in [n] order, each with its locator."""
+    cache: dict[Path | None, dict[str, dict[str, Any]]] = {}
+    out = []
+    for c in answer.citations:
+        doc = documents.get(c.chunk.doc_id)
+        corr = None
+        if doc is not None:
+            f = references_file(doc)
+            corr = cache.setdefault(f, load_corrections(f))
+        out.append(citation_csl(c, doc, corr))
+    return out
+
+
+# --- CSL styles (citeproc-py) ----------------------------------------------------
+
+def formatted(items: Sequence[dict[str, Any]], style: str) -> tuple[list[str], list[str]]:
+    """(in-text citation per item, reference list) in an APA/Harvard/Chicago style."""
+    if style not in CSL_STYLES:
+        raise AssistantError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
+    import warnings
+
+    from citeproc import (
+        Citation as CslCitation,
+    )
+    from citeproc import (
+        CitationItem,
+        CitationStylesBibliography,
+        CitationStylesStyle,
+        formatter,
+    )
+    from citeproc.source import Locator
+    from citeproc.source.json import CiteProcJSON
+
+    unique = {i["id"]: {k: v for k, v in i.items() if k not in {"locator", "label"}} for i in items}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # citeproc-py warns about CSL features it skips
+        source = CiteProcJSON([_citeproc_safe(v) for v in unique.values()])
+        csl = CitationStylesStyle(str(STYLES_DIR / CSL_STYLES[style]), validate=False)
+        bib = CitationStylesBibliography(csl, source, formatter.plain)
+        cites = []
+        for i in items:
+            loc = Locator(i["label"], i["locator"]) if "locator" in i else None
+            ci = CitationItem(i["id"], locator=loc) if loc else CitationItem(i["id"])
+            cites.append(CslCitation([ci]))
+            bib.register(cites[-1])
+        in_text = [str(bib.cite(ci, lambda _: None)) for ci in cites]
+        refs = [_tidy(str(r)) for r in bib.bibliography()]
+    return in_text, refs
+
+
+def _citeproc_safe(i: dict[str, Any]) -> dict[str, Any]:
+    """citeproc-py lower-cases keys and wants string ids; drop fields it cannot read."""
+    return {k: v for k, v in i.items() if isinstance(v, str | int | list | dict)}
+
+
+def _tidy(text: str) -> str:
+    return re.sub(r"\s+", " ", text).replace(" .", ".").strip()
+
+
+def styled_answer(answer: Answer, documents: Mapping[str, Document], style: str) -> str:
+    """The answer with each [n] as an in-text citation in `style`, then the reference list."""
+    from .cite import reflow
+
+    items = cited_items(answer, documents)
+    if not items:
+        return reflow(answer.text)
+    in_text, refs = formatted(items, style)
+    by_n = {c.n: t for c, t in zip(answer.citations, in_text, strict=True)}
+    text = re.sub(r"\[(\d+)\]", lambda m: by_n.get(int(m.group(1)), m.group(0)), answer.text)
+    return f"{reflow(text)}\n\nReferences\n" + "\n".join(refs)
+
+
+# --- BibTeX, RIS, CSL-JSON -------------------------------------------------------
+
+def merged(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One item per document, its locators joined ('3, 5-6'), in order of first citation."""
+    out: dict[str, dict[str, Any]] = {}
+    for i in items:
+        if i["id"] not in out:
+            out[i["id"]] = dict(i)
+        elif "locator" in i:
+            prev = out[i["id"]]
+            locs = [x for x in str(prev.get("locator", "")).split(", ") if x]
+            if i["locator"] not in locs:
+                locs.append(i["locator"])
+            prev["locator"] = ", ".join(locs)
+            prev.setdefault("label", i["label"])
+    return list(out.values())
+
+
+def export(items: Sequence[dict[str, Any]], style: str) -> str:
+    """The cited documents' references as BibTeX, RIS or CSL-JSON, with their locators."""
+    from .bibformats import bibtex, ris
+
+    docs = merged(items)
+    if style == "bibtex":
+        return bibtex(docs)
+    if style == "ris":
+        return ris(docs)
+    if style == "csl-json":
+        return json.dumps(docs, ensure_ascii=False, indent=1)
+    raise AssistantError(f"unknown export {style!r}; choose one of {', '.join(EXPORTS)}")
+
+
+def render(answer: Answer, documents: Mapping[str, Document], style: str) -> str:
+    """What `assistant ask --style STYLE` prints."""
+    if style in CSL_STYLES:
+        return styled_answer(answer, documents, style)
+    from .cite import reflow
+
+    body = reflow(answer.text)
+    if not answer.citations:
+        return body
+    return f"{body}\n\n{export(cited_items(answer, documents), style)}"
