@@ -29,6 +29,7 @@ from .errors import (
 from .followup import retrieval_query, standalone
 from .ingest import discover, doc_id_of, file_hash, load_document, read_file, source_of
 from .retrieve import Retriever, build_lexical, embed_text
+from .sentences import Table, sentence_tables
 from .types import Answer, Chunk, Document, Hit, IndexReport, Skipped
 
 log = logging.getLogger(__name__)
@@ -203,6 +204,7 @@ class Assistant:
     ) -> int:
         """Embed what is new, build BM25, write a new generation; returns chunks embedded."""
         vectors, embedded = self._vectors(chunks, old, progress)
+        tables = self._sentence_tables(documents, chunks, old)
         lexical = build_lexical(chunks, self.settings)
         manifest = {
             **self.expected(),
@@ -216,8 +218,29 @@ class Assistant:
                 for d in documents
             },
         }
-        store.save(self.settings.index_dir, manifest, documents, chunks, vectors, lexical)
+        store.save(self.settings.index_dir, manifest, documents, chunks, vectors, lexical, tables)
         return embedded
+
+    def _sentence_tables(
+        self, documents: Sequence[Document], chunks: Sequence[Chunk], old: store.Store | None
+    ) -> dict[str, Table]:
+        """Sentence vectors of every document; an unchanged document keeps its old table."""
+        ids: dict[str, set[str]] = {}
+        for c in chunks:
+            ids.setdefault(c.doc_id, set()).add(c.chunk_id)
+        old_ids: dict[str, set[str]] = {}
+        for c in old.chunks if old else []:
+            old_ids.setdefault(c.doc_id, set()).add(c.chunk_id)
+        tables: dict[str, Table] = {}
+        todo: list[Document] = []
+        for d in documents:
+            kept = old.sentence_vectors(d.doc_id) if old else None
+            if kept is not None and old_ids.get(d.doc_id) == ids.get(d.doc_id):
+                tables[d.doc_id] = kept
+            else:
+                todo.append(d)
+        tables.update(sentence_tables(todo, chunks, self.embedder))
+        return {d.doc_id: tables[d.doc_id] for d in documents}
 
     def chunk(self, doc: Document) -> list[Chunk]:
         """Chunks of a document, sized so that title + text fit the model's window."""
@@ -310,14 +333,15 @@ class Assistant:
         # sentences are scored against; the answer keeps the question as it was asked.
         focus = standalone(question, history) or question
         answer = extractive_answer(focus, hits, retriever.store.documents, self.embedder,
-                                   self.settings, retriever.query_vector(query))
+                                   self.settings, retriever.query_vector(query),
+                                   retriever.store.sentence_vectors)
         if focus != question:
             answer = replace(answer, question=question)
         generator = generator or self.settings.generator
         if generator not in {"extractive", "openai"}:
             raise AssistantError(f"generator must be extractive or openai, not {generator!r}")
         if generator == "openai" and answer.found:  # nothing relevant: abstain, ask no model
-            yield from self._generate(question, hits, retriever.store.documents, history, answer)
+            yield from self._generate(question, hits, retriever.store, history, answer)
             return
         # The extractive answer is ready at once; stream it sentence by sentence all the same
         # so that every generator looks alike to the page.
@@ -330,7 +354,7 @@ class Assistant:
         self,
         question: str,
         hits: Sequence[Hit],
-        documents: dict[str, Document],
+        index: store.Store,
         history: Sequence[tuple[str, str]] | None,
         fallback: Answer,
     ) -> Iterator[Answer]:
@@ -354,7 +378,8 @@ class Assistant:
             yield replace(fallback, notes=(*fallback.notes,
                                            f"{exc}; the extractive answer is shown instead"))
             return
-        yield verify(question, draft, hits, documents, self.embedder, self.settings)
+        yield verify(question, draft, hits, index.documents, self.embedder, self.settings,
+                     index.sentence_vectors)
 
     def documents(self) -> list[Document]:
         """The indexed documents, sorted by source path."""

@@ -10,6 +10,7 @@ Layout of an index folder (nothing is pickled)::
         chunks.jsonl   one Chunk per line, in FAISS id order of insertion
         documents.jsonl  one Document per line (its text, for exact quotes)
         lexical/       bm25s arrays + vocabulary (JSON/npy)
+        sentences/     sentence vectors of each document (sentences.py; npy + JSON)
 
 A build writes a new generation beside the live one and switches CURRENT by
 rename, so a crash mid-build leaves the previous index loadable.
@@ -25,7 +26,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
+from .sentences import Table, Tables, write_tables
 from .types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -85,8 +87,10 @@ class Store:
         dense: Any,
         lexical: Any,
         path: Path | None = None,
+        sentences: Tables | None = None,
     ) -> None:
         self.manifest = manifest
+        self.sentences = sentences
         self.documents = documents
         self.chunks = chunks
         self.dense = dense  # faiss.IndexIDMap2
@@ -110,6 +114,10 @@ class Store:
         return {c.chunk_id: by_id[faiss_id(c.chunk_id)] for c in self.chunks
                 if faiss_id(c.chunk_id) in by_id}
 
+    def sentence_vectors(self, doc_id: str) -> Table | None:
+        """(spans int64 (n, 2), vectors float16 (n, dim)) of a document's sentences, if stored."""
+        return self.sentences.get(doc_id) if self.sentences is not None else None
+
     def document(self, doc_id: str) -> Document:
         return self.documents[doc_id]
 
@@ -129,6 +137,7 @@ def save(
     chunks: list[Chunk],
     vectors: np.ndarray,
     lexical: Any,
+    sentences: Mapping[str, Table] | None = None,
 ) -> Path:
     """Write a new generation and make it current. Call inside `locked(index_dir)`."""
     import faiss
@@ -145,6 +154,8 @@ def save(
     _write_jsonl(gen / "chunks.jsonl", (c.to_dict() for c in chunks))
     _write_jsonl(gen / "documents.jsonl", (asdict(d) for d in documents))
     lexical.save(str(gen / "lexical"), show_progress=False)
+    if sentences is not None:
+        write_tables(gen / "sentences", sentences)
     manifest = dict(manifest)
     manifest["format_version"] = FORMAT_VERSION
     manifest["chunks"] = len(chunks)
@@ -271,13 +282,15 @@ def _load(index_dir: Path, expected: dict[str, Any] | None) -> Store:
                 r[key] = tuple(tuple(x) if isinstance(x, list) else x for x in r.get(key, ()))
             documents[r["doc_id"]] = Document(**r)
         lexical = bm25s.BM25.load(str(gen / "lexical"), show_progress=False)
+        # An index from before sentence tables has none: the answer step embeds instead.
+        sentences = Tables(gen / "sentences") if (gen / "sentences").is_dir() else None
     except (RuntimeError, ValueError, KeyError, TypeError, OSError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise IndexCorruptError(f"cannot read the index in {gen} ({exc}); {REBUILD_HINT}") from None
     if dense.ntotal != len(chunks) or manifest.get("chunks") != len(chunks):
         raise IndexCorruptError(f"{gen}: vectors and chunks disagree; {REBUILD_HINT}")
-    return Store(manifest, documents, chunks, dense, lexical, path=gen)
+    return Store(manifest, documents, chunks, dense, lexical, path=gen, sentences=sentences)
 
 
 def _write_jsonl(path: Path, records: Any) -> None:

@@ -1,0 +1,117 @@
+"""Sentence vectors are embedded once at index time and looked up when answering."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import make_assistant
+
+from assistant.answer import candidate_sentences
+from assistant.sentences import Tables, find, sentence_table, write_tables
+
+QUESTION = "Who carried out the review of child sexual exploitation in Rotherham?"
+
+
+class Counting:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name, self.dim, self.max_seq_length = inner.name, inner.dim, inner.max_seq_length
+        self.texts: list[str] = []
+
+    def embed(self, texts, progress=None):
+        self.texts.extend(texts)
+        return self.inner.embed(texts, progress)
+
+    def count_tokens(self, texts):
+        return self.inner.count_tokens(texts)
+
+
+def test_index_stores_the_vectors_of_every_candidate_sentence(tmp_path, embedder):
+    a = make_assistant(tmp_path / "index", embedder)
+    a.index()
+    store = a.retriever().store
+    answer = a.ask(QUESTION)
+    assert answer.found
+    sents = candidate_sentences(answer.hits, store.documents)
+    assert sents
+    for s in sents:
+        doc_id = answer.hits[s.hit].chunk.doc_id
+        table = store.sentence_vectors(doc_id)
+        assert table is not None
+        spans, vecs = table
+        assert spans.dtype == np.int64 and vecs.dtype == np.float16 and vecs.shape[1] == 384
+        row = find(table, s.start, s.end)
+        assert row is not None, (doc_id, s.start, s.end, s.text)
+        fresh = embedder.embed([s.text])[0]
+        assert float(vecs[row].astype(np.float32) @ fresh) >= 0.999
+
+
+def test_answer_embeds_only_the_question(tmp_path, embedder):
+    make_assistant(tmp_path / "index", embedder).index()
+    counting = Counting(embedder)
+    asker = make_assistant(tmp_path / "index", counting)
+    with_tables = asker.ask(QUESTION)
+    assert with_tables.found
+    assert counting.texts == [QUESTION]
+    # The stored vectors give the answer that embedding every sentence again gives.
+    from assistant.answer import extractive_answer
+
+    retriever = asker.retriever()
+    again = extractive_answer(QUESTION, with_tables.hits, retriever.store.documents, embedder,
+                              asker.settings)
+    assert again.text == with_tables.text
+    assert [c.quote for c in again.citations] == [c.quote for c in with_tables.citations]
+
+
+def test_unchanged_documents_keep_their_sentence_vectors(tmp_path, embedder, docs_copy):
+    make_assistant(tmp_path / "index", embedder, docs_copy).index()
+    (docs_copy / "new.md").write_text(
+        "# Lighthouses\n\nThe Kelling lighthouse was first lit in 1867 by the harbour board. "
+        "Its lamp burned colza oil until 1902.\n", encoding="utf-8")
+    counting = Counting(embedder)
+    a = make_assistant(tmp_path / "index", counting, docs_copy)
+    report = a.index()
+    assert report.added == 1 and report.unchanged >= 5
+    # The new file's chunk and its two sentences; nothing of the unchanged files.
+    assert all("Kelling" in t or "colza" in t for t in counting.texts), counting.texts
+    store = a.retriever().store
+    new = next(d for d in store.documents.values() if d.source.endswith("new.md"))
+    table = store.sentence_vectors(new.doc_id)
+    assert table is not None and len(table[0]) == 2
+
+
+def test_sentence_table_matches_the_contract(tmp_path, embedder):
+    a = make_assistant(tmp_path / "index", embedder)
+    a.index()
+    store = a.retriever().store
+    doc = next(iter(store.documents.values()))
+    chunks = [c for c in store.chunks if c.doc_id == doc.doc_id]
+    spans, vecs = sentence_table(doc, chunks, embedder)
+    assert spans.shape == (len(vecs), 2) and spans.dtype == np.int64
+    assert vecs.dtype == np.float16 and vecs.shape[1] == embedder.dim
+    stored = store.sentence_vectors(doc.doc_id)
+    assert stored is not None
+    np.testing.assert_array_equal(stored[0], spans)
+    assert np.abs(stored[1].astype(np.float32) - vecs.astype(np.float32)).max() < 2e-3
+
+
+def test_tables_round_trip_without_pickle(tmp_path):
+    rng = np.random.default_rng(0)
+    tables = {
+        "a.md": (np.array([[0, 10], [12, 30]], dtype=np.int64),
+                 rng.standard_normal((2, 4)).astype(np.float16)),
+        "empty.txt": (np.zeros((0, 2), dtype=np.int64), np.zeros((0, 4), dtype=np.float16)),
+        "b.txt": (np.array([[5, 9]], dtype=np.int64), rng.standard_normal((1, 4)).astype(np.float16)),
+    }
+    write_tables(tmp_path / "s", tables)
+    loaded = Tables(tmp_path / "s")
+    for doc_id, (spans, vecs) in tables.items():
+        got = loaded.get(doc_id)
+        assert got is not None
+        np.testing.assert_array_equal(got[0], spans)
+        np.testing.assert_array_equal(got[1], vecs)
+    assert loaded.get("missing.md") is None
+    table = loaded.get("a.md")
+    assert table is not None
+    assert find(table, 12, 30) == 1 and find(table, 12, 31) is None and find(table, 0, 10) == 0
