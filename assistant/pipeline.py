@@ -29,7 +29,7 @@ from .errors import (
 from .followup import retrieval_query, standalone
 from .ingest import discover, doc_id_of, file_hash, load_document, read_file, source_of
 from .retrieve import Retriever, build_lexical, embed_text
-from .sentences import Table, sentence_tables
+from .sentences import Table, embed_with_sentences
 from .types import Answer, Chunk, Document, Hit, IndexReport, Skipped
 
 log = logging.getLogger(__name__)
@@ -203,8 +203,7 @@ class Assistant:
         docs_dir: str | None,
     ) -> int:
         """Embed what is new, build BM25, write a new generation; returns chunks embedded."""
-        vectors, embedded = self._vectors(chunks, old, progress)
-        tables = self._sentence_tables(documents, chunks, old)
+        vectors, embedded, tables = self._vectors(documents, chunks, old, progress)
         lexical = build_lexical(chunks, self.settings)
         manifest = {
             **self.expected(),
@@ -221,27 +220,6 @@ class Assistant:
         store.save(self.settings.index_dir, manifest, documents, chunks, vectors, lexical, tables)
         return embedded
 
-    def _sentence_tables(
-        self, documents: Sequence[Document], chunks: Sequence[Chunk], old: store.Store | None
-    ) -> dict[str, Table]:
-        """Sentence vectors of every document; an unchanged document keeps its old table."""
-        ids: dict[str, set[str]] = {}
-        for c in chunks:
-            ids.setdefault(c.doc_id, set()).add(c.chunk_id)
-        old_ids: dict[str, set[str]] = {}
-        for c in old.chunks if old else []:
-            old_ids.setdefault(c.doc_id, set()).add(c.chunk_id)
-        tables: dict[str, Table] = {}
-        todo: list[Document] = []
-        for d in documents:
-            kept = old.sentence_vectors(d.doc_id) if old else None
-            if kept is not None and old_ids.get(d.doc_id) == ids.get(d.doc_id):
-                tables[d.doc_id] = kept
-            else:
-                todo.append(d)
-        tables.update(sentence_tables(todo, chunks, self.embedder))
-        return {d.doc_id: tables[d.doc_id] for d in documents}
-
     def chunk(self, doc: Document) -> list[Chunk]:
         """Chunks of a document, sized so that title + text fit the model's window."""
         e = self.embedder
@@ -253,35 +231,61 @@ class Assistant:
                               self.settings.chunk_overlap, budget)
 
     def _vectors(
-        self, chunks: Sequence[Chunk], old: store.Store | None, progress: Progress | None
-    ) -> tuple[np.ndarray, int]:
+        self,
+        documents: Sequence[Document],
+        chunks: Sequence[Chunk],
+        old: store.Store | None,
+        progress: Progress | None,
+    ) -> tuple[np.ndarray, int, dict[str, Table]]:
+        """Chunk vectors and sentence tables; an unchanged document keeps its old ones.
+
+        Returns (vectors aligned with `chunks`, chunks embedded, table per document).
+        A document with any new or re-titled chunk, or no stored table, has all its
+        chunks embedded again: its sentence vectors come from the same pass.
+        """
         known = old.vectors() if old else {}
         old_titles = {c.chunk_id: c.title for c in old.chunks} if old else {}
-        todo = [i for i, c in enumerate(chunks)
-                if c.chunk_id not in known or old_titles.get(c.chunk_id) != c.title]
+        old_ids: dict[str, set[str]] = {}
+        for c in old.chunks if old else []:
+            old_ids.setdefault(c.doc_id, set()).add(c.chunk_id)
+        ids: dict[str, set[str]] = {}
+        stale: set[str] = set()
+        for c in chunks:
+            ids.setdefault(c.doc_id, set()).add(c.chunk_id)
+            if c.chunk_id not in known or old_titles.get(c.chunk_id) != c.title:
+                stale.add(c.doc_id)
+        tables: dict[str, Table] = {}
+        for d in documents:
+            kept = old.sentence_vectors(d.doc_id) if old else None
+            if d.doc_id in stale or kept is None or old_ids.get(d.doc_id) != ids.get(d.doc_id):
+                stale.add(d.doc_id)
+            else:
+                tables[d.doc_id] = kept
+        todo = [i for i, c in enumerate(chunks) if c.doc_id in stale]
         out = np.zeros((len(chunks), self.embedder.dim), dtype=np.float32)
         for i, c in enumerate(chunks):
-            if c.chunk_id in known:
+            if c.doc_id not in stale:
                 out[i] = known[c.chunk_id]
-        done = 0
-
-        texts = [embed_text(chunks[i], self.settings.embed_titles) for i in todo]
         # A passage that occurs many times (a repeated block, a copied file) is embedded once.
-        unique = list(dict.fromkeys(texts))
+        total = len({embed_text(chunks[i], self.settings.embed_titles) for i in todo})
+        done = 0
 
         def step(n: int) -> None:
             nonlocal done
             done += n
             if progress is not None:
-                progress(done, len(unique))
+                progress(done, total)
 
         if progress is not None:
-            progress(0, len(unique))
+            progress(0, total)
+        docs = {d.doc_id: d for d in documents}
+        vecs, new_tables = embed_with_sentences(docs, [chunks[i] for i in todo], self.embedder,
+                                                self.settings.embed_titles, step)
         if todo:
-            vecs = self.embedder.embed(unique, progress=step)
-            row = {t: j for j, t in enumerate(unique)}
-            out[todo] = vecs[[row[t] for t in texts]]
-        return out, len(todo)
+            out[todo] = vecs
+        tables.update(new_tables)
+        empty = (np.zeros((0, 2), dtype=np.int64), np.zeros((0, self.embedder.dim), np.float16))
+        return out, len(todo), {d.doc_id: tables.get(d.doc_id, empty) for d in documents}
 
     # --- asking -------------------------------------------------------------
 
@@ -341,7 +345,7 @@ class Assistant:
         if generator not in {"extractive", "openai"}:
             raise AssistantError(f"generator must be extractive or openai, not {generator!r}")
         if generator == "openai" and answer.found:  # nothing relevant: abstain, ask no model
-            yield from self._generate(question, hits, retriever.store, history, answer)
+            yield from self._generate(question, hits, retriever.store.documents, history, answer)
             return
         # The extractive answer is ready at once; stream it sentence by sentence all the same
         # so that every generator looks alike to the page.
@@ -354,7 +358,7 @@ class Assistant:
         self,
         question: str,
         hits: Sequence[Hit],
-        index: store.Store,
+        documents: dict[str, Document],
         history: Sequence[tuple[str, str]] | None,
         fallback: Answer,
     ) -> Iterator[Answer]:
@@ -378,8 +382,9 @@ class Assistant:
             yield replace(fallback, notes=(*fallback.notes,
                                            f"{exc}; the extractive answer is shown instead"))
             return
-        yield verify(question, draft, hits, index.documents, self.embedder, self.settings,
-                     index.sentence_vectors)
+        # verify.py embeds passage sentences alone: its thresholds were tuned on those,
+        # not on the pooled vectors of the sentence tables.
+        yield verify(question, draft, hits, documents, self.embedder, self.settings)
 
     def documents(self) -> list[Document]:
         """The indexed documents, sorted by source path."""

@@ -3,9 +3,12 @@
 The answer step scores every candidate sentence of the retrieved passages
 against the question (answer.py); verify.py does the same for a generated
 draft. Embedding those sentences per question cost ~0.4 s per ask, so the
-indexer embeds each document's candidate sentences once (`sentence_table`)
-and the answer step looks them up by (doc_id, start, end), embedding only a
-sentence the table lacks (e.g. an index built before the table existed).
+indexer stores a vector for each document's candidate sentences, pooled from
+the token states of the chunk that holds it in the same model pass that
+embeds the chunk (`embed_with_sentences`), and the answer step looks them up
+by (doc_id, start, end), embedding only a sentence the table lacks (e.g. an
+index built before tables existed). On XQuAD dev, pooled vectors answered
+better than sentences embedded alone (docs/BENCHMARKS.md).
 
 Storage (`write_tables` / `read_tables`) is plain npy + JSON in the
 generation folder, nothing pickled::
@@ -44,33 +47,80 @@ def candidate_spans(doc: Document, chunks: Sequence[Chunk]) -> list[tuple[int, i
     return sorted(seen)
 
 
-def sentence_table(doc: Document, chunks: Sequence[Chunk], embedder: Embedder) -> Table:
-    """(spans int64 (n, 2), vectors float16 (n, dim)) of the document's candidate sentences."""
-    spans = candidate_spans(doc, chunks)
-    vecs = embedder.embed([doc.text[s:e] for s, e in spans])
-    return (np.array(spans, dtype=np.int64).reshape(-1, 2),
-            vecs.astype(np.float16).reshape(len(spans), embedder.dim))
+def sentence_table(
+    doc: Document, chunks: Sequence[Chunk], embedder: Embedder, with_titles: bool = True
+) -> Table:
+    """(spans int64 (n, 2), vectors float16 (n, dim)) of the document's candidate sentences.
+
+    Runs the model over the chunks; an indexer that also needs the chunk vectors
+    calls `embed_with_sentences` instead and gets both from one pass.
+    """
+    return embed_with_sentences({doc.doc_id: doc}, chunks, embedder, with_titles)[1][doc.doc_id]
 
 
-def sentence_tables(
-    documents: Sequence[Document], chunks: Sequence[Chunk], embedder: Embedder
-) -> dict[str, Table]:
-    """sentence_table of every document, in one embedding call so that batches stay full."""
-    by_doc: dict[str, list[Chunk]] = {}
-    for c in chunks:
-        by_doc.setdefault(c.doc_id, []).append(c)
-    spans = {d.doc_id: candidate_spans(d, by_doc.get(d.doc_id, [])) for d in documents}
-    texts = [d.text[s:e] for d in documents for s, e in spans[d.doc_id]]
-    vecs = embedder.embed(texts).astype(np.float16) if texts else None
-    out: dict[str, Table] = {}
-    row = 0
-    for d in documents:
-        n = len(spans[d.doc_id])
-        table_vecs = vecs[row : row + n] if vecs is not None else np.zeros((0, embedder.dim),
-                                                                            np.float16)
-        out[d.doc_id] = (np.array(spans[d.doc_id], dtype=np.int64).reshape(-1, 2), table_vecs)
-        row += n
-    return out
+def embed_with_sentences(
+    documents: Mapping[str, Document],
+    chunks: Sequence[Chunk],
+    embedder: Embedder,
+    with_titles: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, dict[str, Table]]:
+    """Vectors of `chunks`, and the sentence tables of their documents, from one model pass.
+
+    Each candidate sentence's vector is pooled from the token states of the
+    first chunk that holds it (embedder.embed_spans), so it costs no model
+    time. A sentence outside the model's window, or an embedder without
+    embed_spans, gets its own embedding instead. Identical chunk texts (a
+    copied file) are run once. `chunks` must hold every chunk of each document
+    whose table is wanted; tables come back for the documents of `chunks`.
+    """
+    from .retrieve import embed_text  # retrieve imports store, which imports this module
+
+    texts = [embed_text(c, with_titles) for c in chunks]
+    unique = list(dict.fromkeys(texts))
+    row = {t: j for j, t in enumerate(unique)}
+    wanted: list[dict[tuple[int, int], int]] = [{} for _ in unique]  # text span -> position
+    owner: dict[str, dict[tuple[int, int], tuple[int, tuple[int, int]]]] = {}
+    for c, text in zip(chunks, texts, strict=True):
+        doc = documents[c.doc_id]
+        mine = owner.setdefault(c.doc_id, {})
+        j = row[text]
+        base = len(c.title) + 1 if with_titles else 0  # embed_text puts the title first
+        for a, b in c.spans:
+            for s, e in body_sentences(doc, a, b):
+                if (s, e) in mine or len(doc.text[s:e].split()) < MIN_WORDS:
+                    continue
+                local = (base + s - a, base + e - a)
+                mine[(s, e)] = (j, local)
+                wanted[j].setdefault(local, len(wanted[j]))
+            base += b - a + 2  # chunk.text joins its spans with a blank line
+    spans = [list(w) for w in wanted]
+    embed_spans = getattr(embedder, "embed_spans", None)
+    if embed_spans is not None:
+        vecs, pooled = embed_spans(unique, spans, progress)
+    else:
+        vecs = embedder.embed(unique, progress)
+        pooled = [np.full((len(s), embedder.dim), np.nan, dtype=np.float32) for s in spans]
+    tables: dict[str, Table] = {}
+    alone: list[tuple[str, int, str]] = []  # (doc_id, row, text) of sentences not pooled
+    for doc_id, mine in owner.items():
+        keys = sorted(mine)
+        table_vecs = np.zeros((len(keys), embedder.dim), dtype=np.float32)
+        for r, key in enumerate(keys):
+            j, local = mine[key]
+            v = pooled[j][wanted[j][local]]
+            if np.isnan(v).any():
+                alone.append((doc_id, r, documents[doc_id].text[key[0]:key[1]]))
+            else:
+                table_vecs[r] = v
+        tables[doc_id] = (np.array(keys, dtype=np.int64).reshape(-1, 2), table_vecs)
+    if alone:
+        extra = embedder.embed([t for _, _, t in alone])
+        for (doc_id, r, _), v in zip(alone, extra, strict=True):
+            tables[doc_id][1][r] = v
+    tables = {d: (sp, v.astype(np.float16)) for d, (sp, v) in tables.items()}
+    out = vecs[[row[t] for t in texts]] if texts else np.zeros((0, embedder.dim), np.float32)
+    return out, tables
 
 
 def find(table: Table, start: int, end: int) -> int | None:

@@ -25,7 +25,6 @@ from .chunk import sentence_spans
 from .config import Settings
 from .embed import Embedder
 from .retrieve import tokenize
-from .sentences import Lookup, sentence_vectors
 from .types import Answer, Citation, Document, Hit
 
 # Tuned on XQuAD dev with bench/tune_verify.py; see docs/GENERATION.md.
@@ -139,17 +138,14 @@ class Checker:
     """Scores claims against the passages of one answer; passage sentences are embedded once."""
 
     def __init__(self, question: str, hits: Sequence[Hit], documents: Mapping[str, Document],
-                 embedder: Embedder, settings: Settings, lookup: Lookup | None = None) -> None:
+                 embedder: Embedder, settings: Settings) -> None:
         self.question = question
         self.hits = hits
         self.settings = settings
         self.sentences = [candidate_sentences([h], documents) or _whole(h, documents)
                           for h in hits]
         flat = [s.text for group in self.sentences for s in group]
-        items = [(hits[i].chunk.doc_id, s.start, s.end, s.text)
-                 for i, group in enumerate(self.sentences) for s in group]
-        vecs = sentence_vectors(items, embedder, lookup) if flat \
-            else np.zeros((0, 1), dtype=np.float32)
+        vecs = embedder.embed(flat) if flat else np.zeros((0, 1), dtype=np.float32)
         words = tokenize(flat, settings.stemmer, settings.stopwords) if flat else []
         self.vectors: list[np.ndarray] = []
         self.words: list[list[set[str]]] = []
@@ -193,11 +189,10 @@ def verify(
     documents: Mapping[str, Document],
     embedder: Embedder,
     settings: Settings,
-    lookup: Lookup | None = None,
 ) -> Answer:
     """The draft with markers renumbered to checked citations and unsupported sentences marked."""
     claims = split_claims(draft, len(hits))
-    checker = Checker(question, hits, documents, embedder, settings, lookup)
+    checker = Checker(question, hits, documents, embedder, settings)
     checkable = [c for c in claims if is_claim(c, settings)]
     vectors = embedder.embed([c.text for c in checkable]) if checkable else None
     vec_of = {id(c): vectors[i] for i, c in enumerate(checkable)} if vectors is not None else {}

@@ -98,3 +98,23 @@ def test_ask_imports_neither_torch_nor_sentence_transformers(tmp_path, onnx_embe
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "HEAVY [] 0" in done.stdout, done.stdout + done.stderr
+
+
+def test_span_vectors_agree_between_backends_and_with_whole_texts(onnx_embedder, torch_embedder):
+    texts = [
+        "Steam engines\nThomas Newcomen built the first practical steam engine in 1712. "
+        "James Watt improved it greatly.",
+        "  Leading spaces. Then a second sentence with Ünïcode — and a dash.",
+    ]
+    spans = [[(14, 78), (79, 106), (0, len(texts[0]))], [(2, 17), (18, 67)]]
+    vo, po = onnx_embedder.embed_spans(texts, spans)
+    vt, pt = torch_embedder.embed_spans(texts, spans)
+    for a, b in zip(po, pt, strict=True):
+        assert a.shape == b.shape and np.isfinite(a).all()
+        assert ((a * b).sum(axis=1) >= 0.999).all()
+    # A span over the whole text pools what the text vector pools, less [CLS] and [SEP].
+    assert float(po[0][2] @ vo[0]) >= 0.99
+    # Each span is about its own sentence.
+    alone = onnx_embedder.embed([texts[0][14:78], texts[0][79:106]])
+    sims = po[0][:2] @ alone.T
+    assert sims[0, 0] > sims[0, 1] and sims[1, 1] > sims[1, 0]

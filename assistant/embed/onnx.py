@@ -66,25 +66,53 @@ class OnnxEmbedder:
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         """Embed in length-sorted batches; `progress(n)` is called after each batch of n texts."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
-        # Sorting by token count keeps padding small; results are put back in order.
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        batches = [order[lo : lo + self.batch_size] for lo in range(0, len(order), self.batch_size)]
-        def run(idx: list[int]) -> np.ndarray:
-            return self._pooled([ids[i] for i in idx])
+        return self.embed_spans(texts, [()] * len(texts), progress)[0]
 
-        results: Iterator[np.ndarray] = (
+    def embed_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Text vectors, and for each text the vectors of its character `spans`, in one pass.
+
+        A span's vector is the L2-normalised mean of the token states inside it (the
+        same pooling as the text's, over fewer tokens); a span with no token inside
+        the model's window (truncated away) gets a row of NaN.
+        """
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled = [np.full((len(s), self.dim), np.nan, dtype=np.float32) for s in spans]
+        if not texts:
+            return out, pooled
+        enc = self._tokenizer.encode_batch(list(texts))
+        # Sorting by token count keeps padding small; results are put back in order.
+        order = sorted(range(len(enc)), key=lambda i: len(enc[i].ids))
+        batches = [order[lo : lo + self.batch_size] for lo in range(0, len(order), self.batch_size)]
+
+        def run(idx: list[int]) -> list[int]:
+            hidden, mask = self.token_states([enc[i].ids for i in idx])
+            out[idx] = _mean(hidden, mask.astype(np.float32))
+            for row, i in enumerate(idx):
+                if spans[i]:
+                    e = enc[i]
+                    offsets = np.array(e.offsets, dtype=np.int64).reshape(-1, 2)
+                    real = (np.array(e.special_tokens_mask) == 0) & (offsets[:, 1] > offsets[:, 0])
+                    inside = np.stack([real & (offsets[:, 0] >= a) & (offsets[:, 1] <= b)
+                                       for a, b in spans[i]]).astype(np.float32)
+                    has = inside.sum(axis=1) > 0
+                    h = hidden[row, : len(e.ids)]
+                    pooled[i][has] = _normalise(inside[has] @ h / inside[has].sum(axis=1,
+                                                                                  keepdims=True))
+            return idx
+
+        results: Iterator[list[int]] = (
             map(run, batches) if self._pool is None or len(batches) == 1
             else self._pool.map(run, batches)
         )
-        for idx, vecs in zip(batches, results, strict=True):
-            out[idx] = vecs
+        for idx in results:
             if progress is not None:
                 progress(len(idx))
-        return out
+        return out, pooled
 
     def token_states(self, batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
         """(last_hidden_state (n, length, dim), attention mask (n, length)) of token id lists."""
@@ -100,19 +128,23 @@ class OnnxEmbedder:
         hidden = self._session.run(None, feed)[0]
         return hidden, mask
 
-    def _pooled(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
-        hidden, mask = self.token_states(batch)
-        m = mask[:, :, None].astype(np.float32)
-        vecs = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
-        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-        return (vecs / np.maximum(norms, 1e-12)).astype(np.float32)
-
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes, without the [CLS]/[SEP] the model adds."""
         if not texts:
             return []
         enc = self._counter.encode_batch(list(texts), add_special_tokens=False)
         return [len(e.ids) for e in enc]
+
+
+def _mean(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """L2-normalised mean of hidden (n, length, dim) over a 0/1 mask (n, length)."""
+    sums = np.einsum("nld,nl->nd", hidden, mask)
+    return _normalise(sums / np.maximum(mask.sum(axis=1), 1e-9)[:, None])
+
+
+def _normalise(vecs: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    return (vecs / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def _max_seq_length(model_dir: Path) -> int:
