@@ -61,6 +61,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str | None = None  # "user:password"
+    # Questions the chat answers at once; 0 = two per core (at least 4), so that a slow
+    # generator call or an upload being indexed never holds everyone else up.
+    workers: int = 0
     max_upload_mb: int = 50
     # Generator.
     generator: str = "extractive"  # extractive | openai
@@ -131,10 +134,16 @@ class Settings:
             raise AssistantError("chunk_tokens must be at least 16 (ASSISTANT_CHUNK_TOKENS)")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise AssistantError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
+        if self.workers < 0:
+            raise AssistantError("workers must be >= 0 (ASSISTANT_WORKERS; 0 = two per core)")
         if self.top_k < 1:
             raise AssistantError("top_k must be at least 1 (-k / ASSISTANT_TOP_K)")
         if self.auth is not None and ":" not in self.auth:
             raise AssistantError("ASSISTANT_AUTH must look like user:password")
+
+    def worker_count(self) -> int:
+        """How many questions the web chat answers at once."""
+        return self.workers or max(4, 2 * (os.cpu_count() or 1))
 
     def chunking(self) -> dict[str, Any]:
         """The parameters an index depends on; recorded in its manifest."""

@@ -46,6 +46,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._loaded_gen: Path | None = None
         self._lock = threading.Lock()
+        self._loading = threading.Lock()  # held by the one thread loading a new generation
         self._llm: Any = None  # generate.OpenAIGenerator, made on first use
 
     # --- components -------------------------------------------------------
@@ -67,15 +68,30 @@ class Assistant:
         }
 
     def retriever(self) -> Retriever:
-        """The retriever over the live index, reloaded when a build has replaced it."""
+        """The retriever over the live index, reloaded when a build has replaced it.
+
+        One thread loads a new generation while the others keep answering from
+        the one they have; only the very first load makes everyone wait.
+        """
         index_dir = self.settings.index_dir
         gen = store.current_generation(index_dir)
-        with self._lock:
-            if self._retriever is None or gen != self._loaded_gen:
+        current = self._retriever
+        if current is not None and gen == self._loaded_gen:
+            return current
+        if current is not None and not self._loading.acquire(blocking=False):
+            return current  # another thread is loading the new generation
+        if current is None:
+            self._loading.acquire()
+        try:
+            if self._retriever is None or store.current_generation(index_dir) != self._loaded_gen:
                 loaded = store.load(index_dir, self.expected())
-                self._retriever = Retriever(loaded, self.embedder, self.settings)
-                self._loaded_gen = loaded.path
+                retriever = Retriever(loaded, self.embedder, self.settings)
+                with self._lock:
+                    self._retriever, self._loaded_gen = retriever, loaded.path
+            assert self._retriever is not None
             return self._retriever
+        finally:
+            self._loading.release()
 
     def has_index(self) -> bool:
         return store.exists(self.settings.index_dir)

@@ -279,6 +279,10 @@ def build(assistant: Assistant) -> Any:
 
         gr.api(ask, api_name="ask")
         gr.api(documents, api_name="documents")
+    # Every event answers up to worker_count() requests at once (Gradio's default is one):
+    # handlers run in threads, the ONNX session and the loaded index are shared and
+    # thread-safe, and an upload being indexed is an event of its own.
+    demo.queue(default_concurrency_limit=settings.worker_count())
     return demo
 
 
