@@ -6,7 +6,8 @@ Baselines measured in the same run: the same cold commands with
 `--backend torch` / ASSISTANT_BACKEND=torch (sentence-transformers, as before
 the ONNX path), and, for warm asks, a bare query embedding. Each cold figure is
 the median of --repeat fresh processes; the web figure is the time from
-process start until GET / answers 200.
+process start until GET / answers 200, shown beside a bare `import gradio`
+(which no change here can make faster).
 """
 
 from __future__ import annotations
@@ -79,6 +80,12 @@ def app_start(index: Path, docs: Path, backend: str) -> float:
         proc.wait(30)
 
 
+def gradio_import() -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import gradio"], cwd=ROOT, env=_env(), check=True)
+    return time.perf_counter() - t0
+
+
 def warm(index: Path, repeat: int) -> dict[str, float]:
     from assistant.config import Settings
     from assistant.pipeline import Assistant
@@ -119,6 +126,10 @@ def main() -> int:
                 cold_ask(index, backend) for _ in range(args.repeat)), 2)
             fig[f"app_start_{backend}_s"] = round(statistics.median(
                 app_start(index, args.docs, backend) for _ in range(args.repeat)), 2)
+        fig["gradio_import_s"] = round(statistics.median(
+            gradio_import() for _ in range(args.repeat)), 2)
+        fig["app_start_over_gradio_import_s"] = round(
+            fig["app_start_onnx_s"] - fig["gradio_import_s"], 2)
         fig["cold_ask_ratio"] = round(fig["cold_ask_onnx_s"] / fig["cold_ask_torch_s"], 3)
         fig["app_start_ratio"] = round(fig["app_start_onnx_s"] / fig["app_start_torch_s"], 3)
         fig.update(warm(index, max(4, 4 * args.repeat)))
