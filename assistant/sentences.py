@@ -1,16 +1,17 @@
 """Sentence vectors, computed once at index time and looked up when answering.
 
 The answer step scores every candidate sentence of the retrieved passages
-against the question (answer.py); verify.py does the same for a generated
-draft. Embedding those sentences per question cost ~0.4 s per ask, so the
+against the question (answer.py). Embedding those sentences per question
+cost ~0.4 s per ask, so the
 indexer stores a vector for each document's candidate sentences, pooled from
 the token states of the chunk that holds it in the same model pass that
 embeds the chunk (`embed_with_sentences`), and the answer step looks them up
 by (doc_id, start, end), embedding only a sentence the table lacks (e.g. an
 index built before tables existed). On XQuAD dev, pooled vectors answered
-better than sentences embedded alone (docs/BENCHMARKS.md).
+better than sentences embedded alone (docs/EVALUATION.md). verify.py still
+embeds passage sentences alone: its thresholds were tuned on those.
 
-Storage (`write_tables` / `read_tables`) is plain npy + JSON in the
+Storage (`write_tables` / `Tables`) is plain npy + JSON in the
 generation folder, nothing pickled::
 
     sentences/docs.json     doc ids, in table order
@@ -34,17 +35,6 @@ from .types import Chunk, Document
 Table = tuple[np.ndarray, np.ndarray]  # (spans int64 (n, 2), vectors float16 (n, dim))
 Lookup = Callable[[str], Table | None]  # doc_id -> its table, or None when there is none
 MIN_WORDS = 3  # shorter sentences are never quoted (answer.candidate_sentences)
-
-
-def candidate_spans(doc: Document, chunks: Sequence[Chunk]) -> list[tuple[int, int]]:
-    """The quotable sentences of a document's chunks, as answer.candidate_sentences finds them."""
-    seen: set[tuple[int, int]] = set()
-    for chunk in chunks:
-        for a, b in chunk.spans:
-            for s, e in body_sentences(doc, a, b):
-                if len(doc.text[s:e].split()) >= MIN_WORDS:
-                    seen.add((s, e))
-    return sorted(seen)
 
 
 def sentence_table(
