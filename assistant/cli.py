@@ -20,6 +20,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="index folder (default: index/, or ASSISTANT_INDEX_DIR)")
     p.add_argument("--model", default=None,
                    help="sentence-transformers model name or path (default: the bundled MiniLM)")
+    p.add_argument("--backend", choices=["auto", "onnx", "torch"], default=None,
+                   help="embedding runtime: auto (default) runs the bundled model on ONNX "
+                        "Runtime when its ONNX copy exists, else on torch")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
 
@@ -114,6 +117,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "docs_dir": getattr(args, "docs", None),
         "model": getattr(args, "model", None),
         "torch_threads": getattr(args, "threads", None),
+        "backend": getattr(args, "backend", None),
         "top_k": getattr(args, "k", None),
         "mode": getattr(args, "mode", None),
         "chunk_tokens": getattr(args, "chunk_tokens", None),

@@ -30,6 +30,11 @@ class Settings:
     ann_threshold: int = 200_000
     # Embedding model: the bundled MiniLM, or any sentence-transformers name or path.
     model: str = BUNDLED_MODEL
+    # auto: the bundled model on ONNX Runtime when its ONNX copy exists (no torch; made by
+    # `python -m assistant.embed.export` at install), else sentence-transformers on torch.
+    backend: str = "auto"  # auto | onnx | torch
+    onnx_dir: Path | None = None  # folder of the ONNX copy; None = <venv>/share/assistant
+    onnx_threads: int = 0  # batches embedded side by side when indexing; 0 = one per core
     torch_threads: int = 1  # one thread measured faster than two under load on 2 cores
     batch_size: int = 32
     # Chunking, in the embedding model's own tokens (capped at its max_seq_length).
@@ -53,12 +58,16 @@ class Settings:
     # Extractive answers.
     answer_sentences: int = 2
     # Abstain when the best sentence's cosine similarity + 0.8 * word overlap is below this
-    # (XQuAD dev: abstains on 0.8% of answerable, 90% of unanswerable questions).
-    min_relevance: float = 0.6
+    # (XQuAD dev, sentence vectors pooled at index time: abstains on 0.8% of answerable,
+    # 89% of unanswerable questions; see docs/EVALUATION.md).
+    min_relevance: float = 0.55
     # Web chat.
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str | None = None  # "user:password"
+    # Questions the chat answers at once; 0 = two per core (at least 4), so that a slow
+    # generator call or an upload being indexed never holds everyone else up.
+    workers: int = 0
     max_upload_mb: int = 50
     # Generator.
     generator: str = "extractive"  # extractive | openai
@@ -99,6 +108,10 @@ class Settings:
             raise AssistantError(
                 f"mode must be hybrid, dense or lexical, not {self.mode!r} (ASSISTANT_MODE / --mode)"
             )
+        if self.backend not in {"auto", "onnx", "torch"}:
+            raise AssistantError(
+                f"backend must be auto, onnx or torch, not {self.backend!r} (ASSISTANT_BACKEND)"
+            )
         if self.fusion not in {"convex", "rrf"}:
             raise AssistantError(f"fusion must be convex or rrf, not {self.fusion!r} (ASSISTANT_FUSION)")
         if min(self.dense_weight, self.lexical_weight) < 0 or self.dense_weight + self.lexical_weight <= 0:
@@ -125,10 +138,16 @@ class Settings:
             raise AssistantError("chunk_tokens must be at least 16 (ASSISTANT_CHUNK_TOKENS)")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise AssistantError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
+        if self.workers < 0:
+            raise AssistantError("workers must be >= 0 (ASSISTANT_WORKERS; 0 = two per core)")
         if self.top_k < 1:
             raise AssistantError("top_k must be at least 1 (-k / ASSISTANT_TOP_K)")
         if self.auth is not None and ":" not in self.auth:
             raise AssistantError("ASSISTANT_AUTH must look like user:password")
+
+    def worker_count(self) -> int:
+        """How many questions the web chat answers at once."""
+        return self.workers or max(4, 2 * (os.cpu_count() or 1))
 
     def chunking(self) -> dict[str, Any]:
         """The parameters an index depends on; recorded in its manifest."""

@@ -92,8 +92,9 @@ def eval_index_dir(cache_root: Path, corpus_hash: str, settings: Settings) -> Pa
     """index/eval/<key>/: one cached index per corpus and per setting that changes its vectors."""
     import hashlib
 
+    # "sentences": indexes cached before sentence tables existed are built again.
     key = json.dumps({"corpus": corpus_hash, "model": settings.model,
-                      "chunking": settings.chunking()}, sort_keys=True)
+                      "chunking": settings.chunking(), "sentences": 1}, sort_keys=True)
     return Path(cache_root) / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

@@ -12,16 +12,15 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from . import __version__, store
 from .errors import IndexCorruptError, IndexMismatchError, IngestError, NoDocumentsError
 from .ingest import discover, doc_id_of, file_hash, load_document, read_file, source_of
 from .retrieve import embed_text, lexical_text, tokenize
+from .sentences import embed_with_sentences
 from .store import catalog, legacy
 from .types import Chunk, Document, IndexReport, Skipped
 
@@ -39,7 +38,6 @@ class _New:
     chunks: list[Chunk]
     size: int | None = None
     mtime_ns: int | None = None
-    reuse: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def manifest(a: Assistant, docs_dir: str | None) -> dict[str, Any]:
@@ -164,8 +162,7 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
                         notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
                     continue
                 seen.add(doc_id)
-                reuse = writer.old_vectors(doc_id) if prev is not None else {}
-                new.append(_New(doc, a.chunk(doc), st.st_size, st.st_mtime_ns, reuse))
+                new.append(_New(doc, a.chunk(doc), st.st_size, st.st_mtime_ns))
                 counts["updated" if prev is not None else "added"] += 1
                 notes.extend(f"{doc.source}: {note}" for note in doc.notes)  # e.g. decoded as cp1252
             removed = set(known) - seen
@@ -199,8 +196,7 @@ def update_documents(a: Assistant, documents: Sequence[Document], progress: Prog
                         and prev.title == doc.title:
                     counts["unchanged"] += 1
                     continue
-                reuse = writer.old_vectors(doc.doc_id) if prev is not None else {}
-                new.append(_New(doc, a.chunk(doc), reuse=reuse))
+                new.append(_New(doc, a.chunk(doc)))
                 counts["updated" if prev is not None else "added"] += 1
             removed = set(known) - {d.doc_id for d in documents}
             embedded = _write(a, writer, new, removed, progress)
@@ -225,33 +221,30 @@ def _write(a: Assistant, writer: store.Writer, new: list[_New], removed: set[str
     s = a.settings
     if new:
         store.check_compatible(writer.manifest, a.expected())
-    todo = [(i, j) for i, n in enumerate(new) for j, c in enumerate(n.chunks)
-            if c.chunk_id not in n.reuse]
-    texts = [embed_text(new[i].chunks[j], s.embed_titles) for i, j in todo]
-    # A passage that occurs many times (a repeated block, a copied file) is embedded once.
-    unique = list(dict.fromkeys(texts))
+    # Every chunk of a new or changed document goes through the model: the pass that embeds
+    # the chunks also gives the document's sentence vectors (sentences.py). Identical chunk
+    # texts (a repeated block, a copied file) are run once.
+    chunks = [c for n in new for c in n.chunks]
+    total = len({embed_text(c, s.embed_titles) for c in chunks})
     done = 0
 
     def step(k: int) -> None:
         nonlocal done
         done += k
         if progress is not None:
-            progress(done, len(unique))
+            progress(done, total)
 
     if progress is not None:
-        progress(0, len(unique))
-    vecs = a.embedder.embed(unique, progress=step) if unique else None
-    row = {t: r for r, t in enumerate(unique)}
-    fresh = {(i, j): vecs[row[t]] for (i, j), t in zip(todo, texts, strict=True)} if vecs is not None else {}
-    table = a.sentence_table
-    for i, n in enumerate(new):
-        dim = a.embedder.dim
-        out = np.zeros((len(n.chunks), dim), dtype=np.float32)
-        for j, c in enumerate(n.chunks):
-            out[j] = n.reuse[c.chunk_id] if c.chunk_id in n.reuse else fresh[(i, j)]
-        sentences = table(n.doc, n.chunks, a.embedder) if table is not None else None
-        writer.add(n.doc, n.chunks, out, _tokens(a, n.chunks), n.size, n.mtime_ns, sentences)
+        progress(0, total)
+    docs = {n.doc.doc_id: n.doc for n in new}
+    vecs, tables = embed_with_sentences(docs, chunks, a.embedder, s.embed_titles, step)
+    row = 0
+    for n in new:
+        out = vecs[row:row + len(n.chunks)]
+        row += len(n.chunks)
+        writer.add(n.doc, n.chunks, out, _tokens(a, n.chunks), n.size, n.mtime_ns,
+                   tables.get(n.doc.doc_id))
     for doc_id in removed:
         writer.remove(doc_id)
     writer.commit()
-    return len(todo)
+    return len(chunks)

@@ -11,9 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from . import answer as answer_module
 from . import indexer, store, upload
 from .answer import extractive_answer
 from .chunk import chunk_document
@@ -32,9 +29,6 @@ from .types import Answer, Chunk, Document, Hit, IndexReport, Skipped
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (done, total) chunks embedded
-SentenceTable = Callable[[Document, Sequence[Chunk], Embedder], "tuple[np.ndarray, np.ndarray]"]
-
-
 class Assistant:
     """Holds the settings, the loaded model and the loaded index; thread-safe for asking."""
 
@@ -43,10 +37,8 @@ class Assistant:
         self._embedder = embedder
         self._retriever: Retriever | None = None
         self._loaded_gen: int | None = None
-        # (document, its chunks, embedder) -> (sentence spans, float16 vectors) stored with the
-        # document for the answer step; None stores none (answers then embed sentences).
-        self.sentence_table: SentenceTable | None = getattr(answer_module, "sentence_table", None)
         self._lock = threading.Lock()
+        self._loading = threading.Lock()  # held by the one thread loading a new generation
         self._llm: Any = None  # generate.OpenAIGenerator, made on first use
 
     # --- components -------------------------------------------------------
@@ -69,17 +61,32 @@ class Assistant:
         }
 
     def retriever(self) -> Retriever:
-        """The retriever over the last commit, reopened when a writer has committed since."""
+        """The retriever over the last commit, reopened when a writer has committed since.
+
+        One thread opens a new commit while the others keep answering from the
+        store they have; only the very first open makes everyone wait. The
+        previous store is not closed here: a question may still be reading it in
+        another thread; it closes when the last reference goes.
+        """
         index_dir = self.settings.index_dir
         gen = store.generation(index_dir)
-        with self._lock:
-            if self._retriever is None or gen != self._loaded_gen:
+        current = self._retriever
+        if current is not None and gen == self._loaded_gen:
+            return current
+        if current is not None and not self._loading.acquire(blocking=False):
+            return current  # another thread is opening the new commit
+        if current is None:
+            self._loading.acquire()
+        try:
+            if self._retriever is None or store.generation(index_dir) != self._loaded_gen:
                 loaded = store.load(index_dir, self.expected())
-                if self._retriever is not None:
-                    self._retriever.store.close()
-                self._retriever = Retriever(loaded, self.embedder, self.settings)
-                self._loaded_gen = loaded.generation
+                retriever = Retriever(loaded, self.embedder, self.settings)
+                with self._lock:
+                    self._retriever, self._loaded_gen = retriever, loaded.generation
+            assert self._retriever is not None
             return self._retriever
+        finally:
+            self._loading.release()
 
     def has_index(self) -> bool:
         return store.exists(self.settings.index_dir)
@@ -181,7 +188,8 @@ class Assistant:
         # sentences are scored against; the answer keeps the question as it was asked.
         focus = standalone(question, history) or question
         answer = extractive_answer(focus, hits, retriever.store.documents, self.embedder,
-                                   self.settings, retriever.query_vector(query))
+                                   self.settings, retriever.query_vector(query),
+                                   retriever.store.sentence_vectors)
         if focus != question:
             answer = replace(answer, question=question)
         generator = generator or self.settings.generator
@@ -225,6 +233,8 @@ class Assistant:
             yield replace(fallback, notes=(*fallback.notes,
                                            f"{exc}; the extractive answer is shown instead"))
             return
+        # verify.py embeds passage sentences alone: its thresholds were tuned on those,
+        # not on the pooled vectors of the sentence tables.
         yield verify(question, draft, hits, documents, self.embedder, self.settings)
 
     def cited_documents(self, answer: Answer) -> dict[str, Document]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -22,13 +23,19 @@ log = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-@functools.lru_cache(maxsize=4)
+_LOCAL = threading.local()
+
+
 def _stemmer(language: str) -> Any:
+    """A stemmer of this thread: PyStemmer's objects must not be shared between threads."""
     if not language:
         return None
-    import Stemmer
+    cache = _LOCAL.__dict__.setdefault("stemmers", {})
+    if language not in cache:
+        import Stemmer
 
-    return Stemmer.Stemmer(language)
+        cache[language] = Stemmer.Stemmer(language)
+    return cache[language]
 
 
 @functools.lru_cache(maxsize=4)

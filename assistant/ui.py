@@ -358,6 +358,10 @@ def build(assistant: Assistant) -> Any:
 
         gr.api(ask, api_name="ask")
         gr.api(documents, api_name="documents")
+    # Every event answers up to worker_count() requests at once (Gradio's default is one):
+    # handlers run in threads, the ONNX session and the loaded index are shared and
+    # thread-safe, and an upload being indexed is an event of its own.
+    demo.queue(default_concurrency_limit=settings.worker_count())
     return demo
 
 
@@ -395,5 +399,13 @@ def serve(settings: Settings) -> None:
         log.warning("index built: %s (%d chunks)", report.summary(), report.chunks)
         for s in report.skipped:
             log.warning("skipped %s: %s", s.source, s.reason)
-    assistant.retriever()  # load once at start-up, not on the first question
+    # Load the index and the model once at start-up, not on the first question, while this
+    # thread imports Gradio: the two overlap (`python app.py` serves in about 3 s).
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        loading = pool.submit(assistant.retriever)
+        import gradio  # noqa: F401
+
+        loading.result()  # a damaged or mismatched index stops here, with its message
     build(assistant).launch(**launch_kwargs(settings))

@@ -23,7 +23,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.config import Settings  # noqa: E402
-from assistant.embed import SentenceTransformerEmbedder  # noqa: E402
+from assistant.embed.sentence_transformers import SentenceTransformerEmbedder  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
 
 QUESTIONS = [

@@ -78,21 +78,56 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def _client(url: str, auth: tuple[str, str] | None) -> Any:
+class HttpClient:
+    """The same /ask API over plain HTTP (Gradio's REST form: POST, then read the event).
+
+    gradio_client spends ~50 ms of CPU per request in the client itself; on a
+    2-core machine where the clients share the cores with the server, that is
+    more than the server's own ~20 ms, so this lean client shows what the
+    server sustains. No login support: use the default client with --auth.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    def predict(self, question: str, api_name: str = "/ask") -> Any:
+        body = json.dumps({"data": [question, None, None, None]}).encode()
+        req = urllib.request.Request(f"{self.url}/gradio_api/call{api_name}", data=body,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=600) as r:
+            event = json.load(r)["event_id"]
+        with urllib.request.urlopen(f"{self.url}/gradio_api/call{api_name}/{event}",
+                                    timeout=600) as r:
+            kind = ""
+            for raw in r:
+                line = raw.decode("utf-8").rstrip("\n")
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: ") and kind in ("complete", "error"):
+                    if kind == "error":
+                        raise RuntimeError(line[6:])
+                    return json.loads(line[6:])[0]
+        raise RuntimeError("the event stream ended without a result")
+
+
+def _client(url: str, auth: tuple[str, str] | None, http: bool = False) -> Any:
+    if http:
+        return HttpClient(url)
     from gradio_client import Client
 
     return Client(url, auth=auth, verbose=False, download_files=False)
 
 
 def run(url: str, clients: int, questions: int, auth: tuple[str, str] | None = None,
-        timeout: float = 600.0, asked: list[str] | None = None, baseline: bool = True) -> Result:
+        timeout: float = 600.0, asked: list[str] | None = None, baseline: bool = True,
+        http: bool = False) -> Result:
     """Baseline (one client, each question once), then `clients` x `questions` at once.
 
     Client c asks asked[(c + i) % len(asked)] as its i-th question (default: QUESTIONS).
     """
     asked = asked or QUESTIONS
     alone: list[float] = []
-    solo = _client(url, auth) if baseline else None
+    solo = _client(url, auth, http) if baseline else None
     for q in asked[: max(1, min(questions, len(asked)))] if solo is not None else []:
         t0 = time.perf_counter()
         solo.predict(question=q, api_name="/ask")
@@ -109,7 +144,7 @@ def run(url: str, clients: int, questions: int, auth: tuple[str, str] | None = N
     def work(c: int) -> None:
         nonlocal found
         try:
-            client = _client(url, auth)
+            client = _client(url, auth, http)
         except Exception as exc:  # noqa: BLE001 - a failed client is a counted error
             with lock:
                 errors.extend([f"client {c}: connect: {exc}"] * questions)
@@ -201,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--questions", type=int, default=10, help="questions per client")
     ap.add_argument("--threads", type=int, default=1, help="torch threads of the app it starts")
     ap.add_argument("--json", type=Path, help="also write the result here as JSON")
+    ap.add_argument("--http", action="store_true",
+                    help="lean plain-HTTP clients instead of gradio_client (see HttpClient)")
     args = ap.parse_args(argv)
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     proc = None
@@ -212,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             proc, url = start_app(work, args.threads)
             print(f"app started (index built first) in {time.perf_counter() - t0:.1f} s: {url}")
-        result = run(url, args.clients, args.questions, auth)  # type: ignore[arg-type]
+        result = run(url, args.clients, args.questions, auth,  # type: ignore[arg-type]
+                     http=args.http)
     finally:
         if proc is not None:
             proc.terminate()

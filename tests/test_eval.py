@@ -139,7 +139,11 @@ def test_eval_squad_command(tmp_path: Path, capsys, embedder):
     assert report["answer_contains"] >= 5 / 7
     assert report["citation_correct"] <= report["answer_contains"]
     assert 0 < report["answer_words"] <= 60
-    assert report["abstain_rate"] == 0.0
+    # One of the seven may abstain: with sentence vectors pooled in their passage, "Its
+    # stones were later used ... in 1480." scores 0.49 against "In what year was the
+    # fortress built?" (0.74 embedded alone). XQuAD dev abstains on 0.8% of answerable
+    # questions either way (docs/EVALUATION.md).
+    assert report["abstain_rate"] <= round(1 / 7, 4)  # the report rounds to 4 places
     # Asked of the other article only, a question has no answer: the assistant says so.
     assert report["unanswerable_abstain_rate"] >= 6 / 7
 

@@ -54,7 +54,9 @@ def test_ask_returns_exact_citations(app: App, client) -> None:
     for c in seed:
         assert text[c["start"]:c["end"]] == c["quote"]
         line = text.count("\n", 0, c["start"]) + 1
-        assert c["line_start"] == line and f"line {line}" in c["locator"]
+        end = text.count("\n", 0, c["end"]) + 1
+        assert c["line_start"] == line and c["line_end"] == end
+        assert (f"line {line}" if end == line else f"lines {line}\u2013{end}") in c["locator"]
         assert c["plain"].endswith(f"({c['source']}, {c['locator']})")
         assert c["markdown"].startswith("> ")
         assert c["csl"]["label"] == "line" and c["csl"]["locator"].split("-")[0] == str(line)

@@ -88,20 +88,6 @@ class Writer:
         rows = self.db.execute("SELECT doc_id, path, size, mtime_ns, content_hash, title FROM documents")
         return {r[0]: Known(*r[1:]) for r in rows}
 
-    def old_vectors(self, doc_id: str) -> dict[str, np.ndarray]:
-        """chunk_id -> stored vector for one document's chunks (to reuse when it changes)."""
-        rows = self.db.execute("SELECT key, chunk_id FROM chunks WHERE doc_id = ?", (doc_id,)).fetchall()
-        if not rows:
-            return {}
-        reader = LocalStore(self.index_dir)
-        try:
-            vecs = reader.vectors([k for k, _ in rows])
-        finally:
-            reader.close()
-        return {cid: vecs[i] for i, (_, cid) in enumerate(rows)}
-
-    # --- changes -----------------------------------------------------------
-
     def add(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray,
             tokens: Sequence[Sequence[str]], size: int | None = None, mtime_ns: int | None = None,
             sentences: tuple[np.ndarray, np.ndarray] | None = None) -> None:

