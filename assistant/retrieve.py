@@ -120,8 +120,7 @@ class Retriever:
             # having been missed by one retriever's top list.
             self._cosines(query, [key for key, _ in lexical if key not in cos], cos)
             if bm25_all is not None:
-                score_of = dict(zip(bm25_all[0].tolist(), bm25_all[1].tolist(), strict=True))
-                bm25 = {key: score_of.get(key, 0.0) for key in cos}
+                bm25 = _lookup(*bm25_all, list(cos))
             fused = fuse_convex(cos, bm25, s.dense_weight, s.lexical_weight)
         else:
             fused = fuse(dense, lexical, s.rrf_k, s.dense_weight, s.lexical_weight)
@@ -141,13 +140,22 @@ class Retriever:
             into.update(zip(keys, sims.astype(float).tolist(), strict=True))
 
 
+def _lookup(keys: np.ndarray, scores: np.ndarray, wanted: list[int]) -> dict[int, float]:
+    """key -> score for `wanted` keys, 0 for those not in `keys` (ascending)."""
+    w = np.asarray(wanted, dtype=np.int64)
+    if not len(keys) or not len(w):
+        return dict.fromkeys(wanted, 0.0)
+    pos = np.clip(np.searchsorted(keys, w), 0, len(keys) - 1)
+    found = np.where(keys[pos] == w, scores[pos], 0.0)
+    return dict(zip(wanted, found.astype(float).tolist(), strict=True))
+
+
 def _top(keys: np.ndarray, scores: np.ndarray, n: int) -> list[tuple[int, float]]:
-    """(key, score) of the n highest scores above zero, best first (ties: lower key first)."""
+    """(key, score) of the n highest scores above zero, best first (`keys` ascending, so ties
+    go to the lower key)."""
     n = min(n, len(scores))
     if n == 0:
         return []
-    order = np.argsort(keys, kind="stable")
-    keys, scores = keys[order], scores[order]
     top = np.argpartition(-scores, n - 1)[:n]
     top = top[np.argsort(-scores[top], kind="stable")]
     return [(int(keys[r]), float(scores[r])) for r in top if scores[r] > 0]

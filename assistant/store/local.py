@@ -80,6 +80,8 @@ class LocalStore:
                 mask[d] = False
             self._live.append(mask)
         self._documents = Documents(self)
+        self._norm: list[np.ndarray] = []
+        self._norm_params: tuple[float, float] | None = None
 
     @property
     def documents(self) -> Documents:
@@ -176,24 +178,32 @@ class LocalStore:
                 out[hit] = s.reconstruct(rows)
         return out
 
+    def _norms(self, k1: float, b: float) -> list[np.ndarray]:
+        """Per segment, k1 * (1 - b + b * length / average length) of every row (float32)."""
+        if self._norm_params != (k1, b):
+            total = sum(s.length - int(np.asarray(s.arrays["doclen"])[d].sum())
+                        for s, d in zip(self.segments, self._deleted, strict=True))
+            avgdl = total / max(len(self), 1)
+            # As bm25s computes it: the length term in float64, then float32 against tf.
+            self._norm = [(k1 * ((1 - b) + b * np.asarray(s.arrays["doclen"], dtype=np.float64)
+                                 / avgdl)).astype(np.float32) for s in self.segments]
+            self._norm_params = (k1, b)
+        return self._norm
+
     def bm25(self, tokens: Sequence[str], k1: float, b: float,
              keys: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-        """(keys, scores) of live chunks with a BM25 score above 0, or None if no term is known.
+        """(keys, scores) of live chunks with a BM25 score above 0, keys ascending; None if no
+        query term is in the index.
 
         The same scores as one bm25s index (Lucene idf) over the live chunks: N,
         document frequencies and the average length are taken across all segments
         minus deletions, at query time, so k1 and b can change without a rebuild.
         """
         counts = Counter(tokens)
-        if not counts:
+        if not counts or not len(self):
             return None
         hashes = term_hash(list(counts))
-        n_docs = len(self)
-        total = sum(s.length - int(np.asarray(s.arrays["doclen"])[d].sum())
-                    for s, d in zip(self.segments, self._deleted, strict=True))
-        if n_docs == 0:
-            return None
-        avgdl = total / n_docs
+        norms = self._norms(k1, b)
         per_term: list[tuple[int, list[tuple[int, np.ndarray, np.ndarray]]]] = []
         known = False
         for (_, count), h in zip(counts.items(), hashes.tolist(), strict=True):
@@ -212,14 +222,13 @@ class LocalStore:
             per_term.append((count, hits))
         if not known:
             return None
+        n_docs = len(self)
         acc: dict[int, np.ndarray] = {}
         for count, hits in per_term:
             df = sum(len(rows) for _, rows, _ in hits)
             idf = np.float32(math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
             for i, rows, tf in hits:
-                dl = np.asarray(self.segments[i].arrays["doclen"])[rows].astype(np.float64)
-                denom = (k1 * ((1 - b) + b * dl / avgdl)).astype(np.float32)
-                part = idf * (tf / (denom + tf)) * np.float32(count)
+                part = idf * (tf / (norms[i][rows] + tf)) * np.float32(count)
                 if i not in acc:
                     acc[i] = np.zeros(self.segments[i].rows, dtype=np.float32)
                 acc[i][rows] += part  # a term's rows are distinct
@@ -230,6 +239,8 @@ class LocalStore:
             out_scores.append(scores[nz])
         all_keys = np.concatenate(out_keys) if out_keys else np.zeros(0, dtype=np.int64)
         all_scores = np.concatenate(out_scores) if out_scores else np.zeros(0, dtype=np.float32)
+        order = np.argsort(all_keys, kind="stable")  # sorted runs: about linear
+        all_keys, all_scores = all_keys[order], all_scores[order]
         if keys is not None:
             ok = np.isin(all_keys, keys)
             all_keys, all_scores = all_keys[ok], all_scores[ok]

@@ -26,7 +26,7 @@ from .local import LocalStore
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
-ANN_THRESHOLD = 200_000  # rows from which a segment gets an HNSW index (docs/BENCHMARKS.md)
+ANN_THRESHOLD = 50_000  # rows from which a segment gets an HNSW index (docs/BENCHMARKS.md)
 MAX_SEGMENTS = 8
 
 
