@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import sqlite3
 import threading
-from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,8 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from ..types import Chunk, Document
-from . import catalog
-from .segment import REBUILD_HINT, Segment, term_hash
+from . import bm25, catalog
+from .segment import REBUILD_HINT, Segment
 
 
 class Documents(Mapping[str, Document]):
@@ -82,6 +80,7 @@ class LocalStore:
         self._documents = Documents(self)
         self._norm: list[np.ndarray] = []
         self._norm_params: tuple[float, float] | None = None
+        self._last_terms: tuple[Any, Any] = (None, None)
 
     @property
     def documents(self) -> Documents:
@@ -190,58 +189,40 @@ class LocalStore:
             self._norm_params = (k1, b)
         return self._norm
 
+    def _terms(self, tokens: Sequence[str], k1: float, b: float) -> Any:
+        """The query's postings, kept for the next call (top-n, then candidates' scores)."""
+        key = (tuple(tokens), k1, b)
+        if self._last_terms[0] != key:
+            self._last_terms = (key, bm25.terms(self, tokens, k1, b))
+        return self._last_terms[1]
+
     def bm25(self, tokens: Sequence[str], k1: float, b: float,
              keys: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-        """(keys, scores) of live chunks with a BM25 score above 0, keys ascending; None if no
-        query term is in the index.
-
-        The same scores as one bm25s index (Lucene idf) over the live chunks: N,
-        document frequencies and the average length are taken across all segments
-        minus deletions, at query time, so k1 and b can change without a rebuild.
-        """
-        counts = Counter(tokens)
-        if not counts or not len(self):
+        """(keys, scores) of every live chunk with a BM25 score above 0, keys ascending; None if
+        no query term is in the index. See bm25.py: the same scores as one bm25s index."""
+        terms = bm25.terms(self, tokens, k1, b)
+        if terms is None:
             return None
-        hashes = term_hash(list(counts))
-        norms = self._norms(k1, b)
-        per_term: list[tuple[int, list[tuple[int, np.ndarray, np.ndarray]]]] = []
-        known = False
-        for (_, count), h in zip(counts.items(), hashes.tolist(), strict=True):
-            hits = []
-            for i, (s, live) in enumerate(zip(self.segments, self._live, strict=True)):
-                p = s.term(h)
-                if p is None:
-                    continue
-                known = True
-                rows, tf = p
-                if live is not None:
-                    ok = live[rows]
-                    rows, tf = rows[ok], tf[ok]
-                if len(rows):
-                    hits.append((i, rows, tf))
-            per_term.append((count, hits))
-        if not known:
-            return None
-        n_docs = len(self)
-        acc: dict[int, np.ndarray] = {}
-        for count, hits in per_term:
-            df = sum(len(rows) for _, rows, _ in hits)
-            idf = np.float32(math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
-            for i, rows, tf in hits:
-                part = idf * (tf / (norms[i][rows] + tf)) * np.float32(count)
-                if i not in acc:
-                    acc[i] = np.zeros(self.segments[i].rows, dtype=np.float32)
-                acc[i][rows] += part  # a term's rows are distinct
-        out_keys, out_scores = [], []
-        for i, scores in acc.items():
-            nz = np.flatnonzero(scores > 0)
-            out_keys.append(np.asarray(self.segments[i].keys[nz]))
-            out_scores.append(scores[nz])
-        all_keys = np.concatenate(out_keys) if out_keys else np.zeros(0, dtype=np.int64)
-        all_scores = np.concatenate(out_scores) if out_scores else np.zeros(0, dtype=np.float32)
-        order = np.argsort(all_keys, kind="stable")  # sorted runs: about linear
-        all_keys, all_scores = all_keys[order], all_scores[order]
+        got = bm25.everything(self, terms)
         if keys is not None:
-            ok = np.isin(all_keys, keys)
-            all_keys, all_scores = all_keys[ok], all_scores[ok]
-        return all_keys, all_scores
+            ok = np.isin(got[0], keys)
+            got = (got[0][ok], got[1][ok])
+        return got
+
+    def bm25_top(self, tokens: Sequence[str], k1: float, b: float, n: int,
+                 keys: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(key, BM25 score) of the n best live chunks with a score above 0, among `keys`."""
+        terms = self._terms(tokens, k1, b)
+        if terms is None:
+            return []
+        if keys is not None:
+            scores = bm25.of(self, terms, keys)
+            order = np.lexsort((keys, -scores))[:n]
+            return [(int(keys[i]), float(scores[i])) for i in order if scores[i] > 0]
+        return bm25.top(self, terms, n)
+
+    def bm25_of(self, tokens: Sequence[str], k1: float, b: float, keys: Sequence[int]) -> np.ndarray:
+        """BM25 scores of these chunks (0 where no query term occurs)."""
+        terms = self._terms(tokens, k1, b)
+        arr = np.asarray(keys, dtype=np.int64)
+        return bm25.of(self, terms, arr) if terms is not None else np.zeros(len(arr))
