@@ -74,9 +74,9 @@ class Assistant:
         gen = store.generation(index_dir)
         with self._lock:
             if self._retriever is None or gen != self._loaded_gen:
+                # The previous store is not closed here: a question may still be reading it
+                # in another thread; it closes when the last reference goes.
                 loaded = store.load(index_dir, self.expected())
-                if self._retriever is not None:
-                    self._retriever.store.close()
                 self._retriever = Retriever(loaded, self.embedder, self.settings)
                 self._loaded_gen = loaded.generation
             return self._retriever

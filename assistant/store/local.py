@@ -7,10 +7,10 @@ vectors) are read by key when a search needs them.
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,7 @@ class LocalStore:
         self._norm: list[np.ndarray] = []
         self._norm_params: tuple[float, float] | None = None
         self._last_terms: tuple[Any, Any] = (None, None)
+        self._recent: OrderedDict[str, Document | None] = OrderedDict()
 
     @property
     def documents(self) -> Documents:
@@ -107,10 +108,19 @@ class LocalStore:
 
     # --- records -----------------------------------------------------------
 
-    @functools.lru_cache(maxsize=64)  # noqa: B019 - a store lives as long as its generation
     def document(self, doc_id: str) -> Document | None:
+        """The document, or None when it is not in the index (a few recent ones kept)."""
+        with self._lock:
+            if doc_id in self._recent:
+                self._recent.move_to_end(doc_id)
+                return self._recent[doc_id]
         rows = self.query(f"SELECT {catalog.DOC_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,))
-        return catalog.document_of(rows[0]) if rows else None
+        doc = catalog.document_of(rows[0]) if rows else None
+        with self._lock:
+            self._recent[doc_id] = doc
+            while len(self._recent) > 64:
+                self._recent.popitem(last=False)
+        return doc
 
     def listing(self) -> list[tuple[str, str, str]]:
         """(doc_id, title, source) of every document, by source; no text is read."""
