@@ -114,7 +114,7 @@ class LocalStore:
             if doc_id in self._recent:
                 self._recent.move_to_end(doc_id)
                 return self._recent[doc_id]
-        rows = self.query(f"SELECT {catalog.DOC_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,))
+        rows = self.query(catalog.DOC_QUERY, (doc_id,))
         doc = catalog.document_of(rows[0]) if rows else None
         with self._lock:
             self._recent[doc_id] = doc

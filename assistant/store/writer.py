@@ -158,8 +158,9 @@ class Writer:
                 catalog.set_meta(db, "next_key", int(keys[-1]) + 1)
             i = 0
             for a in self._adds:
-                db.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                db.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
                            catalog.document_row(a.doc, len(a.chunks), a.size, a.mtime_ns))
+                db.execute("INSERT INTO texts VALUES (?,?)", catalog.text_row(a.doc))
                 db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?)", catalog.chunk_rows(
                     a.chunks, keys[i:i + len(a.chunks)].tolist(), str(name)))
                 i += len(a.chunks)
@@ -188,7 +189,7 @@ class Writer:
                                      "GROUP BY segment", (doc_id,)).fetchall():
             db.execute("UPDATE segments SET live = live - ? WHERE name = ?", (count, seg))
         db.execute("INSERT INTO deleted SELECT key, segment FROM chunks WHERE doc_id = ?", (doc_id,))
-        for table in ("chunks", "documents", "sentences"):
+        for table in ("chunks", "documents", "texts", "sentences"):
             db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
 
     def _drop_empty(self) -> None:
