@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,9 +30,11 @@ ANN_THRESHOLD = 50_000  # rows from which a segment gets an HNSW index (docs/BEN
 MAX_SEGMENTS = 8
 
 
-@dataclass(frozen=True)
-class Known:
-    """What the catalog knows about one indexed document, for change detection."""
+class Known(NamedTuple):
+    """What the catalog knows about one indexed document, for change detection.
+
+    A NamedTuple, not a dataclass: an update builds one per indexed document.
+    """
 
     path: str
     size: int | None
@@ -86,7 +88,7 @@ class Writer:
 
     def known(self) -> dict[str, Known]:
         rows = self.db.execute("SELECT doc_id, path, size, mtime_ns, content_hash, title FROM documents")
-        return {r[0]: Known(*r[1:]) for r in rows}
+        return {r[0]: Known._make(r[1:]) for r in rows}
 
     def old_vectors(self, doc_id: str) -> dict[str, np.ndarray]:
         """chunk_id -> stored vector for one document's chunks (to reuse when it changes)."""
