@@ -131,7 +131,11 @@ class Segment:
             total += int(info["bytes"])  # type: ignore[index]
         if total <= VERIFY_BYTES:
             for name, info in self._files.items():
-                if _crc32(self.folder / name) != info.get("crc32"):
+                try:
+                    crc = _crc32(self.folder / name)
+                except OSError:  # e.g. removed after a merge while we looked: load() retries
+                    raise self._damaged(f"{name} is missing") from None
+                if crc != info.get("crc32"):
                     raise self._damaged(f"{name} does not match its checksum")
         try:
             with _NPY_HEADER:
