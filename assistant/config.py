@@ -26,8 +26,8 @@ class Settings:
     # Seconds a second `assistant index` waits for the first one's lock before giving up.
     lock_timeout: float = 600.0
     # Chunks from which one index segment is searched with HNSW instead of exactly
-    # (docs/BENCHMARKS.md: where exact search passes ~50 ms per query on one core).
-    ann_threshold: int = 200_000
+    # (docs/BENCHMARKS.md: exact search costs ~33 ms per query per 100,000 chunks on one core).
+    ann_threshold: int = 50_000
     # Embedding model: the bundled MiniLM, or any sentence-transformers name or path.
     model: str = BUNDLED_MODEL
     # auto: the bundled model on ONNX Runtime when its ONNX copy exists (no torch; made by

@@ -88,20 +88,16 @@ class Retriever:
             return []
         return self.store.dense(self.query_vector(query), n, keys)
 
-    def lexical_scores(self, query: str, doc_ids: Collection[str] | None = None
-                       ) -> tuple[np.ndarray, np.ndarray] | None:
-        """(chunk keys, BM25 scores) of the chunks with a score above 0 (within `doc_ids`);
-        None when no query word is in the index."""
-        keys = self._keys(doc_ids)
-        if not len(self.store) or (keys is not None and not len(keys)):
-            return None
-        tokens = tokenize([query], self.settings.stemmer, self.settings.stopwords)[0]
-        return self.store.bm25(tokens, self.settings.bm25_k1, self.settings.bm25_b, keys)
+    def _tokens(self, query: str) -> list[str]:
+        return tokenize([query], self.settings.stemmer, self.settings.stopwords)[0]
 
     def lexical(self, query: str, n: int, doc_ids: Collection[str] | None = None) -> list[tuple[int, float]]:
         """(chunk key, BM25 score) of the n best-matching chunks with a score above zero."""
-        scores = self.lexical_scores(query, doc_ids)
-        return _top(*scores, n) if scores is not None else []
+        keys = self._keys(doc_ids)
+        if not len(self.store) or (keys is not None and not len(keys)):
+            return []
+        s = self.settings
+        return self.store.bm25_top(self._tokens(query), s.bm25_k1, s.bm25_b, n, keys)
 
     def search(
         self,
@@ -118,17 +114,17 @@ class Retriever:
         # since overlapping chunks of one document are merged into one hit.
         n = max(s.candidates, 3 * k)
         dense = self.dense(query, n, doc_ids) if mode in ("hybrid", "dense") else []
-        bm25_all = self.lexical_scores(query, doc_ids) if mode in ("hybrid", "lexical") else None
-        lexical = _top(*bm25_all, n) if bm25_all is not None else []
+        lexical = self.lexical(query, n, doc_ids) if mode in ("hybrid", "lexical") else []
         cos = dict(dense)
         bm25 = dict(lexical)
         if mode == "hybrid" and s.fusion == "convex":
             # Exact scores on both sides for every candidate, so none is penalised for
             # having been missed by one retriever's top list.
             self._cosines(query, [key for key, _ in lexical if key not in cos], cos)
-            if bm25_all is not None:
-                score_of = dict(zip(bm25_all[0].tolist(), bm25_all[1].tolist(), strict=True))
-                bm25 = {key: score_of.get(key, 0.0) for key in cos}
+            if lexical:
+                keys = list(cos)
+                scores = self.store.bm25_of(self._tokens(query), s.bm25_k1, s.bm25_b, keys)
+                bm25 = dict(zip(keys, scores.astype(float).tolist(), strict=True))
             fused = fuse_convex(cos, bm25, s.dense_weight, s.lexical_weight)
         else:
             fused = fuse(dense, lexical, s.rrf_k, s.dense_weight, s.lexical_weight)
@@ -146,18 +142,6 @@ class Retriever:
         if keys:
             sims = self.store.vectors(keys) @ self.query_vector(query)
             into.update(zip(keys, sims.astype(float).tolist(), strict=True))
-
-
-def _top(keys: np.ndarray, scores: np.ndarray, n: int) -> list[tuple[int, float]]:
-    """(key, score) of the n highest scores above zero, best first (ties: lower key first)."""
-    n = min(n, len(scores))
-    if n == 0:
-        return []
-    order = np.argsort(keys, kind="stable")
-    keys, scores = keys[order], scores[order]
-    top = np.argpartition(-scores, n - 1)[:n]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return [(int(keys[r]), float(scores[r])) for r in top if scores[r] > 0]
 
 
 def fuse_convex(

@@ -63,7 +63,7 @@ def main() -> int:
         load_s = time.perf_counter() - t0
         report = assistant.index(rebuild=True)
         store = assistant.retriever().store
-        texts = [f"{c.title}\n{c.text}" for c in store.chunks]
+        texts = [f"{c.title}\n{c.text}" for c in store.iter_chunks()]
         # Enough text for a stable rate, whatever the corpus size.
         sample = (texts * (256 // max(1, len(texts)) + 1))[:256]
         rate1 = embed_rate(1, sample)

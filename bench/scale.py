@@ -4,10 +4,10 @@
 
 Documents hold ~10 chunks each; texts are drawn (Zipf) from a fixed list of
 made-up words; vectors are synthetic unit vectors with the structure real
-embeddings have (chunks near their document, documents near one of 1,000
-topics), because uniformly random 384-d vectors have no neighbourhoods for any
-index to find. A query is a stored chunk's vector plus noise, with four of
-that chunk's words as its text. Prints one JSON object (fields in
+embeddings have (chunks of one document at cosine ~0.67 to each other, documents
+near one of 1,000 topics), because uniformly random 384-d vectors have no
+neighbourhoods for any index to find. A query is a stored chunk's vector plus
+noise (cosine ~0.78 to it), with four of that chunk's words as its text. Prints one JSON object (fields in
 docs/BENCHMARKS.md). Everything timed here excludes embedding by design.
 """
 
@@ -70,9 +70,8 @@ class Corpus:
             ) -> tuple[Document, list[Chunk], np.ndarray, list[np.ndarray]]:
         rng = np.random.default_rng([i, version])
         topic = self.topics[i % TOPICS]
-        dvec = _unit(topic + 0.8 * rng.standard_normal(DIM).astype(np.float32) / np.sqrt(DIM) * 4)
-        vecs = _unit(dvec + 0.6 * rng.standard_normal((PER_DOC, DIM)).astype(np.float32)
-                     / np.sqrt(DIM) * 4)
+        dvec = _unit(topic + _noise(rng, DIM, 0.6))
+        vecs = _unit(dvec + _noise(rng, (PER_DOC, DIM), 0.7))
         picks = [np.searchsorted(CDF, rng.random(int(rng.integers(40, 80)))) for _ in range(PER_DOC)]
         texts = [" ".join(WORDS[w] for w in p) + "." for p in picks]
         text = "\n\n".join(texts)
@@ -88,6 +87,11 @@ class Corpus:
                                 line_start=2 * n + 1, line_end=2 * n + 1, ordinal=n))
             pos += len(t) + 2
         return doc, chunks, vecs, picks
+
+
+def _noise(rng: np.random.Generator, shape: int | tuple[int, int], norm: float) -> np.ndarray:
+    """Gaussian noise whose vectors have about this length."""
+    return (rng.standard_normal(shape) * (norm / np.sqrt(DIM))).astype(np.float32)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -158,10 +162,12 @@ class Fixed:
 
 def open_in_child(index: Path) -> tuple[float, float]:
     """(seconds to open, RSS in MB right after) in a fresh process, libraries already imported."""
-    code = ("import time, resource, pathlib; from assistant import store; import faiss; "
+    # VmRSS, not ru_maxrss: Linux carries the parent's peak over into a child's ru_maxrss.
+    code = ("import time, pathlib; from assistant import store; import faiss; "
             "t = time.perf_counter(); "
             f"s = store.load(pathlib.Path({str(index)!r})); n = len(s); "
-            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+            "rss = [ln for ln in open('/proc/self/status') if ln.startswith('VmRSS')][0].split()[1]; "
+            "print(time.perf_counter() - t, int(rss) / 1024)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=_env()).stdout.split()
     return float(out[0]), float(out[1])
@@ -209,7 +215,7 @@ def main() -> None:
             continue
         d, cs, v, _ = corpus.doc(i)
         j = int(rng.integers(0, PER_DOC))
-        qv = _unit(v[j] + 0.3 * rng.standard_normal(DIM).astype(np.float32) / np.sqrt(DIM) * 4)
+        qv = _unit(v[j] + _noise(rng, DIM, 0.8))  # cosine ~0.78 with its chunk
         text = " ".join(rng.choice(cs[j].text.rstrip(".").split(), size=4)) + f" #{q}"
         fixed.vectors[text] = qv
         queries.append((text, qv))

@@ -113,8 +113,9 @@ def main() -> None:
     assistant, build = build_index(settings, data.documents, data.corpus_hash, args.cache)
     print(json.dumps(build.__dict__), f"{time.time() - t0:.0f}s", flush=True)
     store = assistant.retriever().store
-    chunks = store.chunks
-    mat = store.dense.index.reconstruct_n(0, len(chunks))  # rows in chunk order
+    keys = [k for d in store.documents for k in store.keys_of([d]).tolist()]
+    chunks = [c for c in store.chunks(keys) if c is not None]
+    mat = store.vectors(keys)  # rows in chunk order
     qids = list(data.queries)
     queries = [data.queries[q] for q in qids]
     qv = assistant.embedder.embed(queries)

@@ -272,3 +272,38 @@ def test_kill_9_during_a_commit_or_a_merge_leaves_the_last_commit(tmp_path: Path
     w.close()
     live = {seg.folder.name for seg in store.load(index).segments}
     assert {p.name for p in index.iterdir() if p.name.startswith("seg-")} == live
+
+
+def test_top_n_with_skipped_common_terms_equals_the_full_ranking(tmp_path: Path):
+    """bm25_top skips common terms' postings where they cannot matter; the result must not move."""
+    rng = random.Random(4)
+    w = writer(tmp_path / "index", max_segments=100)
+    zipf = [1 / (r + 1) for r in range(len(VOCAB))]
+    for i in range(300):
+        d, cs, v = make_doc(i, n=3)
+        texts = [" ".join(rng.choices(VOCAB, weights=zipf, k=rng.randint(5, 30))) for _ in cs]
+        text = "\n\n".join(texts)
+        d = Document(**{**d.__dict__, "text": text})
+        pos, new = 0, []
+        for c, t in zip(cs, texts, strict=True):
+            new.append(Chunk(**{**c.__dict__, "text": t, "start": pos, "end": pos + len(t),
+                                "spans": ((pos, pos + len(t)),)}))
+            pos += len(t) + 2
+        w.add(d, new, v, toks(new))
+        if i % 100 == 99:
+            w.commit()
+    w.remove("doc5")
+    w.commit()
+    w.close()
+    s = store.load(tmp_path / "index")
+    for _ in range(40):
+        q = tokenize([" ".join(rng.sample(VOCAB, rng.randint(1, 5)))], S.stemmer, S.stopwords)[0]
+        keys, scores = s.bm25(q, 1.2, 0.75)
+        want = sorted(zip(keys.tolist(), scores.tolist(), strict=True),
+                      key=lambda kv: (-kv[1], kv[0]))[:10]
+        got = s.bm25_top(q, 1.2, 0.75, 10)
+        assert [k for k, _ in got] == [k for k, _ in want] or \
+            [round(x, 4) for _, x in got] == [round(x, 4) for _, x in want]
+        assert [x for _, x in got] == pytest.approx([x for _, x in want], rel=1e-5)
+        pick = keys[::7]
+        assert s.bm25_of(q, 1.2, 0.75, pick.tolist()) == pytest.approx(scores[::7], rel=1e-5)

@@ -5,8 +5,9 @@ Tables::
     meta       key -> JSON value: format, manifest (model, dim, chunking...), generation,
                next chunk key
     segments   live segment folders: name, rows, vector index kind, file sizes and checksums
-    documents  one row per document: stat (size, mtime_ns), content hash, locators,
-               zlib-compressed text
+    documents  one row per document: stat (size, mtime_ns), content hash, locators
+    texts      doc_id -> zlib-compressed text (apart, so that change detection scans
+               a few hundred bytes per document)
     chunks     key (int) -> document, ordinal and locators; the text is cut from the
                document's text by its spans, so it is stored once
     deleted    chunk keys that are still in a live segment's files but no longer live
@@ -40,7 +41,8 @@ CREATE TABLE IF NOT EXISTS segments (
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, path TEXT NOT NULL, title TEXT NOT NULL,
     format TEXT NOT NULL, content_hash TEXT NOT NULL, size INTEGER, mtime_ns INTEGER,
-    locators TEXT NOT NULL, text BLOB NOT NULL, chunks INTEGER NOT NULL);
+    locators TEXT NOT NULL, chunks INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS texts (doc_id TEXT PRIMARY KEY, text BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
     key INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, chunk_id TEXT NOT NULL, record TEXT NOT NULL,
     segment TEXT NOT NULL);
@@ -81,14 +83,19 @@ def set_meta(db: sqlite3.Connection, key: str, value: Any) -> None:
 # --- documents -----------------------------------------------------------------
 
 def document_row(doc: Document, n_chunks: int, size: int | None, mtime_ns: int | None) -> tuple:
+    """The documents row; its text goes in `texts` (text_row)."""
     locators = {"page_starts": doc.page_starts, "headings": doc.headings,
                 "skip_spans": doc.skip_spans, "notes": doc.notes, "meta": doc.meta}
     return (doc.doc_id, doc.source, doc.path, doc.title, doc.format, doc.content_hash, size,
-            mtime_ns, json.dumps(locators, ensure_ascii=False),
-            zlib.compress(doc.text.encode("utf-8"), 6), n_chunks)
+            mtime_ns, json.dumps(locators, ensure_ascii=False), n_chunks)
 
 
-DOC_COLUMNS = "doc_id, source, path, title, format, content_hash, size, mtime_ns, locators, text"
+def text_row(doc: Document) -> tuple:
+    return doc.doc_id, zlib.compress(doc.text.encode("utf-8"), 6)
+
+
+DOC_QUERY = ("SELECT d.doc_id, source, path, title, format, content_hash, size, mtime_ns, locators, "
+             "t.text FROM documents d JOIN texts t ON t.doc_id = d.doc_id WHERE d.doc_id = ?")
 
 
 def document_of(row: Sequence[Any]) -> Document:

@@ -7,12 +7,10 @@ vectors) are read by key when a search needs them.
 
 from __future__ import annotations
 
-import functools
 import json
-import math
 import sqlite3
 import threading
-from collections import Counter
+from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,8 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from ..types import Chunk, Document
-from . import catalog
-from .segment import REBUILD_HINT, Segment, term_hash
+from . import bm25, catalog
+from .segment import REBUILD_HINT, Segment
 
 
 class Documents(Mapping[str, Document]):
@@ -80,6 +78,10 @@ class LocalStore:
                 mask[d] = False
             self._live.append(mask)
         self._documents = Documents(self)
+        self._norm: list[np.ndarray] = []
+        self._norm_params: tuple[float, float] | None = None
+        self._last_terms: tuple[Any, Any] = (None, None)
+        self._recent: OrderedDict[str, Document | None] = OrderedDict()
 
     @property
     def documents(self) -> Documents:
@@ -106,10 +108,19 @@ class LocalStore:
 
     # --- records -----------------------------------------------------------
 
-    @functools.lru_cache(maxsize=64)  # noqa: B019 - a store lives as long as its generation
     def document(self, doc_id: str) -> Document | None:
-        rows = self.query(f"SELECT {catalog.DOC_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,))
-        return catalog.document_of(rows[0]) if rows else None
+        """The document, or None when it is not in the index (a few recent ones kept)."""
+        with self._lock:
+            if doc_id in self._recent:
+                self._recent.move_to_end(doc_id)
+                return self._recent[doc_id]
+        rows = self.query(catalog.DOC_QUERY, (doc_id,))
+        doc = catalog.document_of(rows[0]) if rows else None
+        with self._lock:
+            self._recent[doc_id] = doc
+            while len(self._recent) > 64:
+                self._recent.popitem(last=False)
+        return doc
 
     def listing(self) -> list[tuple[str, str, str]]:
         """(doc_id, title, source) of every document, by source; no text is read."""
@@ -176,61 +187,52 @@ class LocalStore:
                 out[hit] = s.reconstruct(rows)
         return out
 
+    def _norms(self, k1: float, b: float) -> list[np.ndarray]:
+        """Per segment, k1 * (1 - b + b * length / average length) of every row (float32)."""
+        if self._norm_params != (k1, b):
+            total = sum(s.length - int(np.asarray(s.arrays["doclen"])[d].sum())
+                        for s, d in zip(self.segments, self._deleted, strict=True))
+            avgdl = total / max(len(self), 1)
+            # As bm25s computes it: the length term in float64, then float32 against tf.
+            self._norm = [(k1 * ((1 - b) + b * np.asarray(s.arrays["doclen"], dtype=np.float64)
+                                 / avgdl)).astype(np.float32) for s in self.segments]
+            self._norm_params = (k1, b)
+        return self._norm
+
+    def _terms(self, tokens: Sequence[str], k1: float, b: float) -> Any:
+        """The query's postings, kept for the next call (top-n, then candidates' scores)."""
+        key = (tuple(tokens), k1, b)
+        if self._last_terms[0] != key:
+            self._last_terms = (key, bm25.terms(self, tokens, k1, b))
+        return self._last_terms[1]
+
     def bm25(self, tokens: Sequence[str], k1: float, b: float,
              keys: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-        """(keys, scores) of live chunks with a BM25 score above 0, or None if no term is known.
-
-        The same scores as one bm25s index (Lucene idf) over the live chunks: N,
-        document frequencies and the average length are taken across all segments
-        minus deletions, at query time, so k1 and b can change without a rebuild.
-        """
-        counts = Counter(tokens)
-        if not counts:
+        """(keys, scores) of every live chunk with a BM25 score above 0, keys ascending; None if
+        no query term is in the index. See bm25.py: the same scores as one bm25s index."""
+        terms = bm25.terms(self, tokens, k1, b)
+        if terms is None:
             return None
-        hashes = term_hash(list(counts))
-        n_docs = len(self)
-        total = sum(s.length - int(np.asarray(s.arrays["doclen"])[d].sum())
-                    for s, d in zip(self.segments, self._deleted, strict=True))
-        if n_docs == 0:
-            return None
-        avgdl = total / n_docs
-        per_term: list[tuple[int, list[tuple[int, np.ndarray, np.ndarray]]]] = []
-        known = False
-        for (_, count), h in zip(counts.items(), hashes.tolist(), strict=True):
-            hits = []
-            for i, (s, live) in enumerate(zip(self.segments, self._live, strict=True)):
-                p = s.term(h)
-                if p is None:
-                    continue
-                known = True
-                rows, tf = p
-                if live is not None:
-                    ok = live[rows]
-                    rows, tf = rows[ok], tf[ok]
-                if len(rows):
-                    hits.append((i, rows, tf))
-            per_term.append((count, hits))
-        if not known:
-            return None
-        acc: dict[int, np.ndarray] = {}
-        for count, hits in per_term:
-            df = sum(len(rows) for _, rows, _ in hits)
-            idf = np.float32(math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
-            for i, rows, tf in hits:
-                dl = np.asarray(self.segments[i].arrays["doclen"])[rows].astype(np.float64)
-                denom = (k1 * ((1 - b) + b * dl / avgdl)).astype(np.float32)
-                part = idf * (tf / (denom + tf)) * np.float32(count)
-                if i not in acc:
-                    acc[i] = np.zeros(self.segments[i].rows, dtype=np.float32)
-                acc[i][rows] += part  # a term's rows are distinct
-        out_keys, out_scores = [], []
-        for i, scores in acc.items():
-            nz = np.flatnonzero(scores > 0)
-            out_keys.append(np.asarray(self.segments[i].keys[nz]))
-            out_scores.append(scores[nz])
-        all_keys = np.concatenate(out_keys) if out_keys else np.zeros(0, dtype=np.int64)
-        all_scores = np.concatenate(out_scores) if out_scores else np.zeros(0, dtype=np.float32)
+        got = bm25.everything(self, terms)
         if keys is not None:
-            ok = np.isin(all_keys, keys)
-            all_keys, all_scores = all_keys[ok], all_scores[ok]
-        return all_keys, all_scores
+            ok = np.isin(got[0], keys)
+            got = (got[0][ok], got[1][ok])
+        return got
+
+    def bm25_top(self, tokens: Sequence[str], k1: float, b: float, n: int,
+                 keys: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(key, BM25 score) of the n best live chunks with a score above 0, among `keys`."""
+        terms = self._terms(tokens, k1, b)
+        if terms is None:
+            return []
+        if keys is not None:
+            scores = bm25.of(self, terms, keys)
+            order = np.lexsort((keys, -scores))[:n]
+            return [(int(keys[i]), float(scores[i])) for i in order if scores[i] > 0]
+        return bm25.top(self, terms, n)
+
+    def bm25_of(self, tokens: Sequence[str], k1: float, b: float, keys: Sequence[int]) -> np.ndarray:
+        """BM25 scores of these chunks (0 where no query term occurs)."""
+        terms = self._terms(tokens, k1, b)
+        arr = np.asarray(keys, dtype=np.int64)
+        return bm25.of(self, terms, arr) if terms is not None else np.zeros(len(arr))

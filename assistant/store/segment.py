@@ -131,7 +131,11 @@ class Segment:
             total += int(info["bytes"])  # type: ignore[index]
         if total <= VERIFY_BYTES:
             for name, info in self._files.items():
-                if _crc32(self.folder / name) != info.get("crc32"):
+                try:
+                    crc = _crc32(self.folder / name)
+                except OSError:  # e.g. removed after a merge while we looked: load() retries
+                    raise self._damaged(f"{name} is missing") from None
+                if crc != info.get("crc32"):
                     raise self._damaged(f"{name} does not match its checksum")
         try:
             with _NPY_HEADER:
@@ -180,11 +184,15 @@ class Segment:
         """(scores, rows) of the n nearest rows; `allowed` rows only, never `deleted` ones."""
         import faiss
 
+        if allowed is not None:
+            # A few chosen documents: exact, whatever the index (HNSW with a selective filter
+            # would miss rows).
+            sims = self.reconstruct(allowed) @ q[0]
+            top = np.argsort(-sims, kind="stable")[:n]
+            return sims[top], np.asarray(allowed)[top]
         sel: Any = None
         keep: list[Any] = []  # the selectors must outlive the search
-        if allowed is not None:
-            sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
-        elif deleted is not None and len(deleted):
+        if deleted is not None and len(deleted):
             inner = faiss.IDSelectorBatch(np.ascontiguousarray(deleted, dtype=np.int64))
             keep.append(inner)
             sel = faiss.IDSelectorNot(inner)

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,13 +26,15 @@ from .local import LocalStore
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
-ANN_THRESHOLD = 200_000  # rows from which a segment gets an HNSW index (docs/BENCHMARKS.md)
+ANN_THRESHOLD = 50_000  # rows from which a segment gets an HNSW index (docs/BENCHMARKS.md)
 MAX_SEGMENTS = 8
 
 
-@dataclass(frozen=True)
-class Known:
-    """What the catalog knows about one indexed document, for change detection."""
+class Known(NamedTuple):
+    """What the catalog knows about one indexed document, for change detection.
+
+    A NamedTuple, not a dataclass: an update builds one per indexed document.
+    """
 
     path: str
     size: int | None
@@ -86,7 +88,7 @@ class Writer:
 
     def known(self) -> dict[str, Known]:
         rows = self.db.execute("SELECT doc_id, path, size, mtime_ns, content_hash, title FROM documents")
-        return {r[0]: Known(*r[1:]) for r in rows}
+        return {r[0]: Known._make(r[1:]) for r in rows}
 
     def add(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray,
             tokens: Sequence[Sequence[str]], size: int | None = None, mtime_ns: int | None = None,
@@ -144,8 +146,9 @@ class Writer:
                 catalog.set_meta(db, "next_key", int(keys[-1]) + 1)
             i = 0
             for a in self._adds:
-                db.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                db.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
                            catalog.document_row(a.doc, len(a.chunks), a.size, a.mtime_ns))
+                db.execute("INSERT INTO texts VALUES (?,?)", catalog.text_row(a.doc))
                 db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?)", catalog.chunk_rows(
                     a.chunks, keys[i:i + len(a.chunks)].tolist(), str(name)))
                 i += len(a.chunks)
@@ -174,7 +177,7 @@ class Writer:
                                      "GROUP BY segment", (doc_id,)).fetchall():
             db.execute("UPDATE segments SET live = live - ? WHERE name = ?", (count, seg))
         db.execute("INSERT INTO deleted SELECT key, segment FROM chunks WHERE doc_id = ?", (doc_id,))
-        for table in ("chunks", "documents", "sentences"):
+        for table in ("chunks", "documents", "texts", "sentences"):
             db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
 
     def _drop_empty(self) -> None:
