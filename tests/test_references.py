@@ -216,34 +216,6 @@ def test_sources_panel_shows_metadata_and_copies_the_reference_escaped() -> None
     assert turn["citations"][0]["csl"] is csl  # the old turn is not changed in place
 
 
-def test_an_index_made_before_metadata_gets_it_on_the_next_run(tmp_path, embedder) -> None:
-    """Documents stored without `meta` (older index) are read again; their vectors are kept."""
-    import dataclasses
-
-    import numpy as np
-    from conftest import make_assistant
-
-    from assistant import store
-
-    docs = refdocs.write(tmp_path / "docs")
-    (docs / "scan.pdf").unlink()  # no OCR needed here
-    assistant = make_assistant(tmp_path / "index", embedder, docs)
-    assistant.index(docs)
-    old = store.load(tmp_path / "index")
-    bare = [dataclasses.replace(d, meta={}) for d in old.documents.values()]
-    known = old.vectors()
-    store.save(tmp_path / "index", old.manifest, bare, list(old.chunks),
-               np.stack([known[c.chunk_id] for c in old.chunks]), old.lexical)
-    assert all(not d.meta for d in store.load(tmp_path / "index").documents.values())
-    report = make_assistant(tmp_path / "index", embedder, docs).index(docs)
-    assert (report.updated, report.unchanged, report.embedded) == (3, 0, 0)
-    again = store.load(tmp_path / "index").documents.values()
-    assert {d.meta.get("title") for d in again} == {
-        "Glacier retreat in the Bernese Alps", "Tides of the North Sea",
-        "Harbour Freight Survey 2022"}
-    assert make_assistant(tmp_path / "index", embedder, docs).index(docs).unchanged == 3
-
-
 def test_docx_core_properties(tmp_path) -> None:
     import datetime as dt
 

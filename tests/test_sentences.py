@@ -90,7 +90,7 @@ def test_sentence_table_matches_the_contract(tmp_path, embedder):
     a.index()
     store = a.retriever().store
     doc = next(iter(store.documents.values()))
-    chunks = [c for c in store.chunks if c.doc_id == doc.doc_id]
+    chunks = [c for c in store.iter_chunks() if c.doc_id == doc.doc_id]
     spans, vecs = sentence_table(doc, chunks, embedder)
     assert spans.shape == (len(vecs), 2) and spans.dtype == np.int64
     assert vecs.dtype == np.float16 and vecs.shape[1] == embedder.dim
