@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,3 +96,30 @@ def start_app(workdir: Path, docs_dir: Path, index_dir: Path, *, auth: str | Non
         time.sleep(0.3)
     app.stop()
     raise RuntimeError(f"app.py did not answer within {timeout:.0f} s:\n{app.log_tail()}")
+
+
+@contextlib.contextmanager
+def chat_page(docs_dir: Path, viewport: tuple[int, int] = (1440, 1000)) -> Iterator[Any]:
+    """The chat over `docs_dir` (throw-away index) open in headless Chromium, ready for a question.
+
+    Used by the screenshot scripts; the app and the browser are stopped on exit.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="assistant-shot-") as tmp:
+        work = Path(tmp)
+        app = start_app(work, docs_dir, work / "index")
+        try:
+            with sync_playwright() as p:
+                ctx = p.chromium.launch_persistent_context(
+                    str(work / "profile"), executable_path=CHROMIUM, headless=True,
+                    args=CHROMIUM_FLAGS, viewport={"width": viewport[0], "height": viewport[1]},
+                    device_scale_factor=1)
+                page = ctx.new_page()
+                page.goto(app.url)
+                page.wait_for_selector("#question textarea", timeout=60_000)
+                page.wait_for_load_state("networkidle")
+                yield page
+                ctx.close()
+        finally:
+            app.stop()
