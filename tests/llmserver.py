@@ -120,9 +120,9 @@ class _Failing(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def failing_server() -> Iterator[str]:
-    """Answers every request with HTTP 500 and an OpenAI-style error body; yields its /v1 URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
+def _serve(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """`handler` on a free loopback port in a thread; yields its /v1 URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -131,6 +131,11 @@ def failing_server() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def failing_server() -> contextlib.AbstractContextManager[str]:
+    """Answers every request with HTTP 500 and an OpenAI-style error body; yields its /v1 URL."""
+    return _serve(_Failing)
 
 
 def _canned_handler(answer: str) -> type[http.server.BaseHTTPRequestHandler]:
@@ -176,16 +181,7 @@ def _canned_handler(answer: str) -> type[http.server.BaseHTTPRequestHandler]:
     return Canned
 
 
-@contextlib.contextmanager
-def canned_server(answer: str) -> Iterator[str]:
+def canned_server(answer: str) -> contextlib.AbstractContextManager[str]:
     """An OpenAI-compatible chat server that answers every question with `answer`;
     yields its /v1 URL. Far faster than a model, for tests of what happens to an answer."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _canned_handler(answer))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    return _serve(_canned_handler(answer))
