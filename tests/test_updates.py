@@ -133,3 +133,26 @@ def test_optimize_merges_segments_and_keeps_answers(tmp_path: Path, embedder, ca
     answer = a.ask("Where does the tawny owl nest?")
     assert "beech" in answer.text
     assert_exact(a, answer)
+
+
+def test_sentence_vectors_from_the_indexer_are_stored_per_document(tmp_path: Path, embedder):
+    """The answer step's sentence vectors, computed at index time by `Assistant.sentence_table`."""
+    import re
+
+    def sentence_table(doc, chunks, emb):
+        spans = np.array([(m.start(), m.end()) for m in re.finditer(r"[^.\n]+[.]", doc.text)],
+                         dtype=np.int64).reshape(-1, 2)
+        vecs = emb.embed([doc.text[a:b] for a, b in spans]).astype(np.float16)
+        return spans, vecs
+
+    docs = folder(tmp_path)
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    a.sentence_table = sentence_table
+    a.index()
+    st = a.retriever().store
+    boat = next(d for d, _, source in st.listing() if source.endswith("boat.txt"))
+    spans, vecs = st.sentence_vectors(boat)
+    text = st.document(boat).text
+    assert text[spans[0][0]:spans[0][1]] == "The ferry to Lundy leaves at nine and is painted red."
+    again = embedder.embed([text[spans[0][0]:spans[0][1]]])[0]
+    assert float(vecs[0].astype(np.float32) @ again) > 0.99
