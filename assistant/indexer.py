@@ -9,9 +9,11 @@ pipeline.Assistant, which holds the model; this module holds no state.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+EMBED_BATCH = 256  # texts per call to the model while files are still being read
 
 
 @dataclass
@@ -120,8 +123,8 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
             known = {} if writer.rebuilding else writer.known()
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             notes: list[str] = []
-            new: list[_New] = []
             seen: set[str] = set()
+            todo: list[tuple[Path, str, os.stat_result, Any, bool]] = []
             for path in files:
                 doc_id = doc_id_of(path, docs_dir)
                 prev = known.get(doc_id)
@@ -140,41 +143,51 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
                     seen.add(doc_id)
                     counts["unchanged"] += 1
                     continue
+                todo.append((path, doc_id, st, prev, same_path))
+
+            def load(item: tuple[Path, str, os.stat_result, Any, bool]) -> Document | str | IngestError:
+                """The file as a Document; "same" if only its stat changed; or why it failed."""
+                path, _, _, prev, same_path = item
                 try:
-                    data: bytes | None = read_file(path, docs_dir)  # size limit checked first
+                    data = read_file(path, docs_dir)  # size limit checked first
                 except IngestError as exc:
-                    skipped.append(Skipped(exc.path, exc.reason))
-                    data = None
-                if data is not None and same_path and prev is not None \
-                        and prev.content_hash == file_hash(data):
-                    writer.touch(doc_id, st.st_size, st.st_mtime_ns)  # touched, not changed
-                    seen.add(doc_id)
-                    counts["unchanged"] += 1
-                    continue
+                    return exc
+                if same_path and prev is not None and prev.content_hash == file_hash(data):
+                    return "same"
                 try:
-                    if data is None:
-                        raise IngestError(source_of(path, docs_dir), "cannot read file")
-                    doc = load_document(path, docs_dir, data)
+                    return load_document(path, docs_dir, data)
                 except IngestError as exc:
-                    if data is not None:
-                        skipped.append(Skipped(exc.path, exc.reason))
-                    if prev is not None:
-                        # Never lose what was indexed: keep the last good version of the file.
+                    return exc
+
+            batches = _Batches(a, writer, progress)
+            # Files are read and parsed one ahead in a thread while the model embeds.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                for (path, doc_id, st, prev, _), got in zip(todo, pool.map(load, todo), strict=True):
+                    if got == "same":
+                        writer.touch(doc_id, st.st_size, st.st_mtime_ns)  # touched, not changed
                         seen.add(doc_id)
-                        notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
-                    continue
-                seen.add(doc_id)
-                reuse = writer.old_vectors(doc_id) if prev is not None else {}
-                new.append(_New(doc, a.chunk(doc), st.st_size, st.st_mtime_ns, reuse))
-                counts["updated" if prev is not None else "added"] += 1
-                notes.extend(f"{doc.source}: {note}" for note in doc.notes)  # e.g. decoded as cp1252
+                        counts["unchanged"] += 1
+                        continue
+                    if isinstance(got, IngestError):
+                        skipped.append(Skipped(got.path, got.reason))
+                        if prev is not None:
+                            # Never lose what was indexed: keep the last good version of the file.
+                            seen.add(doc_id)
+                            notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
+                        continue
+                    assert isinstance(got, Document)
+                    seen.add(doc_id)
+                    reuse = writer.old_vectors(doc_id) if prev is not None else {}
+                    batches.add(_New(got, a.chunk(got), st.st_size, st.st_mtime_ns, reuse))
+                    counts["updated" if prev is not None else "added"] += 1
+                    notes.extend(f"{got.source}: {note}" for note in got.notes)  # e.g. cp1252
             removed = set(known) - seen
             if not seen:
                 reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
                 raise NoDocumentsError(
                     f"no document in {docs_dir} could be indexed"
                     + (f" ({reasons})" if reasons else "; add .txt, .md, .html, .pdf or .docx files"))
-            embedded = _write(a, writer, new, removed, progress)
+            embedded = batches.commit(removed)
             kind, total = _summary(writer)
         finally:
             writer.close()
@@ -192,7 +205,7 @@ def update_documents(a: Assistant, documents: Sequence[Document], progress: Prog
         try:
             known = writer.known()
             counts = {"added": 0, "updated": 0, "unchanged": 0}
-            new: list[_New] = []
+            batches = _Batches(a, writer, progress)
             for doc in documents:
                 prev = known.get(doc.doc_id)
                 if prev is not None and prev.content_hash == doc.content_hash \
@@ -200,10 +213,10 @@ def update_documents(a: Assistant, documents: Sequence[Document], progress: Prog
                     counts["unchanged"] += 1
                     continue
                 reuse = writer.old_vectors(doc.doc_id) if prev is not None else {}
-                new.append(_New(doc, a.chunk(doc), reuse=reuse))
+                batches.add(_New(doc, a.chunk(doc), reuse=reuse))
                 counts["updated" if prev is not None else "added"] += 1
             removed = set(known) - {d.doc_id for d in documents}
-            embedded = _write(a, writer, new, removed, progress)
+            embedded = batches.commit(removed)
             kind, total = _summary(writer)
         finally:
             writer.close()
@@ -219,39 +232,69 @@ def _summary(writer: store.Writer) -> tuple[str, int]:
             int(sum(n for _, n in rows)))
 
 
-def _write(a: Assistant, writer: store.Writer, new: list[_New], removed: set[str],
-           progress: Progress | None) -> int:
-    """Embed what has no stored vector, add everything to the writer, commit; chunks embedded."""
-    s = a.settings
-    if new:
-        store.check_compatible(writer.manifest, a.expected())
-    todo = [(i, j) for i, n in enumerate(new) for j, c in enumerate(n.chunks)
-            if c.chunk_id not in n.reuse]
-    texts = [embed_text(new[i].chunks[j], s.embed_titles) for i, j in todo]
-    # A passage that occurs many times (a repeated block, a copied file) is embedded once.
-    unique = list(dict.fromkeys(texts))
-    done = 0
+class _Batches:
+    """Embeds chunk texts in batches as documents arrive (each distinct text once), then
+    adds the documents to the writer and commits."""
 
-    def step(k: int) -> None:
-        nonlocal done
-        done += k
-        if progress is not None:
-            progress(done, len(unique))
+    def __init__(self, a: Assistant, writer: store.Writer, progress: Progress | None) -> None:
+        self.a, self.writer, self.progress = a, writer, progress
+        self.new: list[_New] = []
+        self.vectors: dict[str, np.ndarray] = {}  # text -> vector, for this run
+        self.pending: dict[str, None] = {}  # distinct texts waiting for the model
+        self.done = self.total = self.embedded = 0
+        self.reported = False
 
-    if progress is not None:
-        progress(0, len(unique))
-    vecs = a.embedder.embed(unique, progress=step) if unique else None
-    row = {t: r for r, t in enumerate(unique)}
-    fresh = {(i, j): vecs[row[t]] for (i, j), t in zip(todo, texts, strict=True)} if vecs is not None else {}
-    table = a.sentence_table
-    for i, n in enumerate(new):
-        dim = a.embedder.dim
-        out = np.zeros((len(n.chunks), dim), dtype=np.float32)
-        for j, c in enumerate(n.chunks):
-            out[j] = n.reuse[c.chunk_id] if c.chunk_id in n.reuse else fresh[(i, j)]
-        sentences = table(n.doc, n.chunks, a.embedder) if table is not None else None
-        writer.add(n.doc, n.chunks, out, _tokens(a, n.chunks), n.size, n.mtime_ns, sentences)
-    for doc_id in removed:
-        writer.remove(doc_id)
-    writer.commit()
-    return len(todo)
+    def add(self, n: _New) -> None:
+        if not self.new:
+            store.check_compatible(self.writer.manifest, self.a.expected())
+        self.new.append(n)
+        for c in n.chunks:
+            if c.chunk_id in n.reuse:
+                continue
+            self.embedded += 1
+            # A passage that occurs many times (a repeated block, a copied file) is embedded once.
+            t = embed_text(c, self.a.settings.embed_titles)
+            if t not in self.vectors and t not in self.pending:
+                self.pending[t] = None
+                self.total += 1
+        if len(self.pending) >= EMBED_BATCH:
+            self.flush()
+
+    def _report(self) -> None:
+        self.reported = True
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        texts = list(self.pending)
+        self.pending = {}
+        self._report()
+
+        def step(k: int) -> None:
+            self.done += k
+            self._report()
+
+        vecs = self.a.embedder.embed(texts, progress=step)
+        self.vectors.update(zip(texts, vecs, strict=True))
+
+    def commit(self, removed: set[str]) -> int:
+        """Embed what is left, add every document, record removals, commit; chunks embedded."""
+        self.flush()
+        if not self.reported:
+            self._report()
+        table = self.a.sentence_table
+        titles = self.a.settings.embed_titles
+        for n in self.new:
+            out = np.zeros((len(n.chunks), self.a.embedder.dim), dtype=np.float32)
+            for j, c in enumerate(n.chunks):
+                out[j] = n.reuse[c.chunk_id] if c.chunk_id in n.reuse else \
+                    self.vectors[embed_text(c, titles)]
+            sentences = table(n.doc, n.chunks, self.a.embedder) if table is not None else None
+            self.writer.add(n.doc, n.chunks, out, _tokens(self.a, n.chunks), n.size, n.mtime_ns,
+                            sentences)
+        for doc_id in removed:
+            self.writer.remove(doc_id)
+        self.writer.commit()
+        return self.embedded
