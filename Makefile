@@ -81,4 +81,4 @@ lint: install-test
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) index/gen-* index/CURRENT index/.lock
+	rm -rf $(VENV) index/seg-* index/catalog.sqlite* index/gen-* index/CURRENT index/.lock

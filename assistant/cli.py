@@ -146,6 +146,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             bar = tqdm(total=total, desc="embedding", unit="chunk", file=sys.stderr,
                        disable=args.json and not sys.stderr.isatty())
         if bar is not None:
+            bar.total = total  # grows while files are still being read
             bar.n = done
             bar.refresh()
 

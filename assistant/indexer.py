@@ -9,18 +9,22 @@ pipeline.Assistant, which holds the model; this module holds no state.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from . import __version__, store
 from .errors import IndexCorruptError, IndexMismatchError, IngestError, NoDocumentsError
 from .ingest import discover, doc_id_of, file_hash, load_document, read_file, source_of
 from .retrieve import embed_text, lexical_text, tokenize
-from .sentences import embed_with_sentences
+from .sentences import Table, embed_with_sentences
 from .store import catalog, legacy
 from .types import Chunk, Document, IndexReport, Skipped
 
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+EMBED_BATCH = 256  # texts per call to the model while files are still being read
 
 
 @dataclass
@@ -118,8 +123,8 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
             known = {} if writer.rebuilding else writer.known()
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             notes: list[str] = []
-            new: list[_New] = []
             seen: set[str] = set()
+            todo: list[tuple[Path, str, os.stat_result, Any, bool]] = []
             for path in files:
                 doc_id = doc_id_of(path, docs_dir)
                 prev = known.get(doc_id)
@@ -138,40 +143,50 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
                     seen.add(doc_id)
                     counts["unchanged"] += 1
                     continue
+                todo.append((path, doc_id, st, prev, same_path))
+
+            def load(item: tuple[Path, str, os.stat_result, Any, bool]) -> Document | str | IngestError:
+                """The file as a Document; "same" if only its stat changed; or why it failed."""
+                path, _, _, prev, same_path = item
                 try:
-                    data: bytes | None = read_file(path, docs_dir)  # size limit checked first
+                    data = read_file(path, docs_dir)  # size limit checked first
                 except IngestError as exc:
-                    skipped.append(Skipped(exc.path, exc.reason))
-                    data = None
-                if data is not None and same_path and prev is not None \
-                        and prev.content_hash == file_hash(data):
-                    writer.touch(doc_id, st.st_size, st.st_mtime_ns)  # touched, not changed
-                    seen.add(doc_id)
-                    counts["unchanged"] += 1
-                    continue
+                    return exc
+                if same_path and prev is not None and prev.content_hash == file_hash(data):
+                    return "same"
                 try:
-                    if data is None:
-                        raise IngestError(source_of(path, docs_dir), "cannot read file")
-                    doc = load_document(path, docs_dir, data)
+                    return load_document(path, docs_dir, data)
                 except IngestError as exc:
-                    if data is not None:
-                        skipped.append(Skipped(exc.path, exc.reason))
-                    if prev is not None:
-                        # Never lose what was indexed: keep the last good version of the file.
+                    return exc
+
+            batches = _Batches(a, writer, progress)
+            # Files are read and parsed one ahead in a thread while the model embeds.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                for (path, doc_id, st, prev, _), got in zip(todo, pool.map(load, todo), strict=True):
+                    if got == "same":
+                        writer.touch(doc_id, st.st_size, st.st_mtime_ns)  # touched, not changed
                         seen.add(doc_id)
-                        notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
-                    continue
-                seen.add(doc_id)
-                new.append(_New(doc, a.chunk(doc), st.st_size, st.st_mtime_ns))
-                counts["updated" if prev is not None else "added"] += 1
-                notes.extend(f"{doc.source}: {note}" for note in doc.notes)  # e.g. decoded as cp1252
+                        counts["unchanged"] += 1
+                        continue
+                    if isinstance(got, IngestError):
+                        skipped.append(Skipped(got.path, got.reason))
+                        if prev is not None:
+                            # Never lose what was indexed: keep the last good version of the file.
+                            seen.add(doc_id)
+                            notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
+                        continue
+                    assert isinstance(got, Document)
+                    seen.add(doc_id)
+                    batches.add(_New(got, a.chunk(got), st.st_size, st.st_mtime_ns))
+                    counts["updated" if prev is not None else "added"] += 1
+                    notes.extend(f"{got.source}: {note}" for note in got.notes)  # e.g. cp1252
             removed = set(known) - seen
             if not seen:
                 reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
                 raise NoDocumentsError(
                     f"no document in {docs_dir} could be indexed"
                     + (f" ({reasons})" if reasons else "; add .txt, .md, .html, .pdf or .docx files"))
-            embedded = _write(a, writer, new, removed, progress)
+            embedded = batches.commit(removed)
             kind, total = _summary(writer)
         finally:
             writer.close()
@@ -189,17 +204,17 @@ def update_documents(a: Assistant, documents: Sequence[Document], progress: Prog
         try:
             known = writer.known()
             counts = {"added": 0, "updated": 0, "unchanged": 0}
-            new: list[_New] = []
+            batches = _Batches(a, writer, progress)
             for doc in documents:
                 prev = known.get(doc.doc_id)
                 if prev is not None and prev.content_hash == doc.content_hash \
                         and prev.title == doc.title:
                     counts["unchanged"] += 1
                     continue
-                new.append(_New(doc, a.chunk(doc)))
+                batches.add(_New(doc, a.chunk(doc)))
                 counts["updated" if prev is not None else "added"] += 1
             removed = set(known) - {d.doc_id for d in documents}
-            embedded = _write(a, writer, new, removed, progress)
+            embedded = batches.commit(removed)
             kind, total = _summary(writer)
         finally:
             writer.close()
@@ -215,36 +230,69 @@ def _summary(writer: store.Writer) -> tuple[str, int]:
             int(sum(n for _, n in rows)))
 
 
-def _write(a: Assistant, writer: store.Writer, new: list[_New], removed: set[str],
-           progress: Progress | None) -> int:
-    """Embed what has no stored vector, add everything to the writer, commit; chunks embedded."""
-    s = a.settings
-    if new:
-        store.check_compatible(writer.manifest, a.expected())
-    # Every chunk of a new or changed document goes through the model: the pass that embeds
-    # the chunks also gives the document's sentence vectors (sentences.py). Identical chunk
-    # texts (a repeated block, a copied file) are run once.
-    chunks = [c for n in new for c in n.chunks]
-    total = len({embed_text(c, s.embed_titles) for c in chunks})
-    done = 0
+class _Batches:
+    """Embeds documents' chunks in batches as documents arrive, then adds them to the writer
+    and commits.
 
-    def step(k: int) -> None:
-        nonlocal done
-        done += k
-        if progress is not None:
-            progress(done, total)
+    A document's chunks are embedded in one call, which also pools the vectors of its
+    quotable sentences from the same pass (sentences.embed_with_sentences); each distinct
+    text of a batch (a repeated block, a copied file) is run once.
+    """
 
-    if progress is not None:
-        progress(0, total)
-    docs = {n.doc.doc_id: n.doc for n in new}
-    vecs, tables = embed_with_sentences(docs, chunks, a.embedder, s.embed_titles, step)
-    row = 0
-    for n in new:
-        out = vecs[row:row + len(n.chunks)]
-        row += len(n.chunks)
-        writer.add(n.doc, n.chunks, out, _tokens(a, n.chunks), n.size, n.mtime_ns,
-                   tables.get(n.doc.doc_id))
-    for doc_id in removed:
-        writer.remove(doc_id)
-    writer.commit()
-    return len(chunks)
+    def __init__(self, a: Assistant, writer: store.Writer, progress: Progress | None) -> None:
+        self.a, self.writer, self.progress = a, writer, progress
+        self.ready: list[tuple[_New, np.ndarray, Table | None]] = []
+        self.pending: list[_New] = []
+        self.pending_texts: dict[str, None] = {}  # distinct texts waiting for the model
+        self.done = self.total = self.embedded = 0
+        self.reported = False
+
+    def add(self, n: _New) -> None:
+        if not self.ready and not self.pending:
+            store.check_compatible(self.writer.manifest, self.a.expected())
+        self.pending.append(n)
+        self.embedded += len(n.chunks)
+        for c in n.chunks:
+            t = embed_text(c, self.a.settings.embed_titles)
+            if t not in self.pending_texts:
+                self.pending_texts[t] = None
+                self.total += 1
+        if len(self.pending_texts) >= EMBED_BATCH:
+            self.flush()
+
+    def _report(self) -> None:
+        self.reported = True
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending, self.pending_texts = self.pending, [], {}
+        self._report()
+
+        def step(k: int) -> None:
+            self.done += k
+            self._report()
+
+        docs = {n.doc.doc_id: n.doc for n in batch}
+        chunks = [c for n in batch for c in n.chunks]
+        vecs, tables = embed_with_sentences(docs, chunks, self.a.embedder,
+                                            self.a.settings.embed_titles, step)
+        row = 0
+        for n in batch:
+            self.ready.append((n, vecs[row:row + len(n.chunks)], tables.get(n.doc.doc_id)))
+            row += len(n.chunks)
+
+    def commit(self, removed: set[str]) -> int:
+        """Embed what is left, add every document, record removals, commit; chunks embedded."""
+        self.flush()
+        if not self.reported:
+            self._report()
+        for n, vectors, table in self.ready:
+            self.writer.add(n.doc, n.chunks, vectors, _tokens(self.a, n.chunks), n.size,
+                            n.mtime_ns, table)
+        for doc_id in removed:
+            self.writer.remove(doc_id)
+        self.writer.commit()
+        return self.embedded

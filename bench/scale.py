@@ -186,22 +186,27 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the index folder")
+    ap.add_argument("--reuse", action="store_true",
+                    help="measure an index --dir already holds (from --keep) instead of building")
     args = ap.parse_args()
     import faiss
 
     faiss.omp_set_num_threads(1)
     root = args.dir or Path(tempfile.mkdtemp(prefix="scale-"))
     index = root / "index"
-    if index.exists():
-        shutil.rmtree(index)
     corpus = Corpus()
     docs = args.chunks // PER_DOC
-    build_s = build(index, docs, corpus, max(1, args.batch // PER_DOC), args.threshold)
+    build_s = None
+    if not (args.reuse and index.exists()):
+        if index.exists():
+            shutil.rmtree(index)
+        build_s = round(build(index, docs, corpus, max(1, args.batch // PER_DOC), args.threshold), 1)
+    g = store.generation(index) or 0  # a reused index: other documents than last time
     open_s, rss = open_in_child(index)
     # One document added, one changed, one removed, and an update that changes nothing.
-    add_s = update(index, args.threshold, corpus.doc(docs), None)
-    change_s = update(index, args.threshold, corpus.doc(docs // 2, version=1), None)
-    remove_s = update(index, args.threshold, None, f"d{docs // 3:08d}")
+    add_s = update(index, args.threshold, corpus.doc(docs + g), None)
+    change_s = update(index, args.threshold, corpus.doc(docs // 2 + g, version=1), None)
+    remove_s = update(index, args.threshold, None, f"d{docs // 3 + g:08d}")
     noop_s = update(index, args.threshold, None, None)
 
     s = store.load(index)
@@ -211,7 +216,7 @@ def main() -> None:
     queries = []
     for q in range(args.queries):
         i = int(rng.integers(0, docs))
-        if i in (docs // 2, docs // 3):
+        if i in (docs // 2 + g, docs // 3 + g):
             continue
         d, cs, v, _ = corpus.doc(i)
         j = int(rng.integers(0, PER_DOC))
@@ -228,7 +233,7 @@ def main() -> None:
     disk = sum(f.stat().st_size for f in index.rglob("*") if f.is_file()) / 2**20
     out = {
         "chunks": len(s), "segments": len(s.segments), "vector_index": s.vector_index,
-        "build_s": round(build_s, 1), "open_s": round(open_s, 3),
+        "build_s": build_s, "open_s": round(open_s, 3),
         "rss_after_open_mb": round(rss, 1),
         "add_one_doc_s": round(add_s, 3), "change_one_doc_s": round(change_s, 3),
         "remove_one_doc_s": round(remove_s, 3), "noop_update_s": round(noop_s, 3),

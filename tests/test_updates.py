@@ -133,3 +133,35 @@ def test_optimize_merges_segments_and_keeps_answers(tmp_path: Path, embedder, ca
     answer = a.ask("Where does the tawny owl nest?")
     assert "beech" in answer.text
     assert_exact(a, answer)
+
+
+def test_sentence_vectors_from_the_indexer_are_stored_per_document(tmp_path: Path, embedder):
+    """The answer step's sentence vectors are made at index time, stored with each document
+    and replaced when the document changes."""
+    from assistant.sentences import find, sentence_table
+
+    docs = folder(tmp_path)
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    a.index()
+    st = a.retriever().store
+    boat = next(d for d, _, source in st.listing() if source.endswith("boat.txt"))
+    doc = st.document(boat)
+    stored = st.sentence_vectors(boat)
+    assert stored is not None
+    spans, vecs = stored
+    first = "The ferry to Lundy leaves at nine and is painted red."
+    start = doc.text.index(first)
+    row = find(stored, start, start + len(first))
+    assert row is not None and vecs.dtype == np.float16
+    chunks = [c for c in st.iter_chunks() if c.doc_id == boat]
+    want = sentence_table(doc, chunks, embedder)  # the same pass, run again
+    np.testing.assert_array_equal(want[0], spans)
+    assert abs(float(np.linalg.norm(vecs[row].astype(np.float32))) - 1.0) < 1e-2
+    (docs / "boat.txt").write_text(doc.text + "\nThe harbour master rings a bell at noon.\n",
+                                   encoding="utf-8")
+    a.index()
+    st = a.retriever().store
+    changed = st.sentence_vectors(boat)
+    text = st.document(boat).text
+    assert changed is not None
+    assert any(text[s:e] == "The harbour master rings a bell at noon." for s, e in changed[0])

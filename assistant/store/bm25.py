@@ -36,18 +36,19 @@ def terms(store: LocalStore, tokens: Sequence[str], k1: float, b: float) -> list
     known = False
     for count, h in zip(counts.values(), term_hash(list(counts)).tolist(), strict=True):
         hits = []
-        for i, (s, live) in enumerate(zip(store.segments, store._live, strict=True)):
+        df = 0
+        for i, (s, deleted) in enumerate(zip(store.segments, store._deleted, strict=True)):
             p = s.term(h)
             if p is None:
                 continue
             known = True
-            rows, tf = p
-            if live is not None:
-                ok = live[rows]
-                rows, tf = rows[ok], tf[ok]
+            rows, tf = p  # views of the mapped arrays: deleted rows are zeroed after scoring
+            df += len(rows)
+            if len(deleted) and len(rows):
+                pos = np.clip(np.searchsorted(rows, deleted), 0, len(rows) - 1)
+                df -= int(np.count_nonzero(rows[pos] == deleted))
             if len(rows):
                 hits.append((i, rows, tf))
-        df = sum(len(r) for _, r, _ in hits)
         idf = np.float32(math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
         out.append(((np.float32(idf * np.float32(count)), hits), norms))
     return out if known else None
@@ -66,6 +67,8 @@ def everything(store: LocalStore, qterms: list[tuple[Term, list[np.ndarray]]]
             if i not in acc:
                 acc[i] = np.zeros(store.segments[i].rows, dtype=np.float32)
             acc[i][rows] += _part(term, norms, i, rows, tf)  # a term's rows are distinct
+    for i, sc in acc.items():
+        sc[store._deleted[i]] = 0
     keys, scores = [], []
     for i, sc in acc.items():
         nz = np.flatnonzero(sc > 0)
@@ -110,6 +113,7 @@ def top(store: LocalStore, qterms: list[tuple[Term, list[np.ndarray]]], n: int) 
             if i not in acc:
                 acc[i] = np.zeros(store.segments[i].rows, dtype=np.float32)
             acc[i][rows] += _part(term, norms, i, rows, tf)
+            acc[i][store._deleted[i]] = 0
         done += 1
         rest -= float(term[0])
         if done < len(order) and rest < _nth(acc, n):

@@ -69,14 +69,9 @@ class LocalStore:
                                     f"{REBUILD_HINT}") from None
         self.segments = [Segment(index_dir / name, rows, kind, json.loads(info))
                          for name, rows, kind, info in seg_rows]
+        # Per segment, its deleted rows (ascending): searches skip them, BM25 statistics
+        # leave them out.
         self._deleted: list[np.ndarray] = [s.rows_of(deleted)[0] for s in self.segments]
-        self._live: list[np.ndarray | None] = []
-        for s, d in zip(self.segments, self._deleted, strict=True):
-            mask = None
-            if len(d):
-                mask = np.ones(s.rows, dtype=bool)
-                mask[d] = False
-            self._live.append(mask)
         self._documents = Documents(self)
         self._norm: list[np.ndarray] = []
         self._norm_params: tuple[float, float] | None = None
