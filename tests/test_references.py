@@ -80,6 +80,19 @@ def test_every_citation_carries_its_reference(index, capsys, case) -> None:
         assert f"pages = {{{loc}}}" in bib
     else:
         assert f"note = {{{label} {loc}}}" in bib
+    # What reference managers import: parsed by real BibTeX and RIS readers.
+    import bibtexparser
+    import rispy
+
+    library = bibtexparser.parse_string(bib[bib.index("@"):])
+    assert not library.failed_blocks and len(library.entries) == 1, bib
+    fields = {k: f.value for k, f in library.entries[0].fields_dict.items()}
+    assert fields["title"] == title and fields["year"] == str(year)
+    ris = ask(capsys, index[1], question, "--style", "ris")
+    (entry,) = rispy.loads(ris[ris.index("TY  -"):])
+    assert entry["title"] == title and entry["authors"][0].startswith(family)
+    if label == "page":
+        assert entry["start_page"] == loc
 
 
 def test_scanned_pdf_is_answered_from_its_page(index, capsys) -> None:
