@@ -16,6 +16,7 @@ from .config import Settings
 from .embed import Embedder
 from .retrieve import tokenize
 from .sentences import Lookup, sentence_vectors
+from .shortanswer import short_answer
 from .types import Answer, Citation, Document, Hit
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
@@ -141,7 +142,9 @@ def extractive_answer(
         citations.append(make_citation(n, hit, doc, s.start, s.end, s.similarity))
         parts.append(f"{s.text} [{n}]")
     return Answer(question=question, text=" ".join(parts), found=True,
-                  citations=tuple(citations), hits=tuple(hits))
+                  citations=tuple(citations), hits=tuple(hits),
+                  short_answer=short_answer(question, citations, settings.stemmer,
+                                            settings.stopwords))
 
 
 def _merge_adjacent(

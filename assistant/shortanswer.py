@@ -1,0 +1,197 @@
+"""Question + cited quotes -> the short answer: the few words of a quote that answer it.
+
+Rules, not a model (no NER model ships offline; figures in docs/EVALUATION.md):
+
+- the question's wording gives the answer type: who/whom/whose -> a name;
+  where, "what city/country ..." -> a place name; when, "what year" -> a date;
+  how many / how much / what percentage -> a number or amount; how long / old /
+  far ... -> a number with its unit; "which/what team, company ..." -> a name.
+  Any other question ("what did the review find?", "why ...") gets none.
+- the quote gives candidates of that type: names and numbers as facts.py finds
+  them, dates (years, "5 May 2014", "the 19th century") by the rules below.
+- a candidate whose words are all in the question is not an answer (it is what
+  is asked about); of the rest, the one nearest the question's words in the
+  quote wins, the first citation before the others.
+
+The span's offsets point into the document: `doc.text[start:end] == text`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .facts import MONTHS, lowercase_words, names, numbers
+from .retrieve import tokenize
+from .types import Citation, ShortAnswer
+
+_NAME_NOUNS = ("city|country|state|nation|town|county|region|province|continent|river|island|"
+               "company|team|club|organi[sz]ation|group|university|college|school|party|band|"
+               "language|church|newspaper|agency|court|army|empire|dynasty|tribe|family|man|woman|"
+               "person|king|queen|president|leader|author|scientist|player|artist|architect|"
+               "engineer|inventor|composer|general|ship|book|film|album|station|museum|street")
+# (pattern searched in the lower-cased question, answer type); the first that matches wins.
+QUESTION_TYPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), t) for p, t in (
+        (r"\b(?:what|which) (?:year|decade|century|date|day|month|period|era)\b|^when\b|"
+         r"[,;] when\b|\bwhen (?:did|was|were|is|does|do|had|has|will)\b", "date"),
+        (r"\bhow (?:many|much)\b|\bwhat (?:percent(?:age)?|proportion|share|fraction|number|"
+         r"amount)\b|\bwhat (?:is|was) the (?:population|cost|price|number)\b", "number"),
+        (r"\bhow (?:long|old|far|tall|big|large|high|deep|wide|fast|heavy|often)\b", "measure"),
+        (r"\bwho(?:m|se)?\b", "name"),
+        (r"\bwhere\b", "place"),
+        (rf"\b(?:what|which)(?: \w+)? (?:{_NAME_NOUNS})s?\b|\bname of\b", "name"),
+        (r"\b(?:what|which) (?!(?:is|was|are|were|did|does|do|has|have|had|can|could|would|will|"
+         r"should|might|may|must|happened|happens|caused|causes|made|makes)\b)[a-z]", "thing"),
+    ))
+_MONTH = "|".join(m.capitalize() for m in MONTHS)
+_YEAR = r"(?:1[0-9]{3}|20[0-9]{2})s?|\d{1,4} (?:BC|BCE|AD|CE)|(?:AD|CE) \d{1,4}"
+_DATE = re.compile(
+    rf"\b(?:(?:\d{{1,2}}(?:st|nd|rd|th)? (?:of )?)?(?:{_MONTH})(?: \d{{1,2}}(?:st|nd|rd|th)?)?"
+    rf",? )?(?:{_YEAR})\b"
+    rf"|\b(?:\d{{1,2}}(?:st|nd|rd|th)? (?:of )?)?(?:{_MONTH})(?: \d{{1,2}}(?:st|nd|rd|th)?)?\b"
+    r"|\b(?:\d{1,2}(?:st|nd|rd|th)|(?:first|second|third|fourth|fifth|sixth|seventh|eighth|"
+    r"ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|"
+    r"eighteenth|nineteenth|twentieth|twenty-first)) century\b(?: (?:BC|BCE|AD|CE)\b)?")
+_CURRENCY = re.compile(r"(?:US|A|C|HK)?[$\u00a3\u20ac\u00a5]\s?$")
+_PERCENT = re.compile(r"\s?(?:%|per ?cent\b)")
+_UNIT = re.compile(r"[ \-]([a-z]+(?: (?:per|an|a) [a-z]+)?)")
+# Tuned on the even-numbered XQuAD dev articles (bench/tune_short.py, docs/EVALUATION.md).
+FIRST_CITATION_BONUS = 60  # characters of distance a later citation's candidate must beat
+ASKED_SHARE = 0.5  # a candidate with this share of its words in the question is what is asked about
+WINDOW = 40  # characters either side of a candidate where the question's words count ...
+WINDOW_WEIGHT = 50.0  # ... each distinct one worth this many characters of distance
+SUBJECT_BONUS = 300.0  # "who carried out X?": the first name before "carried" in the quote
+_WHO_DID = re.compile(r"^\s*who (?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could)"
+                      r"\b)([a-z]+)", re.I)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A span of a quote that could answer, with its offsets in the quote."""
+
+    start: int
+    end: int
+    kind: str
+
+
+def answer_type(question: str) -> str | None:
+    """date | number | measure | name | place, or None when the question asks for no short fact."""
+    q = " ".join(question.lower().split())
+    return next((t for pattern, t in QUESTION_TYPES if pattern.search(q)), None)
+
+
+def candidates(text: str, kind: str) -> list[Candidate]:
+    """Spans of `text` of the answer type `kind`."""
+    if kind == "date":
+        return [Candidate(m.start(), m.end(), "date") for m in _DATE.finditer(text)
+                if not _is_may_verb(text, m)]
+    if kind in {"number", "measure"}:
+        out = []
+        for _value, s, e in numbers(text):
+            cur = _CURRENCY.search(text, max(0, s - 4), s)
+            s = cur.start() if cur else s
+            pct = _PERCENT.match(text, e)
+            if pct:
+                e = pct.end()
+            elif kind == "measure" and (u := _UNIT.match(text, e)):
+                e = u.end()
+            out.append(Candidate(s, e, kind))
+        return out
+    common = lowercase_words([text])
+    out = []
+    for f in names(text, common, "english", "en"):  # "BSkyB and Virgin Media" is two names
+        at = f.start
+        for piece in re.split(r"( and |, )", f.text):
+            if piece not in {" and ", ", "} and piece:
+                out.append(Candidate(at, at + len(piece), "name"))
+            at += len(piece)
+    if kind == "thing":  # "what theatre ...", "which entities ...": a name or an amount
+        out += [Candidate(s, e, "number") for _v, s, e in numbers(text)]
+    return out
+
+
+def _is_may_verb(text: str, m: re.Match[str]) -> bool:
+    return m.group().startswith("May") and not re.search(r"\d", m.group())
+
+
+def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "english",
+                 stopwords: str = "en") -> ShortAnswer | None:
+    """The shortest span of a cited quote that answers the question, or None."""
+    kind = answer_type(question)
+    if kind is None or not citations:
+        return None
+    qtok = set(tokenize([question], stemmer, stopwords)[0])
+    best: tuple[float, ShortAnswer] | None = None
+    for rank, c in enumerate(citations):
+        for part in c.parts:
+            found = candidates(part.quote, kind)
+            if kind == "place":
+                found = _places(part.quote, found)
+            anchors = _anchors(part.quote, qtok, stemmer, stopwords)
+            found = [c for c in found if not _acronym(part.quote, c)]
+            subject = _subject(question, found, anchors, stemmer, stopwords)
+            for cand in found:
+                words = set(tokenize([part.quote[cand.start:cand.end]], stemmer, stopwords)[0])
+                if not words or len(words & qtok) >= ASKED_SHARE * len(words):
+                    continue  # what the question is about, not its answer
+                near = {w for (s, e), w in anchors.items()
+                        if cand.start - WINDOW <= s and e <= cand.end + WINDOW}
+                cost = (_distance(cand, anchors) - WINDOW_WEIGHT * len(near)
+                        + rank * FIRST_CITATION_BONUS)
+                if subject is not None and cand == subject:
+                    cost -= SUBJECT_BONUS
+                if kind == "number" and re.fullmatch(r"1[0-9]{3}|20[0-9]{2}",
+                                                     part.quote[cand.start:cand.end]):
+                    cost += FIRST_CITATION_BONUS  # a year is rarely "how many"
+                if best is None or cost < best[0]:
+                    text = part.quote[cand.start:cand.end]
+                    best = (cost, ShortAnswer(text, part.start + cand.start,
+                                              part.start + cand.end, c.n))
+    return best[1] if best else None
+
+
+def _places(text: str, found: list[Candidate]) -> list[Candidate]:
+    """Names written after in/at/from/near ... come first: 'where' asks for a place."""
+    near = [c for c in found
+            if re.search(r"\b(?:in|at|from|near|to|on|into|across|between|of)\s+(?:the\s+)?$",
+                         text[max(0, c.start - 12):c.start])]
+    return near or found
+
+
+def _anchors(text: str, qtok: set[str], stemmer: str,
+             stopwords: str) -> dict[tuple[int, int], str]:
+    """Where the question's content words occur in text: span -> the (stemmed) word."""
+    out = {}
+    for m in re.finditer(r"\w+", text):
+        toks = tokenize([m.group()], stemmer, stopwords)[0]
+        if toks and toks[0] in qtok:
+            out[(m.start(), m.end())] = toks[0]
+    return out
+
+
+def _distance(cand: Candidate, anchors: Mapping[tuple[int, int], str]) -> float:
+    """Characters between a candidate and the nearest question word outside it."""
+    gaps = [cand.start - e if e <= cand.start else s - cand.end
+            for s, e in anchors if e <= cand.start or s >= cand.end]
+    return float(min(gaps)) if gaps else 1000.0
+
+
+def _acronym(text: str, cand: Candidate) -> bool:
+    """"(CSE)" after "child sexual exploitation": a short form of words nearby, not an answer."""
+    word = text[cand.start:cand.end]
+    return word.isupper() and text[cand.start - 1:cand.start] == "(" \
+        and text[cand.end:cand.end + 1] == ")"
+
+
+def _subject(question: str, found: Sequence[Candidate], anchors: Mapping[tuple[int, int], str],
+             stemmer: str, stopwords: str) -> Candidate | None:
+    """For "who <verb> ...?": the first name of the quote before that verb, i.e. its subject."""
+    m = _WHO_DID.match(question)
+    if not m:
+        return None
+    verb = tokenize([m.group(1)], stemmer, stopwords)[0]
+    at = min((s for (s, _e), w in anchors.items() if verb and w == verb[0]), default=None)
+    before = [c for c in found if at is not None and c.end <= at]
+    return before[0] if before else None
