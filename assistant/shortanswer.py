@@ -45,6 +45,7 @@ QUESTION_TYPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(?:what|which) (?!(?:is|was|are|were|did|does|do|has|have|had|can|could|would|will|"
          r"should|might|may|must|happened|happens|caused|causes|made|makes)\b)[a-z]", "thing"),
     ))
+_TITLE_WORDS = "mr|mrs|ms|miss|dr|prof|sir|dame|lord|lady|rev"
 _MONTH = "|".join(m.capitalize() for m in MONTHS)
 _YEAR = r"(?:1[0-9]{3}|20[0-9]{2})s?|\d{1,4} (?:BC|BCE|AD|CE)|(?:AD|CE) \d{1,4}"
 _DATE = re.compile(
@@ -104,8 +105,10 @@ def candidates(text: str, kind: str) -> list[Candidate]:
     for f in names(text, common, "english", "en"):  # "BSkyB and Virgin Media" is two names
         at = f.start
         for piece in re.split(r"( and |, )", f.text):
+            title = re.match(rf"(?:(?:{_TITLE_WORDS})\.? )+", piece, re.I)  # "Mr Ashley"
+            skip = title.end() if title and title.end() < len(piece) else 0
             if piece not in {" and ", ", "} and piece:
-                out.append(Candidate(at, at + len(piece), "name"))
+                out.append(Candidate(at + skip, at + len(piece), "name"))
             at += len(piece)
     if kind == "thing":  # "what theatre ...", "which entities ...": a name or an amount
         out += [Candidate(s, e, "number") for _v, s, e in numbers(text)]
