@@ -57,6 +57,8 @@ _DATE = re.compile(
     r"eighteenth|nineteenth|twentieth|twenty-first)) century\b(?: (?:BC|BCE|AD|CE)\b)?")
 _CURRENCY = re.compile(r"(?:US|A|C|HK)?[$\u00a3\u20ac\u00a5]\s?$")
 _PERCENT = re.compile(r"\s?(?:%|per ?cent\b)")
+_UNITS = frozenset("kilograms kg grams tonnes tons pounds lb metres meters km kilometres kilometers "
+                   "miles feet ft inches cm mm hectares acres litres liters degrees mph".split())
 _UNIT = re.compile(r"[ \-]([a-z]+(?: (?:per|an|a) [a-z]+)?)")
 # Tuned on the even-numbered XQuAD dev articles (bench/tune_short.py, docs/EVALUATION.md).
 FIRST_CITATION_BONUS = 60  # characters of distance a later citation's candidate must beat
@@ -64,6 +66,8 @@ ASKED_SHARE = 0.5  # a candidate with this share of its words in the question is
 WINDOW = 40  # characters either side of a candidate where the question's words count ...
 WINDOW_WEIGHT = 50.0  # ... each distinct one worth this many characters of distance
 SUBJECT_BONUS = 300.0  # "who carried out X?": the first name before "carried" in the quote
+HEAD_BONUS = 300.0  # "which island ...?": a name right after "island (of)" in the quote
+_HEAD = re.compile(rf"\b(?:what|which) ((?:{_NAME_NOUNS})s?)\b", re.I)
 _WHO_DID = re.compile(r"^\s*who (?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could)"
                       r"\b)([a-z]+)", re.I)
 
@@ -96,7 +100,7 @@ def candidates(text: str, kind: str) -> list[Candidate]:
             pct = _PERCENT.match(text, e)
             if pct:
                 e = pct.end()
-            elif kind == "measure" and (u := _UNIT.match(text, e)):
+            elif (u := _UNIT.match(text, e)) and (kind == "measure" or u.group(1) in _UNITS):
                 e = u.end()
             out.append(Candidate(s, e, kind))
         return out
@@ -126,6 +130,9 @@ def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "e
     if kind is None or not citations:
         return None
     qtok = set(tokenize([question], stemmer, stopwords)[0])
+    hm = _HEAD.search(question)
+    head = re.escape(hm.group(1)[:-1] if hm and hm.group(1).endswith("s") else
+                     hm.group(1)) if hm else ""
     best: tuple[float, ShortAnswer] | None = None
     for rank, c in enumerate(citations):
         for part in c.parts:
@@ -145,6 +152,9 @@ def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "e
                         + rank * FIRST_CITATION_BONUS)
                 if subject is not None and cand == subject:
                     cost -= SUBJECT_BONUS
+                if head and re.search(rf"\b{head}\w*(?: of| called| named)?(?: the)? $",
+                                      part.quote[max(0, cand.start - 40):cand.start], re.I):
+                    cost -= HEAD_BONUS  # "which island ...?" -> "the island of Pharos"
                 if kind == "number" and re.fullmatch(r"1[0-9]{3}|20[0-9]{2}",
                                                      part.quote[cand.start:cand.end]):
                     cost += FIRST_CITATION_BONUS  # a year is rarely "how many"

@@ -103,4 +103,5 @@ def test_candidates_are_typed_spans():
     assert "1480" in spans["date"] and "5 May 2014" in spans["date"]
     assert "$2.5 million" in spans["number"] and "41%" in spans["number"]
     assert "Sultan Qaitbay" in spans["name"] and "Ashley" in spans["name"]
-    assert [text[c.start:c.end] for c in candidates("In 280 BC it stood.", "date")] == ["280 BC"]
+    bc = "In 280 BC it stood."
+    assert [bc[c.start:c.end] for c in candidates(bc, "date")] == ["280 BC"]
