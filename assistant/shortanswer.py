@@ -87,8 +87,9 @@ def answer_type(question: str) -> str | None:
     return next((t for pattern, t in QUESTION_TYPES if pattern.search(q)), None)
 
 
-def candidates(text: str, kind: str) -> list[Candidate]:
-    """Spans of `text` of the answer type `kind`."""
+def candidates(text: str, kind: str, context: str = "") -> list[Candidate]:
+    """Spans of `text` of the answer type `kind`; `context` (the passage) tells which
+    capitalised words are ordinary words that open a sentence ("Soon", "Built")."""
     if kind == "date":
         return [Candidate(m.start(), m.end(), "date") for m in _DATE.finditer(text)
                 if not _is_may_verb(text, m)]
@@ -104,7 +105,7 @@ def candidates(text: str, kind: str) -> list[Candidate]:
                 e = u.end()
             out.append(Candidate(s, e, kind))
         return out
-    common = lowercase_words([text])
+    common = lowercase_words([text, context])
     out = []
     for f in names(text, common, "english", "en"):  # "BSkyB and Virgin Media" is two names
         at = f.start
@@ -134,7 +135,7 @@ def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "e
     best: tuple[float, ShortAnswer] | None = None
     for rank, c in enumerate(citations):
         for part in c.parts:
-            found = candidates(part.quote, kind)
+            found = candidates(part.quote, kind, getattr(getattr(c, "chunk", None), "text", ""))
             if kind == "place":
                 found = _places(part.quote, found)
             anchors = _anchors(part.quote, qtok, stemmer, stopwords)

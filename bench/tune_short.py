@@ -21,19 +21,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from assistant.squadmetrics import exact_match, f1_score  # noqa: E402
 
 
-def record(path: Path, out: Path) -> None:
+def record(path: Path, out: Path, args_cache: Path) -> None:
     from assistant import evaldata, evaluate
     from assistant.config import Settings
 
     data = evaldata.load_squad(path)
     assistant, _ = evaluate.build_index(Settings(), data.documents, data.corpus_hash,
-                                        Path("index/eval"))
+                                        args_cache)
     rows = []
     for q in data.questions:
         ans = assistant.ask(q.question, k=5)
         rows.append({"qid": q.qid, "question": q.question, "answers": list(q.answers),
                      "article": q.article, "found": ans.found, "text": ans.text,
-                     "citations": [{"n": c.n, "quote": c.quote, "start": c.start}
+                     "citations": [{"n": c.n, "quote": c.quote, "start": c.start,
+                                    "passage": c.chunk.text}
                                    for c in ans.citations]})
     out.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
 
@@ -45,8 +46,8 @@ def score(rows: list[dict]) -> None:
     half = {a: ("tune" if i % 2 == 0 else "held-out") for i, a in enumerate(articles)}
     groups: dict[str, list[tuple[float, float, bool, str | None]]] = {}
     for r in rows:
-        cites = [SimpleNamespace(n=c["n"], parts=(SimpleNamespace(quote=c["quote"],
-                                                                  start=c["start"]),))
+        cites = [SimpleNamespace(n=c["n"], chunk=SimpleNamespace(text=c.get("passage", "")),
+                                 parts=(SimpleNamespace(quote=c["quote"], start=c["start"]),))
                  for c in r["citations"]]
         sa = short_answer(r["question"], cites)  # type: ignore[arg-type]
         pred = sa.text if sa else ""
@@ -68,9 +69,11 @@ def main() -> None:
     p.add_argument("squad", nargs="?", type=Path)
     p.add_argument("--out", type=Path)
     p.add_argument("--load", type=Path)
+    p.add_argument("--cache", type=Path, default=Path("index/eval"),
+                   help="where the benchmark index is kept (as `assistant eval --cache`)")
     args = p.parse_args()
     if args.squad and args.out:
-        record(args.squad, args.out)
+        record(args.squad, args.out, args.cache)
     score(json.loads((args.load or args.out).read_text(encoding="utf-8")))
 
 
