@@ -59,6 +59,8 @@ _CURRENCY = re.compile(r"(?:US|A|C|HK)?[$\u00a3\u20ac\u00a5]\s?$")
 _PERCENT = re.compile(r"\s?(?:%|per ?cent\b)")
 _UNITS = frozenset("kilograms kg grams tonnes tons pounds lb metres meters km kilometres kilometers "
                    "miles feet ft inches cm mm hectares acres litres liters degrees mph".split())
+_NOT_UNITS = frozenset("and or to in of on at the a an by for from with than as per is was are were "
+                       "times".split())
 _UNIT = re.compile(r"[ \-]([a-z]+(?: (?:per|an|a) [a-z]+)?)")
 # Tuned on the even-numbered XQuAD dev articles (bench/tune_short.py, docs/EVALUATION.md).
 FIRST_CITATION_BONUS = 60  # characters of distance a later citation's candidate must beat
@@ -66,6 +68,8 @@ ASKED_SHARE = 0.5  # a candidate with this share of its words in the question is
 WINDOW = 40  # characters either side of a candidate where the question's words count ...
 WINDOW_WEIGHT = 50.0  # ... each distinct one worth this many characters of distance
 SUBJECT_BONUS = 300.0  # "who carried out X?": the first name before "carried" in the quote
+COUNTED_BONUS = 30.0  # "how many seconds ...?": a number followed by "seconds"
+_COUNTED = re.compile(r"\bhow (?:many|much) ((?:[a-z\-]+ ){0,1}[a-z\-]+)", re.I)
 HEAD_BONUS = 300.0  # "which island ...?": a name right after "island (of)" in the quote
 _HEAD = re.compile(rf"\b(?:what|which) ((?:{_NAME_NOUNS})s?)\b", re.I)
 _WHO_DID = re.compile(r"^\s*who (?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could)"
@@ -101,7 +105,8 @@ def candidates(text: str, kind: str, context: str = "") -> list[Candidate]:
             pct = _PERCENT.match(text, e)
             if pct:
                 e = pct.end()
-            elif (u := _UNIT.match(text, e)) and (kind == "measure" or u.group(1) in _UNITS):
+            elif (u := _UNIT.match(text, e)) and (u.group(1) in _UNITS or (
+                    kind == "measure" and u.group(1).split()[0] not in _NOT_UNITS)):
                 e = u.end()
             out.append(Candidate(s, e, kind))
         return out
@@ -129,6 +134,8 @@ def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "e
     if kind is None or not citations:
         return None
     qtok = set(tokenize([question], stemmer, stopwords)[0])
+    cm = _COUNTED.search(question)
+    counted = tokenize([cm.group(1)], stemmer, stopwords)[0] if cm else []
     hm = _HEAD.search(question)
     head = re.escape(hm.group(1)[:-1] if hm and hm.group(1).endswith("s") else
                      hm.group(1)) if hm else ""
@@ -149,6 +156,8 @@ def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "e
                         if cand.start - WINDOW <= s and e <= cand.end + WINDOW}
                 cost = (_distance(cand, anchors) - WINDOW_WEIGHT * len(near)
                         + rank * FIRST_CITATION_BONUS)
+                if counted and _counted_after(part.quote, cand, counted, stemmer, stopwords):
+                    cost -= COUNTED_BONUS  # "how many seconds ...?" -> "17 seconds"
                 if subject is not None and cand == subject:
                     cost -= SUBJECT_BONUS
                 if head and re.search(rf"\b{head}\w*(?: of| called| named)?(?: the)? $",
@@ -207,3 +216,10 @@ def _subject(question: str, found: Sequence[Candidate], anchors: Mapping[tuple[i
     at = min((s for (s, _e), w in anchors.items() if verb and w == verb[0]), default=None)
     before = [c for c in found if at is not None and c.end <= at]
     return before[0] if before else None
+
+
+def _counted_after(text: str, cand: Candidate, counted: Sequence[str], stemmer: str,
+                   stopwords: str) -> bool:
+    """Whether a word of what is counted follows the number closely ("17 seconds")."""
+    after = tokenize([text[cand.start:cand.end + 25]], stemmer, stopwords)[0]
+    return any(w in after for w in counted)
