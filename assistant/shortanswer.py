@@ -21,7 +21,7 @@ The span's offsets point into the document: `doc.text[start:end] == text`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from .facts import MONTHS, lowercase_words, names, numbers
@@ -223,3 +223,14 @@ def _counted_after(text: str, cand: Candidate, counted: Sequence[str], stemmer: 
     """Whether a word of what is counted follows the number closely ("17 seconds")."""
     after = tokenize([text[cand.start:cand.end + 25]], stemmer, stopwords)[0]
     return any(w in after for w in counted)
+
+
+def holds_answer_type(text: str, kind: str, qtok: Collection[str], stemmer: str = "english",
+                      stopwords: str = "en") -> bool:
+    """Whether text holds a candidate of `kind` that the question does not already name
+    (answer.py prefers such sentences)."""
+    for cand in candidates(text, kind):
+        words = set(tokenize([text[cand.start:cand.end]], stemmer, stopwords)[0])
+        if words and len(words & set(qtok)) < ASKED_SHARE * len(words):
+            return True
+    return False

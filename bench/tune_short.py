@@ -18,7 +18,12 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.squadmetrics import exact_match, f1_score  # noqa: E402
+from assistant.squadmetrics import (  # noqa: E402
+    answer_body,
+    contains_answer,
+    exact_match,
+    f1_score,
+)
 
 
 def record(path: Path, out: Path, args_cache: Path) -> None:
@@ -33,6 +38,7 @@ def record(path: Path, out: Path, args_cache: Path) -> None:
         ans = assistant.ask(q.question, k=5)
         rows.append({"qid": q.qid, "question": q.question, "answers": list(q.answers),
                      "article": q.article, "found": ans.found, "text": ans.text,
+                     "contains": ans.found and contains_answer(answer_body(ans.text), q.answers),
                      "citations": [{"n": c.n, "quote": c.quote, "start": c.start,
                                     "passage": c.chunk.text}
                                    for c in ans.citations]})
@@ -44,7 +50,7 @@ def score(rows: list[dict]) -> None:
 
     articles = list(dict.fromkeys(r["article"] for r in rows))
     half = {a: ("tune" if i % 2 == 0 else "held-out") for i, a in enumerate(articles)}
-    groups: dict[str, list[tuple[float, float, bool, str | None]]] = {}
+    groups: dict[str, list[tuple[float, float, bool, str | None, bool]]] = {}
     for r in rows:
         cites = [SimpleNamespace(n=c["n"], chunk=SimpleNamespace(text=c.get("passage", "")),
                                  parts=(SimpleNamespace(quote=c["quote"], start=c["start"]),))
@@ -55,13 +61,15 @@ def score(rows: list[dict]) -> None:
         f1 = max(f1_score(pred, a) for a in r["answers"]) if sa else 0.0
         kind = answer_type(r["question"])
         for g in ("all", half[r["article"]], f"type {kind}"):
-            groups.setdefault(g, []).append((em, f1, sa is not None, kind))
+            groups.setdefault(g, []).append((em, f1, sa is not None, kind,
+                                             bool(r.get("contains"))))
     for g, vals in groups.items():
         n = len(vals)
         given = [v for v in vals if v[2]]
         print(f"{g:16s} n={n:4d} EM {sum(v[0] for v in vals) / n:.3f} "
               f"F1 {sum(v[1] for v in vals) / n:.3f} given {len(given) / n:.3f} "
-              f"EM when given {sum(v[0] for v in given) / max(1, len(given)):.3f}")
+              f"EM when given {sum(v[0] for v in given) / max(1, len(given)):.3f} "
+              f"answer_contains {sum(v[4] for v in vals) / n:.3f}")
 
 
 def main() -> None:
@@ -69,9 +77,14 @@ def main() -> None:
     p.add_argument("squad", nargs="?", type=Path)
     p.add_argument("--out", type=Path)
     p.add_argument("--load", type=Path)
+    p.add_argument("--type-weight", type=float, help="answer.TYPE_WEIGHT for this run")
     p.add_argument("--cache", type=Path, default=Path("index/eval"),
                    help="where the benchmark index is kept (as `assistant eval --cache`)")
     args = p.parse_args()
+    if args.type_weight is not None:
+        from assistant import answer
+
+        answer.TYPE_WEIGHT = args.type_weight
     if args.squad and args.out:
         record(args.squad, args.out, args.cache)
     score(json.loads((args.load or args.out).read_text(encoding="utf-8")))

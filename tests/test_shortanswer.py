@@ -52,6 +52,9 @@ def test_short_answer_is_the_span_that_answers(seed_index, question, expected, s
     doc, cite = _exact(seed_index, answer)
     assert cite.chunk.source.endswith(source)
     assert answer.short_answer.text in answer.text  # it is inside the quoted answer
+    # The sentence that holds a fact of the asked type is quoted first ("60%", not the
+    # article's opening sentence).
+    assert answer.short_answer.citation_n == 1
 
 
 def test_a_question_without_a_short_fact_gets_none(seed_index):
