@@ -107,8 +107,10 @@ def body_sentences(doc: Document, start: int, end: int) -> list[tuple[int, int]]
     title = " ".join(doc.title.split())
     out: list[tuple[int, int]] = []
     for a, b in paragraph_spans(doc, start, end):
-        # A line that only repeats the document's title (a text file's first line) is a title.
-        if a not in heads and " ".join(doc.text[a:b].split()) != title:
+        # A line that only repeats the document's title (a text file's first line) is a title,
+        # unless it is a sentence (a one-line file: "The bakery sells rye bread on Fridays.").
+        line = " ".join(doc.text[a:b].split())
+        if a not in heads and (line != title or line.endswith((".", "!", "?", ".\u201d", '."'))):
             out.extend(sentence_spans(doc.text, a, b))
     return out
 
