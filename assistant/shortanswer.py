@@ -129,7 +129,7 @@ def _is_may_verb(text: str, m: re.Match[str]) -> bool:
 
 def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "english",
                  stopwords: str = "en") -> ShortAnswer | None:
-    """The shortest span of a cited quote that answers the question, or None."""
+    """The span of a cited quote that best answers the question, or None (see the module)."""
     kind = answer_type(question)
     if kind is None or not citations:
         return None
@@ -146,7 +146,7 @@ def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "e
             if kind == "place":
                 found = _places(part.quote, found)
             anchors = _anchors(part.quote, qtok, stemmer, stopwords)
-            found = [c for c in found if not _acronym(part.quote, c)]
+            found = [x for x in found if not _acronym(part.quote, x)]
             subject = _subject(question, found, anchors, stemmer, stopwords)
             for cand in found:
                 words = set(tokenize([part.quote[cand.start:cand.end]], stemmer, stopwords)[0])
