@@ -16,6 +16,7 @@ from .config import Settings
 from .embed import Embedder
 from .retrieve import tokenize
 from .sentences import Lookup, sentence_vectors
+from .shortanswer import answer_type, holds_answer_type, short_answer
 from .types import Answer, Citation, Document, Hit
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
@@ -27,6 +28,9 @@ NOT_FOUND = "I could not find anything about this in the indexed documents."
 OVERLAP_WEIGHT = 0.8
 RANK_WEIGHT = 0.1
 SECOND_MARGIN = 0.2
+# Added when the question asks for a name/date/number... and the sentence holds one it does not
+# already name (shortanswer.py); tuned on half the XQuAD dev articles (docs/EVALUATION.md).
+TYPE_WEIGHT = 0.2
 
 
 @dataclass(frozen=True)
@@ -92,11 +96,15 @@ def score_sentences(
                             embedder, lookup)
     sims = vecs @ q
     qtok = tokenize([question], settings.stemmer, settings.stopwords)[0]
+    kind = answer_type(question)
     out = []
     for s, sim in zip(sents, sims, strict=True):
         ov = overlap(qtok, s.text, settings)
         prior = 1.0 / (1 + s.hit)  # passages ranked higher by retrieval are trusted more
         score = float(sim) + OVERLAP_WEIGHT * ov + RANK_WEIGHT * prior
+        if kind is not None and holds_answer_type(s.text, kind, qtok, settings.stemmer,
+                                                  settings.stopwords):
+            score += TYPE_WEIGHT  # "how much ...?": the sentence with "60%" over the one without
         out.append(Sentence(s.hit, s.start, s.end, s.text, score, float(sim), ov))
     out.sort(key=lambda s: -s.score)
     return out
@@ -141,7 +149,9 @@ def extractive_answer(
         citations.append(make_citation(n, hit, doc, s.start, s.end, s.similarity))
         parts.append(f"{s.text} [{n}]")
     return Answer(question=question, text=" ".join(parts), found=True,
-                  citations=tuple(citations), hits=tuple(hits))
+                  citations=tuple(citations), hits=tuple(hits),
+                  short_answer=short_answer(question, citations, settings.stemmer,
+                                            settings.stopwords))
 
 
 def _merge_adjacent(

@@ -102,11 +102,15 @@ def paragraph_spans(doc: Document, start: int = 0, end: int | None = None) -> li
 
 
 def body_sentences(doc: Document, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentences of doc.text[start:end] that can be quoted: heading lines are left out."""
+    """Sentences of doc.text[start:end] that can be quoted: heading and title lines are left out."""
     heads = {h[0] for h in doc.headings}
+    title = " ".join(doc.title.split())
     out: list[tuple[int, int]] = []
     for a, b in paragraph_spans(doc, start, end):
-        if a not in heads:
+        # A line that only repeats the document's title (a text file's first line) is a title,
+        # unless it is a sentence (a one-line file: "The bakery sells rye bread on Fridays.").
+        line = " ".join(doc.text[a:b].split())
+        if a not in heads and (line != title or line.endswith((".", "!", "?", ".\u201d", '."'))):
             out.extend(sentence_spans(doc.text, a, b))
     return out
 

@@ -84,7 +84,8 @@ def answer_text(answer: Answer) -> str:
 
 def answer_markdown(answer: Answer) -> str:
     """An answer and its references in Markdown (used by the chat export)."""
-    lines = [reflow(answer.text), ""]
+    sa = answer.short_answer  # first, as the chat shows it: "Steve Ashley [1]: ..."
+    lines = [(f"{sa.text} [{sa.citation_n}]: " if sa else "") + reflow(answer.text), ""]
     for c in answer.citations:
         where = ", ".join(p for p in (f"`{c.chunk.source}`", locators(c)) if p)
         lines.append(f"{c.n}. *{c.chunk.title}* ({where}): {quotes(c)}")

@@ -198,6 +198,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
         print(render(answer, assistant.cited_documents(answer), args.style))
     else:
+        if answer.short_answer is not None:  # the few words that answer, first
+            print(f"{answer.short_answer.text} [{answer.short_answer.citation_n}]\n")
         print(answer_text(answer))
         for note in answer.notes:
             print(f"note: {note}", file=sys.stderr)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import string
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -27,6 +25,7 @@ from .config import Settings
 from .embed import Embedder
 from .evaldata import BeirSet, SquadSet
 from .pipeline import Assistant
+from .squadmetrics import answer_body, best_scores, contains_answer
 from .types import Document, Hit
 from .verify import tally
 
@@ -174,28 +173,6 @@ def run_beir(
 
 # --- SQuAD ---------------------------------------------------------------------
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_MARKER = re.compile(r"\s*\[\d+\]")
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD v1.1's normalisation: lower case, no punctuation, no articles, single spaces."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    return " ".join(_ARTICLES.sub(" ", text).split())
-
-
-def contains_answer(text: str, answers: Iterable[str]) -> bool:
-    """True when a normalised gold answer occurs, as whole words, in the normalised text."""
-    hay = f" {normalize_answer(text)} "
-    return any(f" {a} " in hay for a in map(normalize_answer, answers) if a)
-
-
-def answer_body(text: str) -> str:
-    """The answer without its [n] markers."""
-    return _MARKER.sub("", text).strip()
-
-
 @dataclass(frozen=True)
 class Asked:
     """One SQuAD question through `ask`: what was retrieved, answered and cited."""
@@ -210,6 +187,9 @@ class Asked:
     verified: int = 0  # sentences of the answer checked against their sources and supported
     checked: int = 0  # sentences that were checked (see verify.tally)
     fallback: bool = False  # the generator failed and the extractive answer was given
+    short: bool = False  # a short answer was given
+    em: float = 0.0  # SQuAD exact match of the short answer (0 when none was given)
+    f1: float = 0.0  # SQuAD token F1 of the short answer
 
 
 def ask_one(assistant: Assistant, question: str, answers: Sequence[str], gold: str,
@@ -225,8 +205,10 @@ def ask_one(assistant: Assistant, question: str, answers: Sequence[str], gold: s
                  and contains_answer(first.quote, answers))
     verified, checked = tally(ans.text) if ans.found else (0, 0)
     fallback = any("extractive answer is shown" in n for n in ans.notes)
+    short = ans.short_answer.text if ans.found and ans.short_answer else None
+    em, f1 = best_scores(short, answers)
     return Asked(qid, rank, ans.found, bool(body) and contains_answer(body, answers), cited,
-                 len(body.split()), ms, verified, checked, fallback)
+                 len(body.split()), ms, verified, checked, fallback, short is not None, em, f1)
 
 
 def _share(flags: Iterable[bool]) -> float:
@@ -264,6 +246,10 @@ def run_squad(
         "recall@5": _share(a.gold_rank is not None and a.gold_rank <= 5 for a in asked),
         "answer_contains": _share(a.contains for a in asked),
         "citation_correct": _share(a.citation_correct for a in asked),
+        # SQuAD exact match and F1 of short_answer over all questions (none given counts 0)
+        "short_em": round(float(np.mean([a.em for a in asked])), 4) if asked else 0.0,
+        "short_f1": round(float(np.mean([a.f1 for a in asked])), 4) if asked else 0.0,
+        "short_given": _share(a.short for a in asked),
         "answer_words": round(float(np.mean([a.words for a in answered])), 2) if answered else 0.0,
         "abstain_rate": _share(not a.found for a in asked),
         "generator": settings.generator,

@@ -171,6 +171,21 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The few words that answer the question, inside citation `citation_n`'s quote:
+    `document.text[start:end] == text` (see shortanswer.py)."""
+
+    text: str
+    start: int
+    end: int
+    citation_n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end,
+                "citation_n": self.citation_n}
+
+
+@dataclass(frozen=True)
 class Answer:
     """The reply to one question: text with [n] markers and their citations."""
 
@@ -180,12 +195,14 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     hits: tuple[Hit, ...] = field(default=(), repr=False)
     notes: tuple[str, ...] = ()  # e.g. "generator unreachable; extractive answer shown"
+    short_answer: ShortAnswer | None = None  # None: the question asks for no short fact
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answer": self.text,
             "found": self.found,
+            "short_answer": self.short_answer.to_dict() if self.short_answer else None,
             "citations": [c.to_dict() for c in self.citations],
             "notes": list(self.notes),
         }

@@ -124,17 +124,20 @@ def build(assistant: Assistant) -> Any:
     settings = assistant.settings
     exports = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
 
-    def respond(question: str, turns: Any, doc_ids: list[str] | None, generator: str) -> Any:
+    def respond(question: str, turns: Any, doc_ids: list[str] | None, generator: str,
+                style_name: str = "apa") -> Any:
+        """Stream the answer; the last update also brings the sources in the chosen style and
+        the references/Word files, so that no later step can show an older answer's sources."""
         turns = _valid_turns(turns)
         keep = gr.update()
         if not (question or "").strip():
-            yield keep, question, keep, turns, EMPTY_PROMPT, keep, keep
+            yield keep, question, keep, turns, EMPTY_PROMPT, keep, keep, keep, keep
             return
         history = [(t["question"], t["text"]) for t in turns]
         messages = view.chat_messages(turns) + [
             {"role": "user", "content": view.chat_text(question.strip())},
             {"role": "assistant", "content": "\u2026"}]
-        yield messages, "", keep, turns, "Searching your documents\u2026", keep, keep
+        yield messages, "", keep, turns, "Searching your documents\u2026", keep, keep, keep, keep
         final = None
         try:
             for answer in assistant.ask_stream(question, doc_ids=doc_ids or None, history=history,
@@ -142,17 +145,22 @@ def build(assistant: Assistant) -> Any:
                 final = answer
                 messages[-1] = {"role": "assistant",
                                 "content": view.answer_message(answer.text, answer.notes)}
-                yield messages, "", keep, turns, "", keep, keep
+                yield messages, "", keep, turns, "", keep, keep, keep, keep
             docs = assistant.retriever().store.documents  # read on demand
         except AssistantError as exc:
-            yield view.chat_messages(turns), question, keep, turns, f"**Error:** {exc}", keep, keep
+            yield (view.chat_messages(turns), question, keep, turns, f"**Error:** {exc}", keep,
+                   keep, keep, keep)
             raise gr.Error(str(exc)) from None
         assert final is not None  # ask_stream always yields the complete answer last
         turns = [*turns, view.turn_record(final, docs)]
         status = "" if final.found else view.NOTHING_FOUND
         export = gr.update(value=_export(turns, exports), interactive=True)
-        yield (view.chat_messages(turns), "", view.sources_html(turns[-1], len(turns) - 1),
-               turns, status, export, DOC_HINT)
+        refs, word = _export_references(turns, style_name or "apa", exports)
+        yield (view.chat_messages(turns), "", view.sources_html(turns[-1], len(turns) - 1,
+                                                                 style_name or "apa"),
+               turns, status, export, DOC_HINT,
+               gr.update(value=refs, interactive=refs is not None),
+               gr.update(value=word, interactive=word is not None))
 
     def show_document(turns: Any, evt: gr.EventData) -> Any:
         turns = _valid_turns(turns)
@@ -289,9 +297,9 @@ def build(assistant: Assistant) -> Any:
                     gr.update(value=word, interactive=word is not None))
 
         restyled = [sources, refs_file, word_file]
-        gr.on([box.submit, send.click], respond, [box, conv, only, generator],
-              [chat, box, sources, conv, status, export, document], api_visibility="private"
-              ).then(restyle, [conv, style, sources], restyled, api_visibility="private")
+        gr.on([box.submit, send.click], respond, [box, conv, only, generator, style],
+              [chat, box, sources, conv, status, export, document, refs_file, word_file],
+              api_visibility="private")
         sources.click(show_document, [conv], [document], api_visibility="private")
         chat.select(select_turn, [conv], [sources], api_visibility="private").then(
             restyle, [conv, style, sources], restyled, api_visibility="private")

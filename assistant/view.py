@@ -63,8 +63,9 @@ def turn_record(answer: Answer, documents: Mapping[str, Document]) -> Turn:
             "before": spans[0]["before"], "after": spans[0]["after"],
             "csl": csl,  # the reference (CSL-JSON + locator) for styles and exports
         })
+    short = answer.short_answer.to_dict() if answer.short_answer else None
     return {"question": answer.question, "text": answer.text, "found": answer.found,
-            "notes": list(answer.notes), "citations": cites,
+            "notes": list(answer.notes), "citations": cites, "short_answer": short,
             "export": answer_markdown(answer)}
 
 
@@ -92,12 +93,45 @@ def chat_messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
     out = []
     for t in turns:
         out.append({"role": "user", "content": chat_text(t["question"])})
-        out.append({"role": "assistant", "content": answer_message(t["text"], t.get("notes", ()))})
+        out.append({"role": "assistant", "content": answer_message(
+            t["text"], t.get("notes", ()), t.get("short_answer"), t.get("citations", ()))})
     return out
 
 
-def answer_message(text: str, notes: Sequence[str] = ()) -> str:
-    return chat_text(reflow(text)) + "".join(f"\n\n*{chat_text(n)}*" for n in notes)
+def answer_message(text: str, notes: Sequence[str] = (), short: Mapping[str, Any] | None = None,
+                   citations: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The answer as chat Markdown; a short answer comes first and is bold inside its quote."""
+    tail = "".join(f"\n\n*{chat_text(n)}*" for n in notes)
+    at = _short_in_text(text, short, citations)
+    if short is None or at is None:
+        return chat_text(reflow(text)) + tail
+    head = f"**{chat_text(reflow(short['text']))}** [{short['citation_n']}]: "
+    a, b = at
+    return (head + chat_text(reflow(text[:a])) + "**" + chat_text(reflow(text[a:b])) + "**"
+            + chat_text(reflow(text[b:])) + tail)
+
+
+def _short_in_text(text: str, short: Mapping[str, Any] | None,
+                   citations: Sequence[Mapping[str, Any]]) -> tuple[int, int] | None:
+    """Where the short answer sits in the answer text: inside its citation's quote, before [n]."""
+    if short is None:
+        return None
+    for c in citations:
+        if c["n"] == short["citation_n"] and c["start"] <= short["start"] < c["end"]:
+            at = text.find(f"{c['quote']} [{c['n']}]")
+            if at >= 0:
+                rel = at + short["start"] - c["start"]
+                return rel, rel + short["end"] - short["start"]
+    return None
+
+
+def _marked(p: Mapping[str, Any], short: Mapping[str, Any] | None) -> str:
+    """A quote span as HTML, the short answer inside it in bold."""
+    q, start = p["quote"], p["start"]
+    if short is None or not (start <= short["start"] and short["end"] <= start + len(q)):
+        return esc(q)
+    a, b = short["start"] - start, short["end"] - start
+    return f"{esc(q[:a])}<b class='short-answer'>{esc(q[a:b])}</b>{esc(q[b:])}"
 
 
 def _verdict(verified: bool | None, unsupported: Sequence[str] = ()) -> str:
@@ -130,6 +164,8 @@ def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
             f"<button class='btn' data-copy='{esc(turn['export'])}'>Copy answer (Markdown)</button>"
             "</div>"]
     for c in turn["citations"]:
+        sa = turn.get("short_answer")
+        short = sa if sa and sa["citation_n"] == c["n"] else None
         where = " \u00b7 ".join(esc(p) for p in (c["source"], c["locator"]) if p)
         if (c.get("csl") or {}).get("note"):  # read by OCR: say so beside the locator
             where += " \u00b7 <span class='src-ocr'>text read by OCR</span>"
@@ -142,7 +178,7 @@ def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
             f"{c['score']:.2f}</span>{_verdict(c.get('verified'), c.get('unsupported', ()))}"
             "</div>"
             + "<div class='src-gap'>\u2026</div>".join(
-                f"<blockquote class='src-ctx'>{esc(p['before'])}<mark>{esc(p['quote'])}</mark>"
+                f"<blockquote class='src-ctx'>{esc(p['before'])}<mark>{_marked(p, short)}</mark>"
                 f"{esc(p['after'])}</blockquote>" for p in c.get("spans") or [c]) +
             "<div class='src-actions'>"
             f"<button class='btn' data-copy='{esc(c['plain'])}'>Copy citation</button>"

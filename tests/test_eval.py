@@ -11,7 +11,8 @@ import pytest
 from assistant import cli
 from assistant.errors import IngestError
 from assistant.evaldata import load_beir, load_squad
-from assistant.evaluate import contains_answer, doc_ranking, ir_metrics, normalize_answer
+from assistant.evaluate import doc_ranking, ir_metrics
+from assistant.squadmetrics import best_scores, contains_answer, normalize_answer
 
 DATA = Path(__file__).resolve().parent / "data"
 BEIR = DATA / "beir-tiny"
@@ -62,6 +63,15 @@ def test_squad_normalisation():
     assert contains_answer("Built by the Mamluk sultan Qaitbay.", ["sultan Qaitbay"])
     assert not contains_answer("In 14800 years.", ["1480"])  # whole words only
     assert not contains_answer("anything", [""])
+
+
+def test_squad_exact_match_and_f1():
+    # As SQuAD v1.1's evaluate-v1.1.py scores them: best gold answer, normalised tokens.
+    assert best_scores("the Pharos", ["Pharos", "island of Pharos"]) == (1.0, 1.0)
+    em, f1 = best_scores("Pharos island", ["island of Pharos"])
+    assert em == 0.0 and f1 == pytest.approx(2 * 1.0 * (2 / 3) / (1.0 + 2 / 3))
+    assert best_scores("Alexandria", ["Pharos"]) == (0.0, 0.0)
+    assert best_scores(None, ["Pharos"]) == (0.0, 0.0)  # no short answer counts as wrong
 
 
 def test_load_beir_keeps_judged_queries_and_titles():
@@ -131,8 +141,14 @@ def test_eval_beir_reports_bad_input(tmp_path: Path, capsys):
 def test_eval_squad_command(tmp_path: Path, capsys, embedder):
     report = _eval(capsys, "squad", str(SQUAD), "--cache", str(tmp_path / "cache"))
     for key in ("recall@1", "recall@5", "answer_contains", "citation_correct", "answer_words",
-                "abstain_rate", "unanswerable_abstain_rate", "query_ms_p50", "index_seconds"):
+                "abstain_rate", "unanswerable_abstain_rate", "query_ms_p50", "index_seconds",
+                "short_em", "short_f1", "short_given"):
         assert key in report
+    # Which-island/where/when/how-much questions get short answers ("Pharos", "New Zealand",
+    # "280 BC", "4 kilograms"); the first two match the gold answer exactly.
+    assert report["short_given"] >= round(4 / 7, 4)
+    assert report["short_em"] >= round(2 / 7, 4)
+    assert report["short_em"] <= report["short_f1"] <= report["short_given"]
     assert report["questions"] == 7
     assert report["recall@5"] == 1.0  # only four paragraphs
     assert report["recall@1"] >= 6 / 7

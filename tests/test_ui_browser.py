@@ -144,6 +144,20 @@ def test_followup_uses_the_conversation(page, app: App) -> None:
     assert REVIEW in page.inner_text("#sources .src-top")
 
 
+def test_short_answer_is_bold_in_the_quote_and_first_in_the_answer(page, app: App) -> None:
+    ask(page, app, "Who carried out the review of Rotherham?", 0)
+    bold = page.locator("#sources .src mark b.short-answer")
+    assert bold.count() == 1 and bold.inner_text() == "Steve Ashley"
+    assert bold.locator("xpath=ancestor::div[contains(@class,'src')][1]").count() == 1
+    answer = page.locator("#chat [data-testid='bot']").last
+    assert last_answer(page).startswith("Steve Ashley [1]:")
+    assert [s.inner_text() for s in answer.locator("strong").all()] == ["Steve Ashley"] * 2
+    # A question with no short answer shows none.
+    ask(page, app, REVIEW, 1)
+    assert page.locator("#sources .src b.short-answer").count() == 0
+    assert page.locator("#chat [data-testid='bot']").last.locator("strong").count() == 0
+
+
 def test_copy_citation_and_show_it_in_the_document(page, app: App) -> None:
     ask(page, app, "Who carried out the review after starting his role in September?", 0)
     card = cards(page)[0]

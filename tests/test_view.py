@@ -144,3 +144,23 @@ def test_browser_secret_is_random_private_and_kept(tmp_path) -> None:
 def test_chat_shows_a_pdf_sentence_as_one_line() -> None:
     msg = view.answer_message("ravaged Europe before\nit continued. [1]")
     assert "\n" not in msg and "before it continued" in msg
+
+
+def test_short_answer_is_first_and_bold_inside_its_quote() -> None:
+    from dataclasses import replace
+
+    from assistant.types import ShortAnswer
+
+    doc = _doc("Steve Ashley, a former *officer*, carried out the review.\n")
+    answer = _answer(doc, "Steve Ashley, a former *officer*, carried out the review.")
+    answer = replace(answer, short_answer=ShortAnswer("Steve Ashley", 0, 12, 1))
+    turn = view.turn_record(answer, {doc.doc_id: doc})
+    assert turn["short_answer"] == {"text": "Steve Ashley", "start": 0, "end": 12, "citation_n": 1}
+    message = view.chat_messages([turn])[1]["content"]
+    assert message.startswith("**Steve Ashley** [1]: **Steve Ashley**, a former \\*officer\\*")
+    sources = view.sources_html(turn)
+    assert "<mark><b class='short-answer'>Steve Ashley</b>, a former *officer*" in sources
+    # Without a short answer nothing is bold.
+    plain_turn = view.turn_record(replace(answer, short_answer=None), {doc.doc_id: doc})
+    assert "**" not in view.chat_messages([plain_turn])[1]["content"]
+    assert "short-answer" not in view.sources_html(plain_turn)

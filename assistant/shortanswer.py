@@ -1,0 +1,236 @@
+"""Question + cited quotes -> the short answer: the few words of a quote that answer it.
+
+Rules, not a model (no NER model ships offline; figures in docs/EVALUATION.md):
+
+- the question's wording gives the answer type: who/whom/whose -> a name;
+  where, "what city/country ..." -> a place name; when, "what year" -> a date;
+  how many / how much / what percentage -> a number or amount; how long / old /
+  far ... -> a number with its unit; "which/what team, company ..." -> a name.
+  Any other question ("what did the review find?", "why ...") gets none: on
+  XQuAD dev the nearest name or number answered other "what X ...?" questions
+  exactly only 14% of the time, too rarely to print in bold.
+- the quote gives candidates of that type: names and numbers as facts.py finds
+  them, dates (years, "5 May 2014", "the 19th century") by the rules below.
+- a candidate whose words are all in the question is not an answer (it is what
+  is asked about); of the rest, the one nearest the question's words in the
+  quote wins, the first citation before the others.
+
+The span's offsets point into the document: `doc.text[start:end] == text`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from .facts import MONTHS, lowercase_words, names, numbers
+from .retrieve import tokenize
+from .types import Citation, ShortAnswer
+
+_NAME_NOUNS = ("city|country|state|nation|town|county|region|province|continent|river|island|"
+               "company|team|club|organi[sz]ation|group|university|college|school|party|band|"
+               "language|church|newspaper|agency|court|army|empire|dynasty|tribe|family|man|woman|"
+               "person|king|queen|president|leader|author|scientist|player|artist|architect|"
+               "engineer|inventor|composer|general|ship|book|film|album|station|museum|street")
+# (pattern searched in the lower-cased question, answer type); the first that matches wins.
+QUESTION_TYPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), t) for p, t in (
+        (r"\b(?:what|which) (?:year|decade|century|date|day|month|period|era)\b|^when\b|"
+         r"[,;] when\b|\bwhen (?:did|was|were|is|does|do|had|has|will)\b", "date"),
+        (r"\bhow (?:many|much)\b|\bwhat (?:percent(?:age)?|proportion|share|fraction|number|"
+         r"amount)\b|\bwhat (?:is|was) the (?:population|cost|price|number)\b", "number"),
+        (r"\bhow (?:long|old|far|tall|big|large|high|deep|wide|fast|heavy|often)\b", "measure"),
+        (r"\bwho(?:m|se)?\b", "name"),
+        (r"\bwhere\b", "place"),
+        (rf"\b(?:what|which)(?: \w+)? (?:{_NAME_NOUNS})s?\b|\bname of\b", "name"),
+    ))
+_TITLE_WORDS = "mr|mrs|ms|miss|dr|prof|sir|dame|lord|lady|rev"
+_MONTH = "|".join(m.capitalize() for m in MONTHS)
+_YEAR = r"(?:1[0-9]{3}|20[0-9]{2})s?|\d{1,4} (?:BC|BCE|AD|CE)|(?:AD|CE) \d{1,4}"
+_DATE = re.compile(
+    rf"\b(?:(?:\d{{1,2}}(?:st|nd|rd|th)? (?:of )?)?(?:{_MONTH})(?: \d{{1,2}}(?:st|nd|rd|th)?)?"
+    rf",? )?(?:{_YEAR})\b"
+    rf"|\b(?:\d{{1,2}}(?:st|nd|rd|th)? (?:of )?)?(?:{_MONTH})(?: \d{{1,2}}(?:st|nd|rd|th)?)?\b"
+    r"|\b(?:\d{1,2}(?:st|nd|rd|th)|(?:first|second|third|fourth|fifth|sixth|seventh|eighth|"
+    r"ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|"
+    r"eighteenth|nineteenth|twentieth|twenty-first)) century\b(?: (?:BC|BCE|AD|CE)\b)?")
+_CURRENCY = re.compile(r"(?:US|A|C|HK)?[$\u00a3\u20ac\u00a5]\s?$")
+_PERCENT = re.compile(r"\s?(?:%|per ?cent\b)")
+_UNITS = frozenset("kilograms kg grams tonnes tons pounds lb metres meters km kilometres kilometers "
+                   "miles feet ft inches cm mm hectares acres litres liters degrees mph".split())
+_NOT_UNITS = frozenset("and or to in of on at the a an by for from with than as per is was are were "
+                       "times".split())
+_UNIT = re.compile(r"[ \-]([a-z]+(?: (?:per|an|a) [a-z]+)?)")
+# Tuned on the even-numbered XQuAD dev articles (bench/tune_short.py, docs/EVALUATION.md).
+FIRST_CITATION_BONUS = 60  # characters of distance a later citation's candidate must beat
+ASKED_SHARE = 0.5  # a candidate with this share of its words in the question is what is asked about
+WINDOW = 40  # characters either side of a candidate where the question's words count ...
+WINDOW_WEIGHT = 50.0  # ... each distinct one worth this many characters of distance
+SUBJECT_BONUS = 300.0  # "who carried out X?": the first name before "carried" in the quote
+COUNTED_BONUS = 30.0  # "how many seconds ...?": a number followed by "seconds"
+_COUNTED = re.compile(r"\bhow (?:many|much) ((?:[a-z\-]+ ){0,1}[a-z\-]+)", re.I)
+HEAD_BONUS = 300.0  # "which island ...?": a name right after "island (of)" in the quote
+_HEAD = re.compile(rf"\b(?:what|which) ((?:{_NAME_NOUNS})s?)\b", re.I)
+_WHO_DID = re.compile(r"^\s*who (?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could)"
+                      r"\b)([a-z]+)", re.I)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A span of a quote that could answer, with its offsets in the quote."""
+
+    start: int
+    end: int
+    kind: str
+
+
+def answer_type(question: str) -> str | None:
+    """date | number | measure | name | place, or None when the question asks for no short fact."""
+    q = " ".join(question.lower().split())
+    return next((t for pattern, t in QUESTION_TYPES if pattern.search(q)), None)
+
+
+def candidates(text: str, kind: str, context: str = "") -> list[Candidate]:
+    """Spans of `text` of the answer type `kind`; `context` (the passage) tells which
+    capitalised words are ordinary words that open a sentence ("Soon", "Built")."""
+    if kind == "date":
+        return [Candidate(m.start(), m.end(), "date") for m in _DATE.finditer(text)
+                if not _is_may_verb(text, m)]
+    if kind in {"number", "measure"}:
+        out = []
+        for _value, s, e in numbers(text):
+            cur = _CURRENCY.search(text, max(0, s - 4), s)
+            s = cur.start() if cur else s
+            pct = _PERCENT.match(text, e)
+            if pct:
+                e = pct.end()
+            elif (u := _UNIT.match(text, e)) and (u.group(1) in _UNITS or (
+                    kind == "measure" and u.group(1).split()[0] not in _NOT_UNITS)):
+                e = u.end()
+            out.append(Candidate(s, e, kind))
+        return out
+    common = lowercase_words([text, context])
+    out = []
+    for f in names(text, common, "english", "en"):  # "BSkyB and Virgin Media" is two names
+        at = f.start
+        for piece in re.split(r"( and |, )", f.text):
+            title = re.match(rf"(?:(?:{_TITLE_WORDS})\.? )+", piece, re.I)  # "Mr Ashley"
+            skip = title.end() if title and title.end() < len(piece) else 0
+            if piece not in {" and ", ", "} and piece:
+                out.append(Candidate(at + skip, at + len(piece), "name"))
+            at += len(piece)
+    return out
+
+
+def _is_may_verb(text: str, m: re.Match[str]) -> bool:
+    return m.group().startswith("May") and not re.search(r"\d", m.group())
+
+
+def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "english",
+                 stopwords: str = "en") -> ShortAnswer | None:
+    """The span of a cited quote that best answers the question, or None (see the module)."""
+    kind = answer_type(question)
+    if kind is None or not citations:
+        return None
+    qtok = set(tokenize([question], stemmer, stopwords)[0])
+    cm = _COUNTED.search(question)
+    counted = tokenize([cm.group(1)], stemmer, stopwords)[0] if cm else []
+    hm = _HEAD.search(question)
+    head = re.escape(hm.group(1)[:-1] if hm and hm.group(1).endswith("s") else
+                     hm.group(1)) if hm else ""
+    best: tuple[float, ShortAnswer] | None = None
+    for rank, c in enumerate(citations):
+        for part in c.parts:
+            found = candidates(part.quote, kind, getattr(getattr(c, "chunk", None), "text", ""))
+            if kind == "place":
+                found = _places(part.quote, found)
+            anchors = _anchors(part.quote, qtok, stemmer, stopwords)
+            found = [x for x in found if not _acronym(part.quote, x)]
+            subject = _subject(question, found, anchors, stemmer, stopwords)
+            for cand in found:
+                words = set(tokenize([part.quote[cand.start:cand.end]], stemmer, stopwords)[0])
+                if not words or len(words & qtok) >= ASKED_SHARE * len(words):
+                    continue  # what the question is about, not its answer
+                near = {w for (s, e), w in anchors.items()
+                        if cand.start - WINDOW <= s and e <= cand.end + WINDOW}
+                cost = (_distance(cand, anchors) - WINDOW_WEIGHT * len(near)
+                        + rank * FIRST_CITATION_BONUS)
+                if counted and _counted_after(part.quote, cand, counted, stemmer, stopwords):
+                    cost -= COUNTED_BONUS  # "how many seconds ...?" -> "17 seconds"
+                if subject is not None and cand == subject:
+                    cost -= SUBJECT_BONUS
+                if head and re.search(rf"\b{head}\w*(?: of| called| named)?(?: the)? $",
+                                      part.quote[max(0, cand.start - 40):cand.start], re.I):
+                    cost -= HEAD_BONUS  # "which island ...?" -> "the island of Pharos"
+                if kind == "number" and re.fullmatch(r"1[0-9]{3}|20[0-9]{2}",
+                                                     part.quote[cand.start:cand.end]):
+                    cost += FIRST_CITATION_BONUS  # a year is rarely "how many"
+                if best is None or cost < best[0]:
+                    text = part.quote[cand.start:cand.end]
+                    best = (cost, ShortAnswer(text, part.start + cand.start,
+                                              part.start + cand.end, c.n))
+    return best[1] if best else None
+
+
+def _places(text: str, found: list[Candidate]) -> list[Candidate]:
+    """Names written after in/at/from/near ... come first: 'where' asks for a place."""
+    near = [c for c in found
+            if re.search(r"\b(?:in|at|from|near|to|on|into|across|between|of)\s+(?:the\s+)?$",
+                         text[max(0, c.start - 12):c.start])]
+    return near or found
+
+
+def _anchors(text: str, qtok: set[str], stemmer: str,
+             stopwords: str) -> dict[tuple[int, int], str]:
+    """Where the question's content words occur in text: span -> the (stemmed) word."""
+    out = {}
+    for m in re.finditer(r"\w+", text):
+        toks = tokenize([m.group()], stemmer, stopwords)[0]
+        if toks and toks[0] in qtok:
+            out[(m.start(), m.end())] = toks[0]
+    return out
+
+
+def _distance(cand: Candidate, anchors: Mapping[tuple[int, int], str]) -> float:
+    """Characters between a candidate and the nearest question word outside it."""
+    gaps = [cand.start - e if e <= cand.start else s - cand.end
+            for s, e in anchors if e <= cand.start or s >= cand.end]
+    return float(min(gaps)) if gaps else 1000.0
+
+
+def _acronym(text: str, cand: Candidate) -> bool:
+    """"(CSE)" after "child sexual exploitation": a short form of words nearby, not an answer."""
+    word = text[cand.start:cand.end]
+    return word.isupper() and text[cand.start - 1:cand.start] == "(" \
+        and text[cand.end:cand.end + 1] == ")"
+
+
+def _subject(question: str, found: Sequence[Candidate], anchors: Mapping[tuple[int, int], str],
+             stemmer: str, stopwords: str) -> Candidate | None:
+    """For "who <verb> ...?": the first name of the quote before that verb, i.e. its subject."""
+    m = _WHO_DID.match(question)
+    if not m:
+        return None
+    verb = tokenize([m.group(1)], stemmer, stopwords)[0]
+    at = min((s for (s, _e), w in anchors.items() if verb and w == verb[0]), default=None)
+    before = [c for c in found if at is not None and c.end <= at]
+    return before[0] if before else None
+
+
+def _counted_after(text: str, cand: Candidate, counted: Sequence[str], stemmer: str,
+                   stopwords: str) -> bool:
+    """Whether a word of what is counted follows the number closely ("17 seconds")."""
+    after = tokenize([text[cand.start:cand.end + 25]], stemmer, stopwords)[0]
+    return any(w in after for w in counted)
+
+
+def holds_answer_type(text: str, kind: str, qtok: Collection[str], stemmer: str = "english",
+                      stopwords: str = "en") -> bool:
+    """Whether text holds a candidate of `kind` that the question does not already name
+    (answer.py prefers such sentences)."""
+    for cand in candidates(text, kind):
+        words = set(tokenize([text[cand.start:cand.end]], stemmer, stopwords)[0])
+        if words and len(words & set(qtok)) < ASKED_SHARE * len(words):
+            return True
+    return False

@@ -1,0 +1,110 @@
+"""Short answers: the few words of a cited quote that answer who/when/how many, with offsets.
+
+Real model, real index of docs_src/ (copied); the rules' pure parts are also checked alone.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import DOCS_SRC, SEED, make_assistant
+
+from assistant import cli
+from assistant.shortanswer import answer_type, candidates
+
+REVIEW = "What did the independent review of Rotherham find?"
+
+
+@pytest.fixture(scope="module")
+def seed_index(tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("short")
+    docs = root / "docs_src"
+    shutil.copytree(DOCS_SRC, docs)
+    assistant = make_assistant(root / "index", embedder, docs)
+    assistant.index()
+    return assistant
+
+
+def _exact(assistant, answer):
+    """The short answer is document text at its offsets, inside the quote it names."""
+    sa = answer.short_answer
+    cite = next(c for c in answer.citations if c.n == sa.citation_n)
+    doc = assistant.retriever().store.documents[cite.chunk.doc_id]
+    assert doc.text[sa.start:sa.end] == sa.text
+    assert cite.start <= sa.start < sa.end <= cite.end
+    return doc, cite
+
+
+@pytest.mark.parametrize(("question", "expected", "source"), [
+    ("Who carried out the review of Rotherham?", "Steve Ashley", SEED),
+    ("When did Steve Ashley start his role?", "September", SEED),
+    ("How many times was the disease present in Russia between 1350 and 1490?", "25",
+     "black-death.pdf"),
+    ("How much of the Amazon rainforest is contained within Brazil?", "60%",
+     "amazon-rainforest.html"),
+])
+def test_short_answer_is_the_span_that_answers(seed_index, question, expected, source):
+    answer = seed_index.ask(question)
+    assert answer.short_answer is not None, answer.text
+    assert answer.short_answer.text == expected
+    doc, cite = _exact(seed_index, answer)
+    assert cite.chunk.source.endswith(source)
+    assert answer.short_answer.text in answer.text  # it is inside the quoted answer
+    # The sentence that holds a fact of the asked type is quoted first ("60%", not the
+    # article's opening sentence).
+    assert answer.short_answer.citation_n == 1
+
+
+def test_a_question_without_a_short_fact_gets_none(seed_index):
+    answer = seed_index.ask(REVIEW)
+    assert answer.found and answer.short_answer is None
+    assert answer.to_dict()["short_answer"] is None
+
+
+def test_the_title_line_is_never_quoted(seed_index):
+    title = (DOCS_SRC / SEED).read_text(encoding="utf-8").split("\n")[0]
+    for q in ("Who carried out the independent review of how Rotherham tackles child sexual "
+              "exploitation?", "Praise for Rotherham fight against child sex abuse"):
+        answer = seed_index.ask(q)
+        assert all(title not in c.quote for c in answer.citations), answer.text
+
+
+def test_json_and_cli_show_the_short_answer(seed_index, capsys):
+    index = str(seed_index.settings.index_dir)
+    assert cli.main(["ask", "Who carried out the review of Rotherham?", "--index", index,
+                     "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    sa = out["short_answer"]
+    assert set(sa) == {"text", "start", "end", "citation_n"}
+    assert sa["text"] == "Steve Ashley"
+    cite = next(c for c in out["citations"] if c["n"] == sa["citation_n"])
+    assert cite["quote"][sa["start"] - cite["start"]:sa["end"] - cite["start"]] == "Steve Ashley"
+    assert cli.main(["ask", "Who carried out the review of Rotherham?", "--index", index]) == 0
+    assert capsys.readouterr().out.split("\n")[0] == f"Steve Ashley [{sa['citation_n']}]"
+    assert cli.main(["ask", REVIEW, "--index", index, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["short_answer"] is None
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("Who led the review?", "name"), ("When did the plague reach England?", "date"),
+    ("In what year was the fortress built?", "date"), ("How many claims are there?", "number"),
+    ("How much of the forest is in Brazil?", "number"), ("How long is the river?", "measure"),
+    ("Where is the kakapo found?", "place"), ("Which team won?", "name"),
+    ("What theatre was the best example?", None), (REVIEW, None),
+    ("Why are ctenophores rare as fossils?", None), ("What is happening to teachers?", None),
+])
+def test_answer_type_comes_from_the_question(question, kind):
+    assert answer_type(question) == kind
+
+
+def test_candidates_are_typed_spans():
+    text = "Built in 1480 by Sultan Qaitbay and Mr Ashley for $2.5 million, about 41% of 5 May 2014."
+    spans = {k: [text[c.start:c.end] for c in candidates(text, k)]
+             for k in ("date", "number", "name")}
+    assert "1480" in spans["date"] and "5 May 2014" in spans["date"]
+    assert "$2.5 million" in spans["number"] and "41%" in spans["number"]
+    assert "Sultan Qaitbay" in spans["name"] and "Ashley" in spans["name"]
+    bc = "In 280 BC it stood."
+    assert [bc[c.start:c.end] for c in candidates(bc, "date")] == ["280 BC"]
