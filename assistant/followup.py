@@ -39,13 +39,24 @@ _TOKEN = re.compile(r"[\w'\u2019-]+|[^\w\s]")
 
 
 def is_followup(question: str) -> bool:
-    """True for short questions, or ones that lean on the previous turn."""
-    words = [w.lower() for w in _WORD.findall(question)]
+    """True for short questions, or ones that lean on the previous turn.
+
+    A pronoun after a name of the question's own ("When was the Black Death at its
+    peak?") points at that name, not back into the conversation.
+    """
+    raw = _WORD.findall(question)
+    words = [w.lower() for w in raw]
     if not words:
         return False
-    return len(words) <= 4 or words[0] in {"and", "also", "but", "so"} or any(
-        w in _ANAPHORA for w in words[1:] if w not in {"the", "and"}
-    )
+    if len(words) <= 4 or words[0] in {"and", "also", "but", "so"}:
+        return True
+    named = False
+    for w, lower in zip(raw[1:], words[1:], strict=True):
+        if w[:1].isupper() and lower not in _DETERMINERS:
+            named = True
+        elif lower in _ANAPHORA and lower not in {"the", "and"} and not named:
+            return True
+    return False
 
 
 def topic(question: str) -> str | None:

@@ -12,6 +12,7 @@ The CSL style files in assistant/styles/ come from the CSL project
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -141,12 +142,26 @@ def cited_items(answer: Answer, documents: Mapping[str, Document]) -> list[dict[
         corr = None
         if doc is not None:
             f = references_file(doc)
-            corr = cache.setdefault(f, load_corrections(f))
+            if f not in cache:
+                cache[f] = load_corrections(f)
+            corr = cache[f]
         out.append(citation_csl(c, doc, corr))
     return out
 
 
 # --- CSL styles (citeproc-py) ----------------------------------------------------
+
+@functools.lru_cache(maxsize=8)
+def _style(style: str) -> Any:
+    """The parsed CSL style (APA's file is 85 KB): parsed once per process, not per citation."""
+    import warnings
+
+    from citeproc import CitationStylesStyle
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CitationStylesStyle(str(STYLES_DIR / CSL_STYLES[style]), validate=False)
+
 
 def formatted(items: Sequence[dict[str, Any]], style: str) -> tuple[list[str], list[str]]:
     """(in-text citation per item, reference list) in an APA/Harvard/Chicago style."""
@@ -160,7 +175,6 @@ def formatted(items: Sequence[dict[str, Any]], style: str) -> tuple[list[str], l
     from citeproc import (
         CitationItem,
         CitationStylesBibliography,
-        CitationStylesStyle,
         formatter,
     )
     from citeproc.source import Locator
@@ -170,7 +184,7 @@ def formatted(items: Sequence[dict[str, Any]], style: str) -> tuple[list[str], l
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # citeproc-py warns about CSL features it skips
         source = CiteProcJSON([_citeproc_safe(v) for v in unique.values()])
-        csl = CitationStylesStyle(str(STYLES_DIR / CSL_STYLES[style]), validate=False)
+        csl = _style(style)
         bib = CitationStylesBibliography(csl, source, formatter.plain)
         cites = []
         for i in items:

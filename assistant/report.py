@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .cite import _flat
 from .references import CSL_STYLES, formatted
 
 Turn = dict[str, Any]
@@ -34,10 +35,6 @@ def styled_turns(turns: Sequence[Turn], style: str) -> tuple[list[dict[int, str]
 
 def _replace_markers(text: str, cites: dict[int, str]) -> str:
     return re.sub(r"\[(\d+)\]", lambda m: cites.get(int(m.group(1)), m.group(0)), text)
-
-
-def _flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def write_docx(turns: Sequence[Turn], path: Path, style: str = "numbered", when: str = "") -> Path:

@@ -34,6 +34,9 @@ def test_questions_that_stand_alone_are_kept() -> None:
     q = "Which police force did Steve Ashley serve in before becoming chairman of the board?"
     assert retrieval_query(q, history) == q
     assert retrieval_query("And who led it?", None) == "And who led it?"
+    # "its" points at the question's own name: a new topic, not a follow-up
+    q = "When was the Black Death at its peak in Europe?"
+    assert retrieval_query(q, [("How much of the Amazon rainforest lies in Brazil?", "...")]) == q
 
 
 def test_person_pronouns_and_unresolvable_ones_keep_the_previous_question() -> None:

@@ -92,17 +92,8 @@ def is_legacy(index_dir: Path) -> bool:
 
 
 def exists(index_dir: Path) -> bool:
-    """A committed index (of this format) is in `index_dir`."""
-    if not (index_dir / catalog.CATALOG).is_file():
-        return False
-    try:
-        db = catalog.connect(index_dir)
-        try:
-            return catalog.get_meta(db, "generation", 0) > 0
-        finally:
-            db.close()
-    except (sqlite3.DatabaseError, ValueError):
-        return True  # there is one, damaged: load() says so
+    """A committed index (of this format) is in `index_dir`; a damaged one counts (load() says so)."""
+    return bool(generation(index_dir))
 
 
 def generation(index_dir: Path) -> int | None:

@@ -197,9 +197,11 @@ class LocalStore:
     def _terms(self, tokens: Sequence[str], k1: float, b: float) -> Any:
         """The query's postings, kept for the next call (top-n, then candidates' scores)."""
         key = (tuple(tokens), k1, b)
-        if self._last_terms[0] != key:
-            self._last_terms = (key, bm25.terms(self, tokens, k1, b))
-        return self._last_terms[1]
+        last = self._last_terms  # read once: other threads replace it while this one asks
+        if last[0] != key:
+            last = (key, bm25.terms(self, tokens, k1, b))
+            self._last_terms = last
+        return last[1]
 
     def bm25(self, tokens: Sequence[str], k1: float, b: float,
              keys: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:

@@ -78,7 +78,6 @@ class Writer:
         self._removes: set[str] = set()
         self._touches: dict[str, tuple[int, int]] = {}
         self._manifest: dict[str, Any] | None = None
-        self.kinds: set[str] = set()
         self.cleanup()
 
     def close(self) -> None:
@@ -134,7 +133,6 @@ class Writer:
             vectors = np.concatenate([a.vectors for a in self._adds if len(a.chunks)])
             tokens = [t for a in self._adds for t in a.tokens]
             info = segment.write(self.index_dir / name, keys, vectors, segment.postings(tokens), kind)
-            self.kinds.add(kind)
         db.execute("BEGIN IMMEDIATE")
         try:
             for doc_id in self._removes | {a.doc.doc_id for a in self._adds}:
@@ -212,7 +210,6 @@ class Writer:
             keys, vectors, lexical = _merged(parts)
             kind = "hnsw" if len(keys) >= self.ann_threshold else "flat"
             info = segment.write(self.index_dir / name, keys, vectors, lexical, kind)
-            self.kinds.add(kind)
         finally:
             reader.close()
         db = self.db
