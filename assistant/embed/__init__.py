@@ -77,6 +77,23 @@ _CACHE: dict[tuple[object, ...], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
 
+def pool_spans(
+    hidden: np.ndarray, offsets: np.ndarray, special: np.ndarray,
+    spans: Sequence[tuple[int, int]], out: np.ndarray,
+) -> None:
+    """Write into `out` the L2-normalised mean token state of each character span.
+
+    `hidden` (tokens, dim), `offsets` (tokens, 2) and `special` (tokens,) describe one
+    text's tokens; a span with no token inside (past the model's window) is left as is.
+    """
+    real = ~special & (offsets[:, 1] > offsets[:, 0])
+    inside = np.stack([real & (offsets[:, 0] >= a) & (offsets[:, 1] <= b)
+                       for a, b in spans]).astype(np.float32)
+    has = inside.sum(axis=1) > 0
+    sums = inside[has] @ hidden / inside[has].sum(axis=1, keepdims=True)
+    out[has] = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+
+
 def load_embedder(settings: Settings) -> Embedder:
     """One loaded model per settings that matter, per process.
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelLoadError
+from . import pool_spans
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +96,9 @@ class OnnxEmbedder:
             for row, i in enumerate(idx):
                 if spans[i]:
                     e = enc[i]
-                    offsets = np.array(e.offsets, dtype=np.int64).reshape(-1, 2)
-                    real = (np.array(e.special_tokens_mask) == 0) & (offsets[:, 1] > offsets[:, 0])
-                    inside = np.stack([real & (offsets[:, 0] >= a) & (offsets[:, 1] <= b)
-                                       for a, b in spans[i]]).astype(np.float32)
-                    has = inside.sum(axis=1) > 0
-                    h = hidden[row, : len(e.ids)]
-                    pooled[i][has] = _normalise(inside[has] @ h / inside[has].sum(axis=1,
-                                                                                  keepdims=True))
+                    pool_spans(hidden[row, : len(e.ids)],
+                               np.array(e.offsets, dtype=np.int64).reshape(-1, 2),
+                               np.array(e.special_tokens_mask) == 1, spans[i], pooled[i])
             return idx
 
         results: Iterator[list[int]] = (

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..config import BUNDLED_MODEL
 from ..errors import ModelLoadError
-from . import offline, resolve_model
+from . import offline, pool_spans, resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -86,34 +87,33 @@ class SentenceTransformerEmbedder:
         """Text vectors, and the mean-pooled token states of each text's character `spans`.
 
         Same contract as OnnxEmbedder.embed_spans (NaN rows for spans outside the
-        window); here the token states take a second pass of the model.
+        window); one model pass gives both the text vectors and the token states.
         """
-        vecs = self.embed(texts, progress)
+        vecs = np.zeros((len(texts), self.dim), dtype=np.float32)
         pooled = [np.full((len(s), self.dim), np.nan, dtype=np.float32) for s in spans]
-        todo = [i for i, s in enumerate(spans) if s]
-        for lo in range(0, len(todo), self.batch_size):
-            idx = todo[lo : lo + self.batch_size]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for lo in range(0, len(order), self.batch_size):
+            idx = order[lo : lo + self.batch_size]
             batch = [texts[i] for i in idx]
             with self._lock:
-                states = self._model.encode(batch, batch_size=self.batch_size,
-                                            output_value="token_embeddings",
-                                            convert_to_numpy=False, show_progress_bar=False)
+                outputs: Any = self._model.encode(batch, batch_size=self.batch_size, output_value=None,
+                                             convert_to_numpy=False, show_progress_bar=False)
                 enc = self._tokenizer(batch, return_offsets_mapping=True, truncation=True,
                                       return_special_tokens_mask=True,
                                       max_length=self.max_seq_length)
             for row, i in enumerate(idx):
-                h = np.asarray(states[row].float().cpu().numpy())
+                v = np.asarray(outputs[row]["sentence_embedding"].float().cpu().numpy())
+                vecs[i] = v / max(float(np.linalg.norm(v)), 1e-12)
+                if not spans[i]:
+                    continue
+                h = np.asarray(outputs[row]["token_embeddings"].float().cpu().numpy())
                 offsets = np.array(enc["offset_mapping"][row], dtype=np.int64).reshape(-1, 2)
                 n = min(len(h), len(offsets))
                 h, offsets = h[:n], offsets[:n]
                 special = np.array(enc["special_tokens_mask"][row][:n]) == 1
-                real = ~special & (offsets[:, 1] > offsets[:, 0])
-                inside = np.stack([real & (offsets[:, 0] >= a) & (offsets[:, 1] <= b)
-                                   for a, b in spans[i]]).astype(np.float32)
-                has = inside.sum(axis=1) > 0
-                sums = inside[has] @ h / inside[has].sum(axis=1, keepdims=True)
-                norms = np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-                pooled[i][has] = sums / norms
+                pool_spans(h, offsets, special, spans[i], pooled[i])
+            if progress is not None:
+                progress(len(idx))
         return vecs, pooled
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
