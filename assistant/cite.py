@@ -51,15 +51,20 @@ def quotes(c: Citation) -> str:
     return " \u2026 ".join(f"\u201c{_flat(s.quote)}\u201d" for s in c.parts)
 
 
+def _where(c: Citation, source: str) -> str:
+    """ "source, locators" (either may be missing)."""
+    return ", ".join(p for p in (source, locators(c)) if p)
+
+
 def plain(c: Citation) -> str:
     """"quote" — Title (docs_src/file.txt, lines 5–6)"""
-    where = ", ".join(p for p in (c.chunk.source, locators(c)) if p)
+    where = _where(c, c.chunk.source)
     return f"{quotes(c)} \u2014 {c.chunk.title} ({where})"
 
 
 def markdown(c: Citation) -> str:
     """> quote — *Title* (`docs_src/file.txt`, lines 5–6)"""
-    where = ", ".join(p for p in (f"`{c.chunk.source}`", locators(c)) if p)
+    where = _where(c, f"`{c.chunk.source}`")
     title = c.chunk.title.replace("*", r"\*")
     body = "\n>\n> \u2026\n>\n> ".join(_flat(s.quote) for s in c.parts)
     return f"> {body}\n>\n> \u2014 *{title}* ({where})"
@@ -67,7 +72,7 @@ def markdown(c: Citation) -> str:
 
 def reference(c: Citation) -> str:
     """One line of a numbered reference list: [n] Title (source, locator): "quote"."""
-    where = ", ".join(p for p in (c.chunk.source, locators(c)) if p)
+    where = _where(c, c.chunk.source)
     return f"[{c.n}] {c.chunk.title} ({where}): {quotes(c)}"
 
 
@@ -87,6 +92,6 @@ def answer_markdown(answer: Answer) -> str:
     sa = answer.short_answer  # first, as the chat shows it: "Steve Ashley [1]: ..."
     lines = [(f"{sa.text} [{sa.citation_n}]: " if sa else "") + reflow(answer.text), ""]
     for c in answer.citations:
-        where = ", ".join(p for p in (f"`{c.chunk.source}`", locators(c)) if p)
+        where = _where(c, f"`{c.chunk.source}`")
         lines.append(f"{c.n}. *{c.chunk.title}* ({where}): {quotes(c)}")
     return "\n".join(lines).rstrip() + "\n"

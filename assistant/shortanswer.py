@@ -96,7 +96,7 @@ def candidates(text: str, kind: str, context: str = "") -> list[Candidate]:
     capitalised words are ordinary words that open a sentence ("Soon", "Built")."""
     if kind == "date":
         return [Candidate(m.start(), m.end(), "date") for m in _DATE.finditer(text)
-                if not _is_may_verb(text, m)]
+                if not _is_may_verb(m)]
     if kind in {"number", "measure"}:
         out = []
         for _value, s, e in numbers(text):
@@ -123,7 +123,7 @@ def candidates(text: str, kind: str, context: str = "") -> list[Candidate]:
     return out
 
 
-def _is_may_verb(text: str, m: re.Match[str]) -> bool:
+def _is_may_verb(m: re.Match[str]) -> bool:
     return m.group().startswith("May") and not re.search(r"\d", m.group())
 
 
@@ -142,7 +142,7 @@ def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "e
     best: tuple[float, ShortAnswer] | None = None
     for rank, c in enumerate(citations):
         for part in c.parts:
-            found = candidates(part.quote, kind, getattr(getattr(c, "chunk", None), "text", ""))
+            found = candidates(part.quote, kind, c.chunk.text)
             if kind == "place":
                 found = _places(part.quote, found)
             anchors = _anchors(part.quote, qtok, stemmer, stopwords)
