@@ -6,11 +6,14 @@ best answer the question, verbatim, each followed by its marker.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from . import fitted
 from .chunk import body_sentences, heading_path, locate
 from .config import Settings
 from .embed import Embedder
@@ -21,16 +24,12 @@ from .types import Answer, Citation, Document, Hit
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 
-# Sentence scoring, tuned on XQuAD dev (docs/EVALUATION.md): relevance = cosine similarity +
-# OVERLAP_WEIGHT * share of the question's content words; ranking adds a small prior for
-# passages retrieval ranked higher. A second sentence is quoted when it scores within
-# SECOND_MARGIN of the best and is itself relevant enough to cite.
+# Relevance (the abstention test) = cosine similarity + OVERLAP_WEIGHT * share of the question's
+# content words (docs/EVALUATION.md). Sentences are ranked by a logistic model over
+# SENTENCE_FEATURES fitted on XQuAD dev with cross-validation by article
+# (bench/fit_sentences.py -> assistant/models/sentences.json); a second sentence is quoted when
+# its logit is within the model's `second_margin` of the best and it is relevant enough to cite.
 OVERLAP_WEIGHT = 0.8
-RANK_WEIGHT = 0.1
-SECOND_MARGIN = 0.2
-# Added when the question asks for a name/date/number... and the sentence holds one it does not
-# already name (shortanswer.py); tuned on half the XQuAD dev articles (docs/EVALUATION.md).
-TYPE_WEIGHT = 0.2
 
 
 @dataclass(frozen=True)
@@ -74,6 +73,96 @@ def overlap(query_tokens: Sequence[str], text: str, settings: Settings) -> float
     return len(q & t) / len(q)
 
 
+SENTENCE_FEATURES = (
+    "similarity", "overlap", "idf_overlap", "similarity_gap", "relevance_gap",
+    "passage_prior", "top_passage", "passage_gap", "first_in_passage", "position",
+    "document_opening", "typed", "type_match", "names_matched", "numbers_matched", "log_words",
+    "relevance_rank", "neighbour_gap",
+)
+_NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w'-]+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def sentence_features(
+    question: str, sents: Sequence[Sentence], sims: np.ndarray, hits: Sequence[Hit],
+    settings: Settings,
+) -> np.ndarray:
+    """One row of SENTENCE_FEATURES per candidate sentence (the model in
+    assistant/models/sentences.json weighs them; bench/fit_sentences.py fits it)."""
+    qtok = tokenize([question], settings.stemmer, settings.stopwords)[0]
+    stoks = [set(t) for t in tokenize([s.text for s in sents], settings.stemmer,
+                                      settings.stopwords)]
+    q = set(qtok)
+    # "BM25-ish": the question's words weighted by how rare they are among the candidates
+    idf = {w: math.log(1 + len(sents) / (1 + sum(w in t for t in stoks))) for w in q}
+    kind = answer_type(question)
+    names = {n.lower() for n in _NAME.findall(question)}
+    nums = set(_NUMBER.findall(question))
+    ov = np.array([len(q & t) / len(q) if q else 0.0 for t in stoks])
+    rel = sims + OVERLAP_WEIGHT * ov
+    per_hit: dict[int, list[int]] = {}
+    for i, s in enumerate(sents):
+        per_hit.setdefault(s.hit, []).append(i)
+    rank = np.empty(len(sents))
+    rank[np.argsort(-rel, kind="stable")] = np.arange(len(sents))
+    rows = []
+    for i, s in enumerate(sents):
+        order = per_hit[s.hit]
+        at = order.index(i)
+        lower = s.text.lower()
+        typed = kind is not None and holds_answer_type(s.text, kind, qtok, settings.stemmer,
+                                                       settings.stopwords)
+        rows.append([
+            sims[i], ov[i],
+            sum(idf[w] for w in q & stoks[i]) / max(1e-9, sum(idf.values())),
+            sims[i] - sims.max(), rel[i] - rel.max(),
+            1.0 / (1 + s.hit), float(s.hit == 0), hits[s.hit].score - hits[0].score,
+            float(at == 0), at / max(1, len(order) - 1),
+            float(at == 0 and hits[s.hit].chunk.ordinal == 0),
+            float(kind is not None), float(typed),
+            sum(n in lower for n in names) / len(names) if names else 0.0,
+            sum(n in s.text for n in nums) / len(nums) if nums else 0.0,
+            math.log(1 + len(s.text.split())),
+            math.log(1 + rank[i]),
+            # the answer often sits next to the sentence that repeats the question's words
+            max((rel[j] for j in order[max(0, at - 1):at + 2] if j != i), default=0.0)
+            - rel.max(),
+        ])
+    return np.asarray(rows, dtype=np.float64).reshape(len(sents), len(SENTENCE_FEATURES))
+
+
+def sentence_model() -> fitted.Linear:
+    return fitted.load("sentences", SENTENCE_FEATURES)
+
+
+def featurize(
+    question: str,
+    hits: Sequence[Hit],
+    documents: Mapping[str, Document],
+    embedder: Embedder,
+    settings: Settings,
+    query_vector: np.ndarray | None = None,
+    lookup: Lookup | None = None,
+) -> tuple[list[Sentence], np.ndarray]:
+    """Every candidate sentence of the hits with its similarity and overlap, and its features.
+
+    Sentence vectors come from the index's tables through `lookup` (store.sentence_vectors);
+    only sentences it lacks are embedded here.
+    """
+    sents = candidate_sentences(hits, documents)
+    if not sents:
+        return [], np.zeros((0, len(SENTENCE_FEATURES)))
+    q = query_vector if query_vector is not None else embedder.embed([question])[0]
+    vecs = sentence_vectors([(hits[s.hit].chunk.doc_id, s.start, s.end, s.text) for s in sents],
+                            embedder, lookup)
+    sims = np.asarray(vecs @ q, dtype=np.float64)
+    rows = sentence_features(question, sents, sims, hits, settings)
+    names = SENTENCE_FEATURES
+    sim, ov = rows[:, names.index("similarity")], rows[:, names.index("overlap")]
+    return [Sentence(s.hit, s.start, s.end, s.text, 0.0, float(a), float(b))
+            for s, a, b in zip(sents, sim, ov, strict=True)], rows
+
+
 def score_sentences(
     question: str,
     hits: Sequence[Hit],
@@ -83,29 +172,10 @@ def score_sentences(
     query_vector: np.ndarray | None = None,
     lookup: Lookup | None = None,
 ) -> list[Sentence]:
-    """Score every sentence of the hits: similarity to the question, word overlap, passage rank.
-
-    Sentence vectors come from the index's tables through `lookup` (store.sentence_vectors);
-    only sentences it lacks are embedded here.
-    """
-    sents = candidate_sentences(hits, documents)
-    if not sents:
-        return []
-    q = query_vector if query_vector is not None else embedder.embed([question])[0]
-    vecs = sentence_vectors([(hits[s.hit].chunk.doc_id, s.start, s.end, s.text) for s in sents],
-                            embedder, lookup)
-    sims = vecs @ q
-    qtok = tokenize([question], settings.stemmer, settings.stopwords)[0]
-    kind = answer_type(question)
-    out = []
-    for s, sim in zip(sents, sims, strict=True):
-        ov = overlap(qtok, s.text, settings)
-        prior = 1.0 / (1 + s.hit)  # passages ranked higher by retrieval are trusted more
-        score = float(sim) + OVERLAP_WEIGHT * ov + RANK_WEIGHT * prior
-        if kind is not None and holds_answer_type(s.text, kind, qtok, settings.stemmer,
-                                                  settings.stopwords):
-            score += TYPE_WEIGHT  # "how much ...?": the sentence with "60%" over the one without
-        out.append(Sentence(s.hit, s.start, s.end, s.text, score, float(sim), ov))
+    """Candidate sentences, best first, scored by the fitted model (logit of answering)."""
+    sents, rows = featurize(question, hits, documents, embedder, settings, query_vector, lookup)
+    logits = sentence_model().logits(rows)
+    out = [replace(s, score=float(z)) for s, z in zip(sents, logits, strict=True)]
     out.sort(key=lambda s: -s.score)
     return out
 
@@ -135,10 +205,11 @@ def extractive_answer(
     if not is_relevant(hits, best, settings) or best is None:
         return Answer(question=question, text=NOT_FOUND, found=False, hits=tuple(hits))
     chosen = [best]
+    margin = float(sentence_model().settings["second_margin"])
     for s in ranked[1:]:
         if len(chosen) >= settings.answer_sentences:
             break
-        if s.score >= best.score - SECOND_MARGIN and s.relevance >= settings.min_relevance:
+        if s.score >= best.score - margin and s.relevance >= settings.min_relevance:
             chosen.append(s)
     citations: list[Citation] = []
     parts: list[str] = []
