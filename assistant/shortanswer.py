@@ -1,14 +1,16 @@
 """Question + cited quotes -> the short answer: the few words of a quote that answer it.
 
-Rules, not a model (no NER model ships offline; figures in docs/EVALUATION.md):
+Rules where the question asks for a type, a fitted ranker where it does not
+(no NER model ships offline; figures in docs/EVALUATION.md):
 
 - the question's wording gives the answer type: who/whom/whose -> a name;
   where, "what city/country ..." -> a place name; when, "what year" -> a date;
   how many / how much / what percentage -> a number or amount; how long / old /
   far ... -> a number with its unit; "which/what team, company ..." -> a name.
-  Any other question ("what did the review find?", "why ...") gets none: on
-  XQuAD dev the nearest name or number answered other "what X ...?" questions
-  exactly only 14% of the time, too rarely to print in bold.
+- any other question ("what did the review find?", "why ...") is answered by
+  the logistic ranker over every span of the quotes (spans.py,
+  assistant/models/spans.json), and only when it gives its pick at least the
+  model's `min_share` of probability; otherwise none.
 - the quote gives candidates of that type: names and numbers as facts.py finds
   them, dates (years, "5 May 2014", "the 19th century") by the rules below.
 - a candidate whose words are all in the question is not an answer (it is what
@@ -24,8 +26,12 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from . import fitted
 from .facts import MONTHS, lowercase_words, names, numbers
 from .retrieve import tokenize
+from .spans import SPAN_FEATURES, features, phrases, stop_words
 from .types import Citation, ShortAnswer
 
 _NAME_NOUNS = ("city|country|state|nation|town|county|region|province|continent|river|island|"
@@ -130,47 +136,100 @@ def _is_may_verb(m: re.Match[str]) -> bool:
 def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "english",
                  stopwords: str = "en") -> ShortAnswer | None:
     """The span of a cited quote that best answers the question, or None (see the module)."""
-    kind = answer_type(question)
-    if kind is None or not citations:
+    if not citations:
         return None
+    kind = answer_type(question)
+    if kind is None:
+        return _fitted_pick(question, citations, stemmer, stopwords)
     qtok = set(tokenize([question], stemmer, stopwords)[0])
+    best: tuple[float, ShortAnswer] | None = None
+    for rank, c in enumerate(citations):
+        for part in c.parts:
+            anchors = _anchors(part.quote, qtok, stemmer, stopwords)
+            for (s, e), cost in _costs(question, kind, part.quote, c.chunk.text, rank, qtok,
+                                       anchors, stemmer, stopwords).items():
+                if best is None or cost < best[0]:
+                    best = (cost, ShortAnswer(part.quote[s:e], part.start + s, part.start + e,
+                                              c.n))
+    return best[1] if best else None
+
+
+def _costs(question: str, kind: str, quote: str, context: str, rank: int, qtok: set[str],
+           anchors: Mapping[tuple[int, int], str], stemmer: str,
+           stopwords: str) -> dict[tuple[int, int], float]:
+    """The rules' cost of each candidate of the asked type in one quote: lower is better."""
     cm = _COUNTED.search(question)
     counted = tokenize([cm.group(1)], stemmer, stopwords)[0] if cm else []
     hm = _HEAD.search(question)
     head = re.escape(hm.group(1)[:-1] if hm and hm.group(1).endswith("s") else
                      hm.group(1)) if hm else ""
-    best: tuple[float, ShortAnswer] | None = None
+    found = candidates(quote, kind, context)
+    if kind == "place":
+        found = _places(quote, found)
+    found = [x for x in found if not _acronym(quote, x)]
+    subject = _subject(question, found, anchors, stemmer, stopwords)
+    out: dict[tuple[int, int], float] = {}
+    for cand in found:
+        words = set(tokenize([quote[cand.start:cand.end]], stemmer, stopwords)[0])
+        if not words or len(words & qtok) >= ASKED_SHARE * len(words):
+            continue  # what the question is about, not its answer
+        near = {w for (s, e), w in anchors.items()
+                if cand.start - WINDOW <= s and e <= cand.end + WINDOW}
+        cost = _distance(cand, anchors) - WINDOW_WEIGHT * len(near) + rank * FIRST_CITATION_BONUS
+        if counted and _counted_after(quote, cand, counted, stemmer, stopwords):
+            cost -= COUNTED_BONUS  # "how many seconds ...?" -> "17 seconds"
+        if subject is not None and cand == subject:
+            cost -= SUBJECT_BONUS
+        if head and re.search(rf"\b{head}\w*(?: of| called| named)?(?: the)? $",
+                              quote[max(0, cand.start - 40):cand.start], re.I):
+            cost -= HEAD_BONUS  # "which island ...?" -> "the island of Pharos"
+        if kind == "number" and re.fullmatch(r"1[0-9]{3}|20[0-9]{2}", quote[cand.start:cand.end]):
+            cost += FIRST_CITATION_BONUS  # a year is rarely "how many"
+        out[(cand.start, cand.end)] = cost
+    return out
+
+
+def span_table(question: str, citations: Sequence[Citation], stemmer: str = "english",
+               stopwords: str = "en") -> tuple[list[ShortAnswer], np.ndarray]:
+    """Every candidate span of the cited quotes (spans.py) and its row of SPAN_FEATURES."""
+    qtok = set(tokenize([question], stemmer, stopwords)[0])
+    stop = stop_words(stopwords)
+    out: list[ShortAnswer] = []
+    rows = []
     for rank, c in enumerate(citations):
         for part in c.parts:
-            found = candidates(part.quote, kind, c.chunk.text)
-            if kind == "place":
-                found = _places(part.quote, found)
-            anchors = _anchors(part.quote, qtok, stemmer, stopwords)
-            found = [x for x in found if not _acronym(part.quote, x)]
-            subject = _subject(question, found, anchors, stemmer, stopwords)
-            for cand in found:
-                words = set(tokenize([part.quote[cand.start:cand.end]], stemmer, stopwords)[0])
-                if not words or len(words & qtok) >= ASKED_SHARE * len(words):
-                    continue  # what the question is about, not its answer
-                near = {w for (s, e), w in anchors.items()
-                        if cand.start - WINDOW <= s and e <= cand.end + WINDOW}
-                cost = (_distance(cand, anchors) - WINDOW_WEIGHT * len(near)
-                        + rank * FIRST_CITATION_BONUS)
-                if counted and _counted_after(part.quote, cand, counted, stemmer, stopwords):
-                    cost -= COUNTED_BONUS  # "how many seconds ...?" -> "17 seconds"
-                if subject is not None and cand == subject:
-                    cost -= SUBJECT_BONUS
-                if head and re.search(rf"\b{head}\w*(?: of| called| named)?(?: the)? $",
-                                      part.quote[max(0, cand.start - 40):cand.start], re.I):
-                    cost -= HEAD_BONUS  # "which island ...?" -> "the island of Pharos"
-                if kind == "number" and re.fullmatch(r"1[0-9]{3}|20[0-9]{2}",
-                                                     part.quote[cand.start:cand.end]):
-                    cost += FIRST_CITATION_BONUS  # a year is rarely "how many"
-                if best is None or cost < best[0]:
-                    text = part.quote[cand.start:cand.end]
-                    best = (cost, ShortAnswer(text, part.start + cand.start,
-                                              part.start + cand.end, c.n))
-    return best[1] if best else None
+            quote = part.quote
+            typed: dict[tuple[int, int], str] = {}
+            for k, sk in (("date", "date"), ("number", "number"), ("measure", "number"),
+                          ("name", "name")):
+                for cand in candidates(quote, k, c.chunk.text):
+                    if not _acronym(quote, cand):
+                        typed.setdefault((cand.start, cand.end), sk)
+            found = [(s, e, k) for (s, e), k in typed.items()] + [
+                (s, e, "phrase") for s, e in phrases(quote, stop) if (s, e) not in typed]
+            # a span must say something the question does not
+            found = [x for x in found if set(tokenize([quote[x[0]:x[1]]], stemmer,
+                                                      stopwords)[0]) - qtok]
+            if found:
+                rows.append(features(question, quote, found, rank, qtok,
+                                     _anchors(quote, qtok, stemmer, stopwords), stemmer,
+                                     stopwords))
+                out += [ShortAnswer(quote[s:e], part.start + s, part.start + e, c.n)
+                        for s, e, _k in found]
+    return out, np.concatenate(rows) if rows else np.zeros((0, len(SPAN_FEATURES)))
+
+
+def _fitted_pick(question: str, citations: Sequence[Citation], stemmer: str,
+                 stopwords: str) -> ShortAnswer | None:
+    """For a question of no asked type: the fitted ranker's pick, when it is confident."""
+    spans, rows = span_table(question, citations, stemmer, stopwords)
+    if not spans:
+        return None
+    model = fitted.load("spans", SPAN_FEATURES)
+    z = model.logits(rows)
+    best = int(np.argmax(z))
+    share = float(1 / np.exp(z - z[best]).sum())  # the model's probability for its pick
+    return spans[best] if share >= float(model.settings["min_share"]) else None
 
 
 def _places(text: str, found: list[Candidate]) -> list[Candidate]:

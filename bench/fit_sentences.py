@@ -27,6 +27,9 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import condlogit  # noqa: E402
 
 from assistant import fitted  # noqa: E402
 from assistant.answer import OVERLAP_WEIGHT, SENTENCE_FEATURES, featurize  # noqa: E402
@@ -109,36 +112,14 @@ def hand_scores(row: dict) -> np.ndarray:
 
 
 def fit(rows: list[dict], c: float) -> fitted.Linear:
-    """Conditional logistic regression: per question, a softmax over its candidate sentences,
-    maximising the probability of those holding the answer (L2 penalty 1 / c)."""
-    from scipy.optimize import minimize
-
     train = [r for r in rows if r["setting"] == "answerable" and any(r["gold"])]
-    x = np.concatenate([np.asarray(r["features"]) for r in train])
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    groups = [((np.asarray(r["features"]) - mean) / scale, np.asarray(r["gold"], dtype=bool))
-              for r in train]
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        total, grad = 0.5 * float(w @ w) / c, w / c
-        for f, g in groups:
-            z = f @ w
-            z = z - z.max()
-            p = np.exp(z) / np.exp(z).sum()
-            pg = p[g] / p[g].sum()
-            total -= float(np.log(p[g].sum()))
-            grad = grad - (pg @ f[g] - p @ f)
-        return total, grad
-
-    w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
-    return fitted.Linear(SENTENCE_FEATURES, w, 0.0, mean, scale)
+    return condlogit.fit([(np.asarray(r["features"]), np.asarray(r["gold"])) for r in train],
+                         SENTENCE_FEATURES, c)
 
 
 def cross_validated(rows: list[dict], c: float, folds: int) -> list[np.ndarray]:
     """Each question's sentence logits from the model fitted on the other articles' folds."""
-    articles = sorted({r["article"] for r in rows})
-    fold_of = {a: i % folds for i, a in enumerate(articles)}
+    fold_of = condlogit.folds_by_article([r["article"] for r in rows], folds)
     out: list[np.ndarray] = [np.zeros(0)] * len(rows)
     for f in range(folds):
         model = fit([r for r in rows if fold_of[r["article"]] != f], c)
