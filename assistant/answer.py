@@ -198,18 +198,29 @@ def extractive_answer(
     settings: Settings,
     query_vector: np.ndarray | None = None,
     lookup: Lookup | None = None,
+    avoid: Sequence[str] = (),
 ) -> Answer:
-    """The best sentences, verbatim, each followed by [n]; or a plain 'not found'."""
+    """The best sentences, verbatim, each followed by [n]; or a plain 'not found'.
+
+    A sentence found in `avoid` (a follow-up's earlier answers) is quoted again only when
+    nothing else answers nearly as well: its score must beat every other sentence's by the
+    second-sentence margin. It is never added as a second sentence.
+    """
     ranked = score_sentences(question, hits, documents, embedder, settings, query_vector, lookup)
-    best = ranked[0] if ranked else None
-    if not is_relevant(hits, best, settings) or best is None:
+    if not ranked or not is_relevant(hits, ranked[0], settings):
         return Answer(question=question, text=NOT_FOUND, found=False, hits=tuple(hits))
-    chosen = [best]
     margin = float(sentence_model().settings["second_margin"])
+    given = [" ".join(a.split()) for a in avoid]
+    repeated = {id(s) for s in ranked if any(" ".join(s.text.split()) in a for a in given)}
+    if repeated:
+        ranked.sort(key=lambda s: -(s.score - margin * (id(s) in repeated)))
+    best = ranked[0]
+    chosen = [best]
     for s in ranked[1:]:
         if len(chosen) >= settings.answer_sentences:
             break
-        if s.score >= best.score - margin and s.relevance >= settings.min_relevance:
+        if s.score >= best.score - margin and s.relevance >= settings.min_relevance and \
+                id(s) not in repeated and " ".join(s.text.split()) != " ".join(best.text.split()):
             chosen.append(s)
     citations: list[Citation] = []
     parts: list[str] = []

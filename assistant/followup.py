@@ -35,20 +35,34 @@ _BE = frozenset({"is", "was", "were", "are", "be", "been", "has", "have", "had"}
 _PARTICIPLES = frozenset("built made held led won run set put found paid sold told brought bought "
                          "taught thought kept left lost meant met read said sent spent".split())
 _WORD = re.compile(r"[\w'\u2019-]+")
+# "What about in 2013?", "How about the museum?": the earlier question, with this instead.
+_ELLIPSIS = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*[?.!]*\s*$"
+                       r"|^\s*and\s+((?:in|for|during|after|before|since|at)?\s*[^\s?]+(?:\s+[^\s?]+)?)"
+                       r"\s*\?\s*$", re.I)
+# A question of nothing but these ("Why?", "When was that?") asks about the earlier one.
+_BARE = frozenset("why when where how who what which so and then that this it was is did does "
+                  "do come exactly".split())
+_NAME_RUN = re.compile(r"(?<=\s)[A-Z][\w'\u2019&.\-\u2013]*(?:\s+(?:of\s+|and\s+)?[A-Z][\w'\u2019&.\-\u2013]*)*")
+_WH = frozenset("why when where how who whom whose what which".split())
+_PERSON = frozenset({"he", "she", "him", "her", "his", "hers"})
+_YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b")
 _TOKEN = re.compile(r"[\w'\u2019-]+|[^\w\s]")
 
 
 def is_followup(question: str) -> bool:
-    """True for short questions, or ones that lean on the previous turn.
+    """True for questions that lean on the previous turn: "And who led it?", "What about
+    in 2013?", "Why?".
 
     A pronoun after a name of the question's own ("When was the Black Death at its
-    peak?") points at that name, not back into the conversation.
+    peak?") points at that name, not back into the conversation; a short question
+    with words of its own ("What is sourdough?") is a new question.
     """
     raw = _WORD.findall(question)
     words = [w.lower() for w in raw]
     if not words:
         return False
-    if len(words) <= 4 or words[0] in {"and", "also", "but", "so"}:
+    if words[0] in {"and", "also", "but", "so"} or _ELLIPSIS.match(question) or \
+            all(w in _BARE for w in words):
         return True
     named = False
     for w, lower in zip(raw[1:], words[1:], strict=True):
@@ -132,12 +146,71 @@ def standalone(question: str, history: Sequence[tuple[str, str]] | None) -> str 
     """
     if not history or not is_followup(question):
         return None
-    return rewrite(question, history[-1][0])
+    previous, answer = history[-1]
+    previous = standalone(previous, history[:-1]) or previous  # itself a follow-up?
+    return (_elliptic(question, previous) or rewrite(question, previous)
+            or _person(question, previous, answer) or _with_context(question, previous))
+
+
+def _with_context(question: str, previous: str) -> str:
+    """The follow-up first (its own question word gives the answer type), then the earlier
+    question's words without its question and helper words."""
+    skip = _WH | _DO | _BE | {"many", "much"}
+    words = [w for w in _WORD.findall(previous) if w.lower() not in skip]
+    return f"{question} {' '.join(words)}"
+
+
+def _elliptic(question: str, previous: str) -> str | None:
+    """ "What about in 2013?" -> the earlier question with 2013 for its year (or added);
+    "Why?" / "When was that?" -> the earlier question asked with this question word."""
+    m = _ELLIPSIS.match(question)
+    if m:
+        new = m.group(1) or m.group(2)
+        year = _YEAR.search(new)
+        if year and _YEAR.search(previous):
+            return _YEAR.sub(year.group(), previous, count=1)
+        name = re.sub(r"^(?:in|for|during|at|of|from)\s+(?:the\s+)?", "", new, flags=re.I)
+        names = list(_NAME_RUN.finditer(previous))
+        if name[:1].isupper() and names:  # "What about Venice?": Venice for the earlier place
+            last = names[-1]
+            return previous[:last.start()] + name + previous[last.end():]
+        return f"{previous.rstrip(' ?.!')} {new}?"
+    words = [w.lower() for w in _WORD.findall(question)]
+    wh = next((w for w in words if w in _WH), None)
+    if not words or not all(w in _BARE for w in words) or wh is None:
+        return None
+    rest = _WORD.findall(previous)
+    if rest and rest[0].lower() in _WH:
+        rest = rest[2:] if len(rest) > 1 and rest[1].lower() in {"many", "much"} else rest[1:]
+    return f"{wh.capitalize()} {' '.join(rest)}?"
+
+
+def _person(question: str, previous: str, answer: str) -> str | None:
+    """ "When did he start his role?" -> "he" is the first person the earlier answer names."""
+    from .facts import lowercase_words, names
+
+    tokens = _TOKEN.findall(question)
+    at = next((i for i, t in enumerate(tokens) if t.lower() in _PERSON), None)
+    if at is None:
+        return None
+    asked = previous.lower()
+    found = [f.text for f in names(answer, lowercase_words([answer]), "english", "en")
+             if len(f.text.split()) >= 2 and f.text.lower() not in asked]
+    if not found:
+        return None
+    name = found[0] + ("'s" if tokens[at].lower() in {"his", "hers"} else "")
+    head = " ".join(tokens[:at] + [name] + tokens[at + 1:])
+    return re.sub(r"\s+([?.!,;:])", r"\1", head).strip()
+
+
+def quoted(question: str, history: Sequence[tuple[str, str]] | None) -> tuple[str, ...]:
+    """The earlier answers of the conversation when `question` follows up on them: what its
+    answer should not quote again (answer.extractive_answer's `avoid`)."""
+    if not history or not is_followup(question):
+        return ()
+    return tuple(a for _q, a in history)
 
 
 def retrieval_query(question: str, history: Sequence[tuple[str, str]] | None) -> str:
-    """The text to retrieve with: the question, made standalone when it is a follow-up
-    (or, when it cannot be rewritten, preceded by the previous question)."""
-    if not history or not is_followup(question):
-        return question
-    return standalone(question, history) or f"{history[-1][0]} {question}"
+    """The text to retrieve with: the question, made standalone when it is a follow-up."""
+    return standalone(question, history) or question
