@@ -204,7 +204,8 @@ def extractive_answer(
 
     A sentence found in `avoid` (a follow-up's earlier answers) is quoted again only when
     nothing else answers nearly as well: its score must beat every other sentence's by the
-    second-sentence margin. It is never added as a second sentence.
+    second-sentence margin. It is never added as a second sentence. Sentences of the
+    documents those earlier quotes came from are preferred by the same margin.
     """
     ranked = score_sentences(question, hits, documents, embedder, settings, query_vector, lookup)
     if not ranked or not is_relevant(hits, ranked[0], settings):
@@ -213,7 +214,10 @@ def extractive_answer(
     given = [" ".join(a.split()) for a in avoid]
     repeated = {id(s) for s in ranked if any(" ".join(s.text.split()) in a for a in given)}
     if repeated:
-        ranked.sort(key=lambda s: -(s.score - margin * (id(s) in repeated)))
+        # a follow-up stays with the documents the conversation has quoted
+        talked = {hits[s.hit].chunk.doc_id for s in ranked if id(s) in repeated}
+        ranked.sort(key=lambda s: -(s.score - margin * (id(s) in repeated)
+                                    - margin * (hits[s.hit].chunk.doc_id not in talked)))
     best = ranked[0]
     chosen = [best]
     for s in ranked[1:]:

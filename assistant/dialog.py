@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,9 +107,9 @@ def run_dialogs(settings: Settings, path: Path, cache_root: Path,
         for n, turn in enumerate(dialog.turns):
             ans = assistant.ask(turn.question, history=history)
             body = answer_body(ans.text) if ans.found else ""
-            holds = contains_answer(body, [turn.gold]) if turn.gold else not ans.found
-            repeated = any(c.quote in quotes and not (turn.gold and contains_answer(
-                c.quote, [turn.gold])) for c in ans.citations)
+            holds = _holds(body, turn.gold) if turn.gold else not ans.found
+            repeated = any(c.quote in quotes and not (turn.gold and _holds(c.quote, turn.gold))
+                           for c in ans.citations)
             rows.append({"dialog": dialog.id, "turn": n, "followup": n > 0 and turn.followup,
                          "question": turn.question, "gold": turn.gold,
                          "holds_gold": holds,
@@ -118,6 +119,15 @@ def run_dialogs(settings: Settings, path: Path, cache_root: Path,
         if progress is not None:
             progress("dialogs", i + 1, len(dialogs))
     return report(rows)
+
+
+def _holds(text: str, gold: str) -> bool:
+    """SQuAD's whole-word test, with every Unicode punctuation mark ("remarkable.”") as a
+    space: the official normalisation drops only ASCII punctuation."""
+    def plain(t: str) -> str:
+        return "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in t)
+
+    return contains_answer(plain(text), [plain(gold)])
 
 
 def report(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .shortanswer import answer_type
+
 # Words that point back into the conversation ("And who led it?").
 _ANAPHORA = frozenset(
     "it its it's they them their theirs he him his she her hers this that these those there "
@@ -45,6 +47,7 @@ _BARE = frozenset("why when where how who what which so and then that this it wa
 _NAME_RUN = re.compile(r"(?<=\s)[A-Z][\w'\u2019&.\-\u2013]*(?:\s+(?:of\s+|and\s+)?[A-Z][\w'\u2019&.\-\u2013]*)*")
 _WH = frozenset("why when where how who whom whose what which".split())
 _PERSON = frozenset({"he", "she", "him", "her", "his", "hers"})
+_POSSESSIVE = frozenset({"its", "their", "his", "her", "hers", "theirs"})
 _YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b")
 _TOKEN = re.compile(r"[\w'\u2019-]+|[^\w\s]")
 
@@ -53,8 +56,9 @@ def is_followup(question: str) -> bool:
     """True for questions that lean on the previous turn: "And who led it?", "What about
     in 2013?", "Why?".
 
-    A pronoun after a name of the question's own ("When was the Black Death at its
-    peak?") points at that name, not back into the conversation; a short question
+    A possessive after a name of the question's own ("When was the Black Death at its
+    peak?") points at that name, not back into the conversation ("When did the Supreme
+    Court decide on it?" still does); a short question
     with words of its own ("What is sourdough?") is a new question.
     """
     raw = _WORD.findall(question)
@@ -68,7 +72,8 @@ def is_followup(question: str) -> bool:
     for w, lower in zip(raw[1:], words[1:], strict=True):
         if w[:1].isupper() and lower not in _DETERMINERS:
             named = True
-        elif lower in _ANAPHORA and lower not in {"the", "and"} and not named:
+        elif lower in _ANAPHORA and lower not in {"the", "and"} and not (
+                named and lower in _POSSESSIVE):
             return True
     return False
 
@@ -148,8 +153,11 @@ def standalone(question: str, history: Sequence[tuple[str, str]] | None) -> str 
         return None
     previous, answer = history[-1]
     previous = standalone(previous, history[:-1]) or previous  # itself a follow-up?
-    return (_elliptic(question, previous) or rewrite(question, previous)
-            or _person(question, previous, answer) or _with_context(question, previous))
+    asked_name = answer_type(previous) == "name"
+    return (_elliptic(question, previous)
+            or (_named(question, previous, answer, True) if asked_name else None)
+            or rewrite(question, previous) or _named(question, previous, answer, False)
+            or _with_context(question, previous))
 
 
 def _with_context(question: str, previous: str) -> str:
@@ -185,20 +193,33 @@ def _elliptic(question: str, previous: str) -> str | None:
     return f"{wh.capitalize()} {' '.join(rest)}?"
 
 
-def _person(question: str, previous: str, answer: str) -> str | None:
-    """ "When did he start his role?" -> "he" is the first person the earlier answer names."""
+def _named(question: str, previous: str, answer: str, things: bool) -> str | None:
+    """The follow-up's first pronoun replaced by the name it most likely stands for.
+
+    After a question that asked for a name ("Which company ...?", "Who carried out
+    ...?") that is the first name the answer gives ("How efficient is its engine?"
+    -> Energiprojekt's); otherwise the first name of the earlier question ("When did
+    Tesla die?" -> "Where did he live?"), then of its answer. `things`: it/its/they
+    count too, not only he/she.
+    """
     from .facts import lowercase_words, names
 
+    pronouns = _PERSON | (set(_THING) if things else set())
     tokens = _TOKEN.findall(question)
-    at = next((i for i, t in enumerate(tokens) if t.lower() in _PERSON), None)
+    at = next((i for i, t in enumerate(tokens) if t.lower().replace("\u2019", "'") in pronouns),
+              None)
     if at is None:
         return None
     asked = previous.lower()
-    found = [f.text for f in names(answer, lowercase_words([answer]), "english", "en")
-             if len(f.text.split()) >= 2 and f.text.lower() not in asked]
+    in_answer = [f.text for f in names(answer, lowercase_words([answer, previous]), "english",
+                                       "en") if f.text.lower() not in asked]
+    in_question = [f.text for f in names(previous, lowercase_words([previous, answer]),
+                                         "english", "en")
+                   if f.start > 0 and f.text.lower() not in _WH]
+    found = in_answer if things else in_question + in_answer
     if not found:
         return None
-    name = found[0] + ("'s" if tokens[at].lower() in {"his", "hers"} else "")
+    name = found[0] + ("'s" if tokens[at].lower() in {"his", "hers", "its", "their"} else "")
     head = " ".join(tokens[:at] + [name] + tokens[at + 1:])
     return re.sub(r"\s+([?.!,;:])", r"\1", head).strip()
 
