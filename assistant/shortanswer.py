@@ -78,6 +78,8 @@ COUNTED_BONUS = 30.0  # "how many seconds ...?": a number followed by "seconds"
 _COUNTED = re.compile(r"\bhow (?:many|much) ((?:[a-z\-]+ ){0,1}[a-z\-]+)", re.I)
 HEAD_BONUS = 300.0  # "which island ...?": a name right after "island (of)" in the quote
 _HEAD = re.compile(rf"\b(?:what|which) ((?:{_NAME_NOUNS})s?)\b", re.I)
+_WHO_IS_NAME = re.compile(r"^\s*(?i:who (?:is|was|are|were)) (?:(?:Mr|Mrs|Ms|Dr|Sir)\.? )?"
+                          r"[A-Z][\w'\-]*(?: [A-Z][\w'\-]*)*\s*\??\s*$")
 _WHO_DID = re.compile(r"^\s*who (?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could)"
                       r"\b)([a-z]+)", re.I)
 
@@ -92,7 +94,12 @@ class Candidate:
 
 
 def answer_type(question: str) -> str | None:
-    """date | number | measure | name | place, or None when the question asks for no short fact."""
+    """date | number | measure | name | place, or None when the question asks for no short fact.
+
+    "Who is Steve Ashley?" names its person and asks what they are: no name to give.
+    """
+    if _WHO_IS_NAME.match(question):
+        return None
     q = " ".join(question.lower().split())
     return next((t for pattern, t in QUESTION_TYPES if pattern.search(q)), None)
 
