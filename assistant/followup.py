@@ -163,7 +163,7 @@ def standalone(question: str, history: Sequence[tuple[str, str]] | None) -> str 
 def _with_context(question: str, previous: str) -> str:
     """The follow-up first (its own question word gives the answer type), then the earlier
     question's words without its question and helper words."""
-    skip = _WH | _DO | _BE | {"many", "much"}
+    skip = _WH | _DO | _BE | _DETERMINERS | {"many", "much"}
     words = [w for w in _WORD.findall(previous) if w.lower() not in skip]
     return f"{question} {' '.join(words)}"
 
@@ -177,11 +177,14 @@ def _elliptic(question: str, previous: str) -> str | None:
         year = _YEAR.search(new)
         if year and _YEAR.search(previous):
             return _YEAR.sub(year.group(), previous, count=1)
-        name = re.sub(r"^(?:in|for|during|at|of|from)\s+(?:the\s+)?", "", new, flags=re.I)
+        name = re.sub(r"^(?:in|for|during|at|of|from)\s+", "", new, flags=re.I)
         names = list(_NAME_RUN.finditer(previous))
-        if name[:1].isupper() and names:  # "What about Venice?": Venice for the earlier place
+        if re.sub(r"^the\s+", "", name)[:1].isupper() and names:
+            # "What about Venice?": Venice for the earlier place ("the USA" with its article)
             last = names[-1]
-            return previous[:last.start()] + name + previous[last.end():]
+            start = last.start() - 4 if previous[:last.start()].lower().endswith("the ") \
+                else last.start()
+            return previous[:start] + name + previous[last.end():]
         return f"{previous.rstrip(' ?.!')} {new}?"
     words = [w.lower() for w in _WORD.findall(question)]
     wh = next((w for w in words if w in _WH), None)
