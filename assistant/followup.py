@@ -156,16 +156,7 @@ def standalone(question: str, history: Sequence[tuple[str, str]] | None) -> str 
     asked_name = answer_type(previous) == "name"
     return (_elliptic(question, previous)
             or (_named(question, previous, answer, True) if asked_name else None)
-            or rewrite(question, previous) or _named(question, previous, answer, False)
-            or _with_context(question, previous))
-
-
-def _with_context(question: str, previous: str) -> str:
-    """The follow-up first (its own question word gives the answer type), then the earlier
-    question's words without its question and helper words."""
-    skip = _WH | _DO | _BE | _DETERMINERS | {"many", "much"}
-    words = [w for w in _WORD.findall(previous) if w.lower() not in skip]
-    return f"{question} {' '.join(words)}"
+            or rewrite(question, previous) or _named(question, previous, answer, False))
 
 
 def _elliptic(question: str, previous: str) -> str | None:
@@ -180,11 +171,12 @@ def _elliptic(question: str, previous: str) -> str | None:
         name = re.sub(r"^(?:in|for|during|at|of|from)\s+", "", new, flags=re.I)
         names = list(_NAME_RUN.finditer(previous))
         if re.sub(r"^the\s+", "", name)[:1].isupper() and names:
-            # "What about Venice?": Venice for the earlier place ("the USA" with its article)
-            last = names[-1]
-            start = last.start() - 4 if previous[:last.start()].lower().endswith("the ") \
-                else last.start()
-            return previous[:start] + name + previous[last.end():]
+            # "What about Venice?": Venice for the earlier question's first name ("the USA"
+            # with its article)
+            first = names[0]
+            start = first.start() - 4 if previous[:first.start()].lower().endswith("the ") \
+                else first.start()
+            return previous[:start] + name + previous[first.end():]
         return f"{previous.rstrip(' ?.!')} {new}?"
     words = [w.lower() for w in _WORD.findall(question)]
     wh = next((w for w in words if w in _WH), None)
@@ -236,5 +228,9 @@ def quoted(question: str, history: Sequence[tuple[str, str]] | None) -> tuple[st
 
 
 def retrieval_query(question: str, history: Sequence[tuple[str, str]] | None) -> str:
-    """The text to retrieve with: the question, made standalone when it is a follow-up."""
-    return standalone(question, history) or question
+    """The text to retrieve with: the question, made standalone when it is a follow-up (or,
+    when it cannot be rewritten, preceded by the previous question, itself resolved)."""
+    if not history or not is_followup(question):
+        return question
+    previous = standalone(history[-1][0], history[:-1]) or history[-1][0]
+    return standalone(question, history) or f"{previous} {question}"

@@ -57,6 +57,12 @@ def phrases(text: str, stop: Collection[str]) -> list[tuple[int, int]]:
     return out
 
 
+def _cuts(neighbour: re.Match[str] | None, stop: Collection[str]) -> bool:
+    """Whether the word next to a span is a content word of the same phrase."""
+    return neighbour is not None and neighbour.group(1).isalnum() and \
+        neighbour.group(1).lower() not in stop
+
+
 def features(
     question: str, quote: str, spans: Sequence[tuple[int, int, str]], rank: int,
     qtok: Collection[str],
@@ -90,8 +96,7 @@ def features(
             float(quote[:s].count("(") > quote[:s].count(")")),
             s / max(1, len(quote)),
             # a span that cuts a phrase in two ("Amazon [rainforest covers]") is rarely the answer
-            float(bool(left) and left.group(1).isalnum() and left.group(1).lower() not in stop),
-            float(bool(right) and right.group(1).isalnum() and right.group(1).lower() not in stop),
+            float(_cuts(left, stop)), float(_cuts(right, stop)),
             float(bool(gaps) and min(gaps) == min((s - b for _a, b in anchors if b <= s),
                                                   default=-1)),
             sum(t[:1].isupper() for t in toks) / max(1, n),

@@ -111,18 +111,28 @@ def hand_scores(row: dict) -> np.ndarray:
     return _relevance(row) + 0.1 * f[:, col("passage_prior")] + 0.2 * f[:, col("type_match")]
 
 
-def fit(rows: list[dict], c: float) -> fitted.Linear:
+def fit(rows: list[dict], c: float, pointwise: bool = False) -> fitted.Linear:
     train = [r for r in rows if r["setting"] == "answerable" and any(r["gold"])]
-    return condlogit.fit([(np.asarray(r["features"]), np.asarray(r["gold"])) for r in train],
-                         SENTENCE_FEATURES, c)
+    groups = [(np.asarray(r["features"]), np.asarray(r["gold"])) for r in train]
+    if not pointwise:
+        return condlogit.fit(groups, SENTENCE_FEATURES, c)
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.concatenate([f for f, _ in groups])
+    y = np.concatenate([g for _, g in groups]).astype(int)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    lr = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, y)
+    return fitted.Linear(SENTENCE_FEATURES, lr.coef_[0], float(lr.intercept_[0]), mean, scale)
 
 
-def cross_validated(rows: list[dict], c: float, folds: int) -> list[np.ndarray]:
+def cross_validated(rows: list[dict], c: float, folds: int,
+                    pointwise: bool = False) -> list[np.ndarray]:
     """Each question's sentence logits from the model fitted on the other articles' folds."""
     fold_of = condlogit.folds_by_article([r["article"] for r in rows], folds)
     out: list[np.ndarray] = [np.zeros(0)] * len(rows)
     for f in range(folds):
-        model = fit([r for r in rows if fold_of[r["article"]] != f], c)
+        model = fit([r for r in rows if fold_of[r["article"]] != f], c, pointwise)
         for i, r in enumerate(rows):
             if fold_of[r["article"]] == f:
                 out[i] = model.logits(np.asarray(r["features"]).reshape(-1, len(SENTENCE_FEATURES)))
@@ -140,6 +150,9 @@ def main() -> None:
     ap.add_argument("-k", type=int, default=5)
     ap.add_argument("--folds", type=int, default=6)
     ap.add_argument("--max-words", type=float, default=39.0)
+    ap.add_argument("--pointwise", action="store_true",
+                    help="a per-sentence logistic regression (scikit-learn) instead of the "
+                         "softmax over each question's candidates")
     ap.add_argument("--write", action="store_true", help="store the model in assistant/models")
     args = ap.parse_args()
     if args.record:
@@ -159,7 +172,7 @@ def main() -> None:
               f"{m['answer_words']:5.1f}  {m['abstain']:.3f}  {m['abstain_unanswerable']:.3f}")
     best: tuple[float, float, float] | None = None
     for c in (1.0, 10.0):
-        scores = cross_validated(rows, c, args.folds)
+        scores = cross_validated(rows, c, args.folds, args.pointwise)
         for margin in MARGINS:
             m = measure(rows, scores, margin, t)
             print(f"fitted C={c:<4} margin {margin:<4}                | "
@@ -171,7 +184,7 @@ def main() -> None:
     if best is None:
         sys.exit("no setting stays within --max-words")
     print(f"chosen: C={best[1]} margin={best[2]} (held-out answer_contains {best[0]:.3f})")
-    model = fit(rows, best[1])
+    model = fit(rows, best[1], args.pointwise)
     model = fitted.Linear(model.features, model.coef, model.intercept, model.mean, model.scale,
                           {"second_margin": best[2]})
     for name, w in zip(model.features, model.coef, strict=True):

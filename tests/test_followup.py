@@ -54,12 +54,12 @@ def test_person_pronouns_take_the_name_the_conversation_gave() -> None:
         == "How efficient is Energiprojekt AB's engine?"
 
 
-def test_unresolvable_followups_carry_the_earlier_question_words() -> None:
+def test_unresolvable_followups_are_retrieved_with_the_earlier_question() -> None:
     prev = "How many claims does the council face?"
-    # "them" cannot stand for a singular topic: the earlier words ride along, after the
-    # follow-up so that its own question word gives the answer type
-    assert retrieval_query("Who pays them?", [(prev, "...")]) == \
-        "Who pays them? claims council face"
+    # "them" cannot stand for a singular topic: the earlier question rides along for
+    # retrieval; the sentences are still scored against the follow-up itself
+    assert standalone("Who pays them?", [(prev, "...")]) is None
+    assert retrieval_query("Who pays them?", [(prev, "...")]) == f"{prev} Who pays them?"
 
 
 @pytest.mark.parametrize(("question", "previous", "expected"), [
