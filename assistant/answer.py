@@ -163,17 +163,8 @@ def featurize(
             for s, a, b in zip(sents, sim, ov, strict=True)], rows
 
 
-def score_sentences(
-    question: str,
-    hits: Sequence[Hit],
-    documents: Mapping[str, Document],
-    embedder: Embedder,
-    settings: Settings,
-    query_vector: np.ndarray | None = None,
-    lookup: Lookup | None = None,
-) -> list[Sentence]:
-    """Candidate sentences, best first, scored by the fitted model (logit of answering)."""
-    sents, rows = featurize(question, hits, documents, embedder, settings, query_vector, lookup)
+def rank_sentences(sents: Sequence[Sentence], rows: np.ndarray) -> list[Sentence]:
+    """`featurize`'s sentences, best first, scored by the fitted model (logit of answering)."""
     logits = sentence_model().logits(rows)
     out = [replace(s, score=float(z)) for s, z in zip(sents, logits, strict=True)]
     out.sort(key=lambda s: -s.score)
@@ -207,7 +198,8 @@ def extractive_answer(
     second-sentence margin. It is never added as a second sentence. Sentences of the
     documents those earlier quotes came from are preferred by the same margin.
     """
-    ranked = score_sentences(question, hits, documents, embedder, settings, query_vector, lookup)
+    ranked = rank_sentences(*featurize(question, hits, documents, embedder, settings,
+                                       query_vector, lookup))
     if not ranked or not is_relevant(hits, ranked[0], settings):
         return Answer(question=question, text=NOT_FOUND, found=False, hits=tuple(hits))
     margin = float(sentence_model().settings["second_margin"])
