@@ -2,7 +2,7 @@
 
 A model file (assistant/models/<name>.json) holds the feature names in order, the
 standardisation (mean, scale), the coefficients, the intercept and any tuned
-settings that go with it (e.g. the second-sentence margin). No pickle, and no
+settings that go with it (e.g. the second-sentence margin): plain JSON, and no
 scikit-learn at run time.
 """
 
