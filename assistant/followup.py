@@ -5,7 +5,11 @@ becomes "who led the independent review? Rotherham": the pronoun is replaced by
 the noun phrase the earlier question was about, and the earlier question's
 names are kept for retrieval. Pasting the whole earlier question in instead lets
 its own wording ("what did ... find") outweigh the new question, and the
-passage that answers the earlier question wins again.
+passage that answers the earlier question wins again. "What about Venice?" and
+"Why?" reuse the earlier question; "he" and, after a who/which question, "it"
+become the name the conversation gave. `quoted` tells the answer which quotes
+the conversation already holds (answer.extractive_answer does not repeat them
+unless nothing else answers).
 """
 
 from __future__ import annotations
@@ -39,12 +43,13 @@ _PARTICIPLES = frozenset("built made held led won run set put found paid sold to
 _WORD = re.compile(r"[\w'\u2019-]+")
 # "What about in 2013?", "How about the museum?": the earlier question, with this instead.
 _ELLIPSIS = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*[?.!]*\s*$"
-                       r"|^\s*and\s+((?:in|for|during|after|before|since|at)?\s*[^\s?]+(?:\s+[^\s?]+)?)"
-                       r"\s*\?\s*$", re.I)
+                       r"|^\s*and\s+((?:in|for|during|after|before|since|at)?\s*"
+                       r"[^\s?]+(?:\s+[^\s?]+)?)\s*\?\s*$", re.I)
 # A question of nothing but these ("Why?", "When was that?") asks about the earlier one.
 _BARE = frozenset("why when where how who what which so and then that this it was is did does "
                   "do come exactly".split())
-_NAME_RUN = re.compile(r"(?<=\s)[A-Z][\w'\u2019&.\-\u2013]*(?:\s+(?:of\s+|and\s+)?[A-Z][\w'\u2019&.\-\u2013]*)*")
+_NAME_WORD = r"[A-Z][\w'\u2019&.\-\u2013]*"
+_NAME_RUN = re.compile(rf"(?<=\s){_NAME_WORD}(?:\s+(?:of\s+|and\s+)?{_NAME_WORD})*")
 _WH = frozenset("why when where how who whom whose what which".split())
 _PERSON = frozenset({"he", "she", "him", "her", "his", "hers"})
 _POSSESSIVE = frozenset({"its", "their", "his", "her", "hers", "theirs"})
@@ -58,8 +63,8 @@ def is_followup(question: str) -> bool:
 
     A possessive after a name of the question's own ("When was the Black Death at its
     peak?") points at that name, not back into the conversation ("When did the Supreme
-    Court decide on it?" still does); a short question
-    with words of its own ("What is sourdough?") is a new question.
+    Court decide on it?" still does); a short question with words of its own ("What is
+    sourdough?") is a new question.
     """
     raw = _WORD.findall(question)
     words = [w.lower() for w in raw]
