@@ -179,6 +179,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .cite import answer_text
     from .pipeline import Assistant
+    from .types import marker
 
     assistant = Assistant(settings)
     if args.json or settings.generator == "extractive":
@@ -199,7 +200,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(render(answer, assistant.cited_documents(answer), args.style))
     else:
         if answer.short_answer is not None:  # the few words that answer, first
-            print(f"{answer.short_answer.text} [{answer.short_answer.citation_n}]\n")
+            print(f"{answer.short_answer.text} {marker(answer.short_answer.citation_n)}\n")
         print(answer_text(answer))
         for note in answer.notes:
             print(f"note: {note}", file=sys.stderr)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -200,9 +199,10 @@ class Assistant:
             return
         # The extractive answer is ready at once; stream it sentence by sentence all the same
         # so that every generator looks alike to the page.
-        parts = re.split(r"(?<=\]) ", answer.text)
-        for i in range(1, len(parts)):
-            yield replace(answer, text=" ".join(parts[:i]), citations=(), found=answer.found)
+        said = answer.sentences
+        for i in range(1, len(said)):
+            yield replace(answer, text=" ".join(s.render() for s in said[:i]), citations=(),
+                          sentences=said[:i])
         yield answer
 
     def _generate(
@@ -230,8 +230,8 @@ class Assistant:
                                      "returned an empty answer")
         except GeneratorError as exc:
             log.warning("%s", exc)
-            yield replace(fallback, notes=(*fallback.notes,
-                                           f"{exc}; the extractive answer is shown instead"))
+            yield replace(fallback, fallback=True, notes=(
+                *fallback.notes, f"{exc}; the extractive answer is shown instead"))
             return
         # verify.py embeds passage sentences alone: its thresholds were tuned on those,
         # not on the pooled vectors of the sentence tables.

@@ -350,14 +350,10 @@ def build(assistant: Assistant) -> Any:
                 docs = assistant.retriever().store.documents
             except AssistantError as exc:
                 raise gr.Error(str(exc)) from None
-            record = view.turn_record(answer, docs)
-            # No "path" key: clients take {"path": ...} for a file to download, and the
-            # server's absolute paths are no business of theirs.
-            return {**answer.to_dict(), "citations": [
-                {**{k: v for k, v in c.to_dict().items() if k != "path"},
-                 "locator": r["locator"], "plain": r["plain"], "markdown": r["markdown"],
-                 "csl": r["csl"]}
-                for c, r in zip(answer.citations, record["citations"], strict=True)]}
+            # view.citation_record has no "path" key: clients take {"path": ...} for a file to
+            # download, and the server's absolute paths are no business of theirs.
+            return {**answer.to_dict(),
+                    "citations": view.turn_record(answer, docs)["citations"]}
 
         def documents() -> list[dict]:
             """The indexed documents: doc_id, title and source path."""
