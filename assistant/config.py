@@ -15,6 +15,7 @@ from typing import Any
 from .errors import AssistantError
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+GENERATORS = ("extractive", "openai")
 
 
 @dataclass(frozen=True)

@@ -151,15 +151,18 @@ class Assistant:
         doc_ids: Collection[str] | None = None,
         history: Sequence[tuple[str, str]] | None = None,
         generator: str | None = None,
+        retriever: Retriever | None = None,
     ) -> Answer:
         """Answer a question from the index with verbatim, numbered citations.
 
         `history` holds earlier (question, answer) pairs of the conversation,
         oldest first; a follow-up question is retrieved together with them.
         `generator` ("extractive" or "openai") overrides `settings.generator`.
+        `retriever` (from `retriever()`) pins the index generation answered from,
+        so that the caller can read that generation's documents afterwards.
         """
         *_, final = self.ask_stream(question, k=k, doc_ids=doc_ids, history=history,
-                                    generator=generator)
+                                    generator=generator, retriever=retriever)
         return final
 
     def ask_stream(
@@ -169,6 +172,7 @@ class Assistant:
         doc_ids: Collection[str] | None = None,
         history: Sequence[tuple[str, str]] | None = None,
         generator: str | None = None,
+        retriever: Retriever | None = None,
     ) -> Iterator[Answer]:
         """Yield the answer as it grows; the last one yielded is complete, with citations.
 
@@ -180,7 +184,7 @@ class Assistant:
         question = (question or "").strip()
         if not question:
             raise AssistantError("Please type a question.")
-        retriever = self.retriever()
+        retriever = retriever or self.retriever()
         query = retrieval_query(question, history)
         hits = retriever.search(query, k=k, doc_ids=doc_ids)
         # A follow-up rewritten to stand alone ("who led the review?") is also what the
@@ -286,6 +290,7 @@ class Assistant:
         docs_dir = Path(self.settings.docs_dir)
         skipped: list[Skipped] = []
         accepted: list[tuple[Path, bytes]] = []
+        renamed: list[str] = []
         taken: set[Path] = set()
         for path, name in files:
             label = upload.safe_name(name)
@@ -298,6 +303,9 @@ class Assistant:
                 continue
             taken.add(dest)
             accepted.append((dest, data))
+            if dest.name != label:
+                renamed.append(f"{label} is already in {upload.UPLOAD_DIR}/; both are kept, "
+                               f"the new one as {dest.name}")
         if not accepted:
             return upload.UploadReport(skipped=tuple(skipped))
         for dest, data in accepted:
@@ -305,5 +313,6 @@ class Assistant:
         report = self.index(docs_dir, progress=progress)
         added = tuple(source_of(dest, docs_dir) for dest, _ in accepted)
         skipped += [s for s in report.skipped if s.source in added]
-        return upload.UploadReport(added=added, skipped=tuple(skipped), index=report)
+        return upload.UploadReport(added=added, skipped=tuple(skipped), index=report,
+                                   renamed=tuple(renamed))
 

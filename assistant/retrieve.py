@@ -66,6 +66,16 @@ def embed_text(chunk: Chunk, with_title: bool) -> str:
     return f"{chunk.title}\n{chunk.text}" if with_title else chunk.text
 
 
+def _query_cache(embedder: Embedder) -> functools._lru_cache_wrapper[np.ndarray]:
+    """query -> its vector, the last 256 queries kept (holds the embedder, not the Retriever)."""
+
+    @functools.lru_cache(maxsize=256)
+    def query_vector(query: str) -> np.ndarray:
+        return np.asarray(embedder.embed([query])[0], dtype=np.float32)
+
+    return query_vector
+
+
 class Retriever:
     """Searches one opened Store with one Embedder under one Settings."""
 
@@ -73,10 +83,9 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings
-
-    @functools.lru_cache(maxsize=256)  # noqa: B019 - one Retriever lives as long as its index
-    def query_vector(self, query: str) -> np.ndarray:
-        return np.asarray(self.embedder.embed([query])[0], dtype=np.float32)
+        # The cache belongs to this Retriever and goes with it: an lru_cache on the method
+        # would be one cache for the class, holding every Retriever (and its index) ever used.
+        self.query_vector = _query_cache(embedder)
 
     def _keys(self, doc_ids: Collection[str] | None) -> np.ndarray | None:
         return None if doc_ids is None else self.store.keys_of(doc_ids)
