@@ -56,14 +56,18 @@ class Page:
 class Exports:
     """The files a session can download, in one folder per browser session.
 
-    Each export replaces the session's previous folder (Gradio has copied what it
-    served into its own cache by then); a session's folder goes when its tab closes,
-    and the whole root when the app stops, so that a long-running chat keeps one
-    folder per open tab, not one per answer.
+    Gradio serves a copy it makes in its own cache when a handler returns a file
+    (aged out by ui.build's `delete_cache`), so a folder here is needed only until
+    then: each export replaces the session's previous folder, at most `keep`
+    sessions' folders are kept (the least recently written go), "New conversation"
+    drops its own, and the whole root goes when the app stops. A long-running
+    chat thus holds a bounded number of folders, not one per answer. (A tab's
+    closing is not listened for: Gradio's unload event keeps a connection open.)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int = 32) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
+        self.keep = keep
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, True)
 
     def _folder(self, session: str) -> Path:
@@ -84,6 +88,10 @@ class Exports:
         refs.write_text(report.references_text(turns, style), encoding="utf-8")
         word = report.write_docx(turns, folder / f"conversation-{stamp}.docx", style=style,
                                  when=when)
+        older = sorted((f for f in self.root.iterdir() if f != folder),
+                       key=lambda f: f.stat().st_mtime, reverse=True)
+        for f in older[self.keep - 1:]:
+            shutil.rmtree(f, ignore_errors=True)
         return str(md), str(refs), str(word)
 
     def drop(self, session: str) -> None:
@@ -216,10 +224,6 @@ class Chat:
         return {p.chat: [], p.conv: [], p.sources: view.sources_html(None), p.document: DOC_HINT,
                 p.status: "", p.export: _file(None), p.refs_file: _file(None),
                 p.word_file: _file(None)}
-
-    def closed(self, request: gr.Request) -> None:
-        """The tab was closed: its downloads go."""
-        self.exports.drop(_session(request))
 
     # Gradio finds a progress tracker by its default value, hence the call in the signature.
     def add_files(self, files: list[str] | None,

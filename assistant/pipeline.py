@@ -13,7 +13,7 @@ from typing import Any
 from . import indexer, store, upload
 from .answer import extractive_answer
 from .chunk import chunk_document
-from .config import Settings
+from .config import GENERATORS, Settings
 from .embed import Embedder, load_embedder
 from .errors import (
     AssistantError,
@@ -196,8 +196,8 @@ class Assistant:
         if focus != question:
             answer = replace(answer, question=question)
         generator = generator or self.settings.generator
-        if generator not in {"extractive", "openai"}:
-            raise AssistantError(f"generator must be extractive or openai, not {generator!r}")
+        if generator not in GENERATORS:
+            raise AssistantError(f"generator must be {' or '.join(GENERATORS)}, not {generator!r}")
         if generator == "openai" and answer.found:  # nothing relevant: abstain, ask no model
             yield from self._generate(question, hits, retriever.store.documents, history, answer)
             return

@@ -38,13 +38,21 @@ def _stemmer(language: str) -> Any:
     return cache[language]
 
 
+# config.Stopwords code -> the name of bm25s' list (bm25s.stopwords).
+_STOPWORD_LISTS = {"en": "EN", "en_plus": "EN_PLUS", "da": "DANISH", "de": "GERMAN",
+                   "es": "SPANISH", "fr": "FRENCH", "it": "ITALIAN", "ko": "KOREAN", "nl": "DUTCH",
+                   "no": "NORWEGIAN", "pt": "PORTUGUESE", "ru": "RUSSIAN", "sv": "SWEDISH",
+                   "tr": "TURKISH", "zh": "CHINESE"}
+
+
 @functools.lru_cache(maxsize=4)
 def _stopwords(name: str) -> frozenset[str]:
+    """bm25s' stop-word list for a language code (Settings checks the code); "" for none."""
     if not name:
         return frozenset()
-    from bm25s.stopwords import STOPWORDS_EN
+    from bm25s import stopwords
 
-    return frozenset(STOPWORDS_EN) if name == "en" else frozenset()
+    return frozenset(getattr(stopwords, f"STOPWORDS_{_STOPWORD_LISTS[name]}"))
 
 
 def tokenize(texts: Sequence[str], stemmer: str = "english", stopwords: str = "en") -> list[list[str]]:

@@ -165,7 +165,6 @@ def build(assistant: Assistant) -> Any:
               [chat, conv, sources, document, status, *downloads], **private)
         files.upload(c.add_files, [files], [upload_status, only, files], **private)
         demo.load(c.restore, [conv, style], [chat, sources, only, *downloads], **private)
-        demo.unload(c.closed)
         gr.api(c.ask, api_name="ask")
         gr.api(c.documents, api_name="documents")
     # Every event answers up to worker_count() requests at once (Gradio's default is one):

@@ -66,11 +66,11 @@ def test_a_replaced_retriever_is_freed(corpus) -> None:
     assert gone() is None  # no cache holds the old one (and its index) alive
 
 
-def test_exports_keep_one_folder_per_session_and_go_with_it(corpus) -> None:
+def test_exports_keep_one_folder_per_session_and_a_bounded_number(corpus) -> None:
     a, _ = corpus
-    exports = Exports()
+    exports = Exports(keep=2)
     chat, p = Chat(a, page(), exports), page()
-    tab, other = Request("tab-1"), Request("tab-2")
+    tab, other, third = Request("tab-1"), Request("tab-2"), Request("tab-3")
     turns: list = []
     for q in QUESTIONS:
         last = ask(chat, q, turns, tab)
@@ -82,7 +82,10 @@ def test_exports_keep_one_folder_per_session_and_go_with_it(corpus) -> None:
         assert Path(last[p.export]["value"]).read_text(encoding="utf-8").count("## ") == len(turns)
     ask(chat, QUESTIONS[0], [], other)
     assert len(list(exports.root.iterdir())) == 2
-    chat.closed(tab)  # type: ignore[arg-type]
+    ask(chat, QUESTIONS[0], [], third)  # over `keep`: the least recently written folder goes
+    assert len(list(exports.root.iterdir())) == 2
+    assert not Path(last[p.export]["value"]).exists()  # tab-1's
+    chat.clear(third)  # type: ignore[arg-type]
     assert len(list(exports.root.iterdir())) == 1
     cleared = chat.clear(other)  # type: ignore[arg-type]
     assert cleared[p.conv] == [] and cleared[p.export]["value"] is None
