@@ -189,11 +189,12 @@ def _checked(values: dict[str, Any]) -> Settings:
         for e in exc.errors():
             name = str(e["loc"][0]) if e["loc"] else ""
             if e["type"] == "literal_error":
-                choices = [repr(c) if c == "" else c for c in get_args(Settings.model_fields[name].annotation)]
-                why = f"must be {', '.join(choices[:-1])} or {choices[-1]}"
+                choices = [c or "''" for c in get_args(Settings.model_fields[name].annotation)]
+                problems.append(f"{name} must be {', '.join(choices[:-1])} or {choices[-1]}, "
+                                f"not {e['input']!r} ({variable(name)})")
             else:
                 why = e["msg"].removeprefix("Value error, ")
-            problems.append(f"{name}={e['input']!r}: {why} ({variable(name)})")
+                problems.append(f"{name}={e['input']!r}: {why} ({variable(name)})")
         raise AssistantError("; ".join(problems)) from None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import pdfheadings
@@ -29,8 +29,9 @@ def decode_text(data: bytes) -> tuple[str, list[str]]:
     """Bytes -> str with universal newlines, as `Path.read_text()` would give for UTF-8.
 
     UTF-16 when there is a BOM (or the bytes are plainly UTF-16 without one),
-    else UTF-8 (BOM or not), then cp1252, then latin-1; a note says which
-    fallback was used. Binary data is refused.
+    else UTF-8 (BOM or not), else the legacy encoding charset-normalizer finds
+    (cp1252, cp1251, Shift-JIS ...; see `_legacy`); a note says which.
+    Binary data is refused.
     """
     notes: list[str] = []
     utf16 = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else None
@@ -48,17 +49,47 @@ def decode_text(data: bytes) -> tuple[str, list[str]]:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            try:
-                text = data.decode("cp1252")
-                notes.append("not valid UTF-8; decoded as cp1252")
-            except UnicodeDecodeError:
-                text = data.decode("latin-1")
-                notes.append("not valid UTF-8; decoded as latin-1")
+            encoding = _legacy(data)
+            text = data.decode(encoding)
+            notes.append(f"not valid UTF-8; decoded as {encoding}")
     controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r\f")
     if controls > max(8, len(text[:65536]) // 100):
         raise IngestError("", "binary data (control characters), not a text file")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text, notes
+
+
+# The encodings documents are saved in when not UTF-8: Windows and ISO code pages, KOI8,
+# and the East Asian ones. DOS and Mac code pages are left out: on a short text they fit
+# as well as the right one and would be picked for it (cp775 for a French cp1252 line).
+LEGACY_ENCODINGS = ["cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1255", "cp1256",
+                    "cp1257", "cp1258", "iso8859_2", "iso8859_5", "iso8859_7", "iso8859_15",
+                    "koi8_r", "koi8_u", "cp932", "shift_jis", "euc_jp", "iso2022_jp", "gb18030",
+                    "big5", "euc_kr", "cp949"]
+
+
+def _legacy(data: bytes) -> str:
+    """The legacy encoding of non-UTF-8 text, as charset-normalizer finds it.
+
+    Western text fits cp1252 and cp1250 alike when it has no letter that tells
+    them apart; cp1252, the commonest, wins such a tie. latin-1 (which decodes
+    anything) when nothing fits.
+    """
+    from charset_normalizer import from_bytes
+
+    found = list(from_bytes(data[:262144], cp_isolation=LEGACY_ENCODINGS))
+    if not found:
+        return "latin-1"
+    best = found[0]
+    tied = {e for m in found if (m.percent_chaos, m.percent_coherence)
+            == (best.percent_chaos, best.percent_coherence)
+            for e in (m.encoding, *m.could_be_from_charset)}
+    encoding = "cp1252" if "cp1252" in tied else best.encoding
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:  # judged on a prefix: a later byte may not fit
+        return "latin-1"
+    return encoding
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
@@ -130,25 +161,33 @@ def _load_html(data: bytes) -> Loaded:
         if text:
             blocks.append((text, level))
 
-    def walk(node: Tag) -> None:
-        for child in node.children:
-            # Comments, <!DOCTYPE>, <?xml ...?> are not text; CDATA is.
-            if isinstance(child, PreformattedString) and not isinstance(child, CData):
+    # Depth-first with a stack of its own, so that a page nested 20,000 deep is read too.
+    # Each entry: the children still to visit, and the heading level to flush at the
+    # end of a block element (None for inline ones).
+    stack: list[tuple[Iterator[Any], int | None]] = [(iter(soup.children), None)]
+    while stack:
+        children, close = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if close is not None:
+                flush(close)
+            continue
+        # Comments, <!DOCTYPE>, <?xml ...?> are not text; CDATA is.
+        if isinstance(child, PreformattedString) and not isinstance(child, CData):
+            continue
+        if isinstance(child, NavigableString):
+            buf.append(str(child))
+        elif isinstance(child, Tag):
+            name = child.name.lower()
+            if name in _DROP:
                 continue
-            if isinstance(child, NavigableString):
-                buf.append(str(child))
-            elif isinstance(child, Tag):
-                name = child.name.lower()
-                if name in _DROP:
-                    continue
-                if name in _BLOCK:
-                    flush()
-                    walk(child)
-                    flush(int(name[1]) if re.fullmatch(r"h[1-6]", name) else 0)
-                else:
-                    walk(child)
-
-    walk(soup)
+            if name in _BLOCK:
+                flush()
+                level = int(name[1]) if re.fullmatch(r"h[1-6]", name) else 0
+                stack.append((iter(child.children), level))
+            else:
+                stack.append((iter(child.children), None))
     flush()
     text_parts: list[str] = []
     headings: list[tuple[int, int, str]] = []

@@ -201,7 +201,8 @@ def merge_overlapping(hits: Sequence[Hit], documents: Mapping[str, Document]) ->
     """Fold each hit that overlaps a better one from the same document into it.
 
     The merged hit keeps the better hit's id, rank and scores and covers both
-    passages; identical passages from different files are kept once.
+    passages; when it has grown into a worse hit kept earlier, that one joins it
+    too. Identical passages from different files are kept once.
     """
     out: list[Hit] = []
     seen_text: set[str] = set()
@@ -209,15 +210,22 @@ def merge_overlapping(hits: Sequence[Hit], documents: Mapping[str, Document]) ->
         c = hit.chunk
         if c.text in seen_text:
             continue
-        target = next((i for i, h in enumerate(out) if h.chunk.doc_id == c.doc_id
-                       and h.chunk.start < c.end and c.start < h.chunk.end), None)
+        target = next((i for i, h in enumerate(out) if _overlap(h.chunk, c)), None)
         if target is None:
             out.append(hit)
             seen_text.add(c.text)
             continue
-        keep = out[target]
-        out[target] = replace(keep, chunk=_union(keep.chunk, c, documents))
+        merged = _union(out[target].chunk, c, documents)
+        while (j := next((j for j, h in enumerate(out) if j != target
+                          and _overlap(h.chunk, merged)), None)) is not None:
+            merged = _union(merged, out.pop(j).chunk, documents)
+            target -= j < target
+        out[target] = replace(out[target], chunk=merged)
     return out
+
+
+def _overlap(a: Chunk, b: Chunk) -> bool:
+    return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end
 
 
 def _union(a: Chunk, b: Chunk, documents: Mapping[str, Document]) -> Chunk:
