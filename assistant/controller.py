@@ -42,9 +42,10 @@ class Page:
     status: Any
     sources: Any
     document: Any
-    export: Any
+    export: Any  # the three export buttons: enabled once there is a conversation
     refs_file: Any
     word_file: Any
+    download: Any  # the (hidden) download button the page clicks once a file is made
     only: Any
     upload_status: Any
     files: Any
@@ -53,16 +54,19 @@ class Page:
     ref_status: Any
 
 
+KINDS = ("markdown", "references", "word")  # what the three export buttons make
+
+
 class Exports:
-    """The files a session can download, in one folder per browser session.
+    """The files a session downloads, made when asked for, in one folder per browser session.
 
     Gradio serves a copy it makes in its own cache when a handler returns a file
     (aged out by ui.build's `delete_cache`), so a folder here is needed only until
     then: each export replaces the session's previous folder, at most `keep`
     sessions' folders are kept (the least recently written go), "New conversation"
     drops its own, and the whole root goes when the app stops. A long-running
-    chat thus holds a bounded number of folders, not one per answer. (A tab's
-    closing is not listened for: Gradio's unload event keeps a connection open.)
+    chat thus holds a bounded number of folders, and writes nothing per answer.
+    (A tab's closing is not listened for: Gradio's unload event holds a connection open.)
     """
 
     def __init__(self, keep: int = 32) -> None:
@@ -73,26 +77,29 @@ class Exports:
     def _folder(self, session: str) -> Path:
         return self.root / hashlib.sha256(session.encode("utf-8")).hexdigest()[:16]
 
-    def write(self, session: str, turns: list[dict[str, Any]],
-              style: str) -> tuple[str | None, str | None, str | None]:
-        """(Markdown, references in `style`, Word) files of the conversation, made anew."""
+    def write(self, session: str, kind: str, turns: list[dict[str, Any]],
+              style: str) -> str | None:
+        """The conversation as `kind` (KINDS) in `style`, in the session's folder made anew."""
         folder = self._folder(session)
         shutil.rmtree(folder, ignore_errors=True)
         if not turns:
-            return None, None, None
+            return None
         folder.mkdir(parents=True)
         stamp, when = time.strftime("%Y%m%d-%H%M%S"), time.strftime("%Y-%m-%d %H:%M")
-        md = folder / f"conversation-{stamp}.md"
-        md.write_text(view.export_markdown(turns, when), encoding="utf-8")
-        refs = folder / f"references-{style}-{stamp}{report.SUFFIX.get(style, '.txt')}"
-        refs.write_text(report.references_text(turns, style), encoding="utf-8")
-        word = report.write_docx(turns, folder / f"conversation-{stamp}.docx", style=style,
-                                 when=when)
+        if kind == "markdown":
+            path = folder / f"conversation-{stamp}.md"
+            path.write_text(view.export_markdown(turns, when), encoding="utf-8")
+        elif kind == "references":
+            path = folder / f"references-{style}-{stamp}{report.SUFFIX.get(style, '.txt')}"
+            path.write_text(report.references_text(turns, style), encoding="utf-8")
+        else:
+            path = report.write_docx(turns, folder / f"conversation-{stamp}.docx", style=style,
+                                     when=when)
         older = sorted((f for f in self.root.iterdir() if f != folder),
                        key=lambda f: f.stat().st_mtime, reverse=True)
         for f in older[self.keep - 1:]:
             shutil.rmtree(f, ignore_errors=True)
-        return str(md), str(refs), str(word)
+        return str(path)
 
     def drop(self, session: str) -> None:
         shutil.rmtree(self._folder(session), ignore_errors=True)
@@ -113,8 +120,6 @@ def _session(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "default"
 
 
-def _file(path: str | None) -> Any:
-    return gr.update(value=path, interactive=path is not None)
 
 
 class Chat:
@@ -129,16 +134,33 @@ class Chat:
         return [(f"{title} ({source})", doc_id)
                 for doc_id, title, source in self.assistant.listing()]
 
-    def _downloads(self, turns: list[dict[str, Any]], style: str,
-                   request: gr.Request | None) -> Update:
-        md, refs, word = self.exports.write(_session(request), turns, style or "apa")
-        p = self.page
-        return {p.export: _file(md), p.refs_file: _file(refs), p.word_file: _file(word)}
+    def _buttons(self, turns: list[dict[str, Any]]) -> Update:
+        """The export buttons, usable once there is something to export."""
+        on = gr.update(interactive=bool(turns))
+        return {self.page.export: on, self.page.refs_file: on, self.page.word_file: on}
+
+    def _export(self, kind: str, turns: Any, style: str, request: gr.Request | None) -> Update:
+        path = self.exports.write(_session(request), kind, valid_turns(turns), style or "apa")
+        if path is None:
+            raise gr.Error("Ask a question first: there is nothing to export yet.")
+        return {self.page.download: path}  # the page then clicks it (ui.DOWNLOAD_JS)
+
+    def export_markdown(self, turns: Any, style: str, request: gr.Request) -> Update:
+        """The conversation as Markdown: questions, answers, numbered references."""
+        return self._export("markdown", turns, style, request)
+
+    def export_references(self, turns: Any, style: str, request: gr.Request) -> Update:
+        """The conversation's references in the chosen style (.bib, .ris, .json or text)."""
+        return self._export("references", turns, style, request)
+
+    def export_word(self, turns: Any, style: str, request: gr.Request) -> Update:
+        """The conversation as a Word file with in-text citations in the chosen style."""
+        return self._export("word", turns, style, request)
 
     def respond(self, question: str, turns: Any, doc_ids: list[str] | None, generator: str,
-                style: str, request: gr.Request) -> Iterator[Update]:
-        """Stream the answer; the last update brings its sources in the chosen style and the
-        conversation's downloads, so that no later step can show an older answer's sources."""
+                style: str) -> Iterator[Update]:
+        """Stream the answer; the last update brings its sources in the chosen style, so that
+        no later step can show an older answer's sources."""
         p, turns = self.page, valid_turns(turns)
         if not (question or "").strip():
             yield {p.box: question, p.conv: turns, p.status: EMPTY_PROMPT}
@@ -169,7 +191,7 @@ class Chat:
         yield {p.chat: view.chat_messages(turns), p.conv: turns,
                p.sources: view.sources_html(turns[-1], len(turns) - 1, style or "apa"),
                p.status: "" if final.found else view.NOTHING_FOUND, p.document: DOC_HINT,
-               **self._downloads(turns, style, request)}
+               **self._buttons(turns)}
 
     def show_document(self, turns: Any, evt: gr.EventData) -> Update:
         """The cited document, its quote marked: the sources panel's "Show in document"."""
@@ -199,31 +221,26 @@ class Chat:
             return {}
         return {self.page.sources: view.sources_html(turns[t], t, style or "apa")}
 
-    def restyle(self, turns: Any, style: str, shown: str, request: gr.Request) -> Update:
-        """The shown sources in the chosen style, and the downloads made again in it."""
+    def restyle(self, turns: Any, style: str, shown: str) -> Update:
+        """The shown sources in the chosen style."""
         turns = valid_turns(turns)
         m = re.search(r"data-turn='(\d+)'", shown or "")
         t = int(m.group(1)) if m and int(m.group(1)) < len(turns) else len(turns) - 1
-        out = self._downloads(turns, style, request)
-        if turns:
-            out[self.page.sources] = view.sources_html(turns[t], t, style)
-        return out
+        return {self.page.sources: view.sources_html(turns[t], t, style)} if turns else {}
 
-    def restore(self, turns: Any, style: str, request: gr.Request) -> Update:
+    def restore(self, turns: Any, style: str) -> Update:
         """The conversation the browser kept, shown again after a reload."""
         p, turns = self.page, valid_turns(turns)
         last = turns[-1] if turns else None
         return {p.chat: view.chat_messages(turns),
                 p.sources: view.sources_html(last, len(turns) - 1, style or "apa"),
-                p.only: gr.update(choices=self.choices()),
-                **self._downloads(turns, style, request)}
+                p.only: gr.update(choices=self.choices()), **self._buttons(turns)}
 
     def clear(self, request: gr.Request) -> Update:
         p = self.page
         self.exports.drop(_session(request))
         return {p.chat: [], p.conv: [], p.sources: view.sources_html(None), p.document: DOC_HINT,
-                p.status: "", p.export: _file(None), p.refs_file: _file(None),
-                p.word_file: _file(None)}
+                p.status: "", **self._buttons([])}
 
     # Gradio finds a progress tracker by its default value, hence the call in the signature.
     def add_files(self, files: list[str] | None,

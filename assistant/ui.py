@@ -38,6 +38,14 @@ element.addEventListener('click', async (ev) => {
   }
 });
 """
+# After an export was made (controller.Chat.export_*): the hidden download button now holds
+# the file; clicking it downloads it.
+DOWNLOAD_JS = """
+() => setTimeout(() => {
+  const b = document.querySelector('#download button, button#download');
+  if (b) b.click();
+}, 100)
+"""
 # Document view: jump to the highlighted passage whenever a new one is shown.
 DOC_JS = """
 watch('value', () => setTimeout(() => {
@@ -101,17 +109,20 @@ def build(assistant: Assistant) -> Any:
                                                  "then press Enter")
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
                 status = gr.Markdown("", elem_id="status")
+                # Exports are made when asked for: a button makes the file, then the page
+                # clicks the hidden download button that holds it (DOWNLOAD_JS).
                 with gr.Row():
-                    export = gr.DownloadButton("Export conversation (Markdown)", value=None,
-                                               interactive=False, elem_id="export", size="md")
+                    export = gr.Button("Export conversation (Markdown)", interactive=False,
+                                       elem_id="export", size="md")
                     new = gr.Button("New conversation", size="md", elem_id="new")
                 with gr.Row():
                     style = gr.Dropdown(list(report.UI_STYLES), value="apa", scale=2,
                                         label="Reference style", elem_id="style")
-                    refs_file = gr.DownloadButton("Export references", value=None, size="md",
-                                                  interactive=False, elem_id="export-refs")
-                    word_file = gr.DownloadButton("Export as Word (.docx)", value=None, size="md",
-                                                  interactive=False, elem_id="export-docx")
+                    refs_file = gr.Button("Export references", size="md", interactive=False,
+                                          elem_id="export-refs")
+                    word_file = gr.Button("Export as Word (.docx)", size="md", interactive=False,
+                                          elem_id="export-docx")
+                download = gr.DownloadButton(value=None, visible="hidden", elem_id="download")
                 with gr.Row():
                     only = gr.Dropdown(choices=choices, value=[], multiselect=True,
                                        label="Only these documents (empty: all)",
@@ -147,24 +158,27 @@ def build(assistant: Assistant) -> Any:
 
         page = Page(conv=conv, chat=chat, box=box, status=status, sources=sources,
                     document=document, export=export, refs_file=refs_file, word_file=word_file,
-                    only=only, upload_status=upload_status, files=files, ref_doc=ref_doc,
+                    download=download, only=only, upload_status=upload_status, files=files, ref_doc=ref_doc,
                     ref_fields=ref_fields, ref_status=ref_status)
         c = Chat(assistant, page)
-        downloads = [export, refs_file, word_file]
+        buttons = [export, refs_file, word_file]
         private: dict[str, Any] = {"api_visibility": "private"}
         gr.on([box.submit, send.click], c.respond, [box, conv, only, generator, style],
-              [chat, box, sources, conv, status, document, *downloads], **private)
+              [chat, box, sources, conv, status, document, *buttons], **private)
+        for button, make in zip(buttons, (c.export_markdown, c.export_references, c.export_word),
+                                strict=True):
+            button.click(make, [conv, style], [download], **private).then(
+                None, js=DOWNLOAD_JS, **private)
         sources.click(c.show_document, [conv], [document], **private)
         chat.select(c.select_turn, [conv, style], [sources], **private)
-        style.change(c.restyle, [conv, style, sources], [sources, *downloads], **private)
+        style.change(c.restyle, [conv, style, sources], [sources], **private)
         ref_doc.change(c.load_reference, [ref_doc], ref_fields, **private)
         ref_save.click(c.save_reference, [ref_doc, conv, *ref_fields], [ref_status, conv],
-                       **private).then(c.restyle, [conv, style, sources], [sources, *downloads],
-                                       **private)
+                       **private).then(c.restyle, [conv, style, sources], [sources], **private)
         gr.on([new.click, chat.clear], c.clear, None,
-              [chat, conv, sources, document, status, *downloads], **private)
+              [chat, conv, sources, document, status, *buttons], **private)
         files.upload(c.add_files, [files], [upload_status, only, files], **private)
-        demo.load(c.restore, [conv, style], [chat, sources, only, *downloads], **private)
+        demo.load(c.restore, [conv, style], [chat, sources, only, *buttons], **private)
         gr.api(c.ask, api_name="ask")
         gr.api(c.documents, api_name="documents")
     # Every event answers up to worker_count() requests at once (Gradio's default is one):

@@ -48,8 +48,8 @@ def corpus(tmp_path: Path, embedder):
     return a, docs
 
 
-def ask(chat: Chat, question: str, turns: list, request: Request) -> dict:
-    *_, last = chat.respond(question, turns, None, "extractive", "apa", request)  # type: ignore[arg-type]
+def ask(chat: Chat, question: str, turns: list) -> dict:
+    *_, last = chat.respond(question, turns, None, "extractive", "apa")
     return last
 
 
@@ -66,30 +66,39 @@ def test_a_replaced_retriever_is_freed(corpus) -> None:
     assert gone() is None  # no cache holds the old one (and its index) alive
 
 
-def test_exports_keep_one_folder_per_session_and_a_bounded_number(corpus) -> None:
+def test_exports_are_made_when_asked_in_one_folder_per_session(corpus) -> None:
     a, _ = corpus
     exports = Exports(keep=2)
     chat, p = Chat(a, page(), exports), page()
     tab, other, third = Request("tab-1"), Request("tab-2"), Request("tab-3")
+    with pytest.raises(gr.Error, match="nothing to export"):
+        chat.export_markdown([], "apa", tab)  # type: ignore[arg-type]
     turns: list = []
     for q in QUESTIONS:
-        last = ask(chat, q, turns, tab)
+        last = ask(chat, q, turns)
         turns = last[p.conv]
-        folders = list(exports.root.iterdir())
-        assert len(folders) == 1  # flat over the answers, however many
-        files = sorted(f.suffix for f in folders[0].iterdir())
-        assert files == [".docx", ".md", ".txt"]  # conversation, Word, APA references
-        assert Path(last[p.export]["value"]).read_text(encoding="utf-8").count("## ") == len(turns)
-    ask(chat, QUESTIONS[0], [], other)
+        assert last[p.export]["interactive"] is True  # the buttons work once there is a turn
+    assert list(exports.root.iterdir()) == []  # answering writes no file
+    made = {}
+    for make, suffix in ((chat.export_markdown, ".md"), (chat.export_references, ".txt"),
+                         (chat.export_word, ".docx")):
+        path = Path(make(turns, "apa", tab)[p.download])  # type: ignore[arg-type]
+        assert path.suffix == suffix and path.stat().st_size > 0
+        assert len(list(exports.root.iterdir())) == 1  # the session's one folder, replaced
+        assert [f.name for f in path.parent.iterdir()] == [path.name]
+        made[suffix] = path
+    assert made[".md"].exists() is False  # replaced by the later exports
+    text = Path(chat.export_markdown(turns, "apa", tab)[p.download]).read_text(encoding="utf-8")  # type: ignore[arg-type]
+    assert [ln for ln in text.splitlines() if ln.startswith("## ")] == [
+        f"## {i}. {q}" for i, q in enumerate(QUESTIONS, 1)]
+    second = Path(chat.export_word(turns, "harvard", other)[p.download])  # type: ignore[arg-type]
     assert len(list(exports.root.iterdir())) == 2
-    ask(chat, QUESTIONS[0], [], third)  # over `keep`: the least recently written folder goes
-    assert len(list(exports.root.iterdir())) == 2
-    assert not Path(last[p.export]["value"]).exists()  # tab-1's
-    chat.clear(third)  # type: ignore[arg-type]
+    first = Path(chat.export_word(turns, "apa", tab)[p.download])  # type: ignore[arg-type]
+    chat.export_word(turns, "apa", third)  # type: ignore[arg-type]  # over keep: the oldest goes
+    assert len(list(exports.root.iterdir())) == 2 and first.exists() and not second.exists()
+    cleared = chat.clear(third)  # type: ignore[arg-type]
+    assert cleared[p.conv] == [] and cleared[p.word_file]["interactive"] is False
     assert len(list(exports.root.iterdir())) == 1
-    cleared = chat.clear(other)  # type: ignore[arg-type]
-    assert cleared[p.conv] == [] and cleared[p.export]["value"] is None
-    assert list(exports.root.iterdir()) == []
     exports.close()
     assert not exports.root.exists()
 
@@ -98,7 +107,7 @@ def test_the_page_reads_the_generation_it_answered_from(corpus) -> None:
     """A commit between the answer and its record must not shift the record's context."""
     a, docs = corpus
     chat, p = Chat(a, page()), page()
-    updates = chat.respond(QUESTIONS[1], [], None, "extractive", "apa", Request("t"))  # type: ignore[arg-type]
+    updates = chat.respond(QUESTIONS[1], [], None, "extractive", "apa")
     next(updates)  # "Searching ..."
     streamed = next(updates)  # the answer has been given from the generation it read
     assert "Whitechapel" in streamed[p.chat][-1]["content"]
@@ -114,15 +123,15 @@ def test_the_page_reads_the_generation_it_answered_from(corpus) -> None:
 def test_handlers_return_only_what_they_change(corpus) -> None:
     a, _ = corpus
     chat, p = Chat(a, page()), page()
-    empty = list(chat.respond("  ", [], None, "extractive", "apa", Request("t")))  # type: ignore[arg-type]
+    empty = list(chat.respond("  ", [], None, "extractive", "apa"))
     assert empty == [{p.box: "  ", p.conv: [], p.status: chat_prompt()}]
-    turns = ask(chat, QUESTIONS[1], [], Request("t"))[p.conv]
+    turns = ask(chat, QUESTIONS[1], [])[p.conv]
     shown = chat.show_document(turns, gr.EventData(None, {"turn": 0, "n": 1}))
     assert set(shown) == {p.document} and "<mark id='cited'>" in shown[p.document]
     assert chat.show_document(turns, gr.EventData(None, {"turn": 5, "n": 1})) == {}
     assert chat.show_document(turns, gr.EventData(None, {})) == {}
     assert set(chat.load_reference(None)) == set(p.ref_fields)
-    restored = chat.restore(turns, "harvard", Request("t"))  # type: ignore[arg-type]
+    restored = chat.restore(turns, "harvard")
     assert set(restored) == {p.chat, p.sources, p.only, p.export, p.refs_file, p.word_file}
     assert "data-turn='0'" in restored[p.sources]
 
