@@ -16,7 +16,8 @@ import gradio as gr
 import pytest
 from conftest import make_assistant
 
-from assistant.controller import Chat, Exports, Page
+from assistant.controller import Chat, Page
+from assistant.exports import Exports
 
 MILL = "The old mill on the river Wensum ground wheat for the village until 1952.\n"
 BELL = "The bell foundry in Whitechapel cast the great bell of Westminster in 1858.\n"
