@@ -106,7 +106,7 @@ def run_dialogs(settings: Settings, path: Path, cache_root: Path,
         quotes: set[str] = set()
         for n, turn in enumerate(dialog.turns):
             ans = assistant.ask(turn.question, history=history)
-            body = answer_body(ans.text) if ans.found else ""
+            body = answer_body(ans) if ans.found else ""
             holds = _holds(body, turn.gold) if turn.gold else not ans.found
             repeated = any(c.quote in quotes and not (turn.gold and _holds(c.quote, turn.gold))
                            for c in ans.citations)
