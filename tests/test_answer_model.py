@@ -4,27 +4,16 @@ dialogs, through the real model, a real index of docs_src/ (copied) and real fil
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
-from conftest import DATA, DOCS_SRC, SEED, assert_exact, make_assistant
+from conftest import DATA, DOCS_SRC, SEED, assert_exact
 
 from assistant import cli, fitted
 from assistant.answer import SENTENCE_FEATURES, featurize, sentence_model
 from assistant.dialog import load_dialogs, run_dialogs
 from assistant.errors import AssistantError, IngestError
 from assistant.spans import SPAN_FEATURES, phrases, stop_words
-
-
-@pytest.fixture(scope="module")
-def docs_index(tmp_path_factory, embedder):
-    root = tmp_path_factory.mktemp("fitted")
-    docs = root / "docs_src"
-    shutil.copytree(DOCS_SRC, docs)
-    assistant = make_assistant(root / "index", embedder, docs)
-    assistant.index()
-    return assistant
 
 
 def test_models_load_from_json_with_the_features_the_code_computes():

@@ -6,25 +6,14 @@ Real model, real index of docs_src/ (copied); the rules' pure parts are also che
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from conftest import DOCS_SRC, SEED, make_assistant
+from conftest import DOCS_SRC, SEED
 
 from assistant import cli
 from assistant.shortanswer import answer_type, candidates
 
 REVIEW = "What did the independent review of Rotherham find?"
-
-
-@pytest.fixture(scope="module")
-def seed_index(tmp_path_factory, embedder):
-    root = tmp_path_factory.mktemp("short")
-    docs = root / "docs_src"
-    shutil.copytree(DOCS_SRC, docs)
-    assistant = make_assistant(root / "index", embedder, docs)
-    assistant.index()
-    return assistant
 
 
 def _exact(assistant, answer):
@@ -45,11 +34,11 @@ def _exact(assistant, answer):
     ("How much of the Amazon rainforest is contained within Brazil?", "60%",
      "amazon-rainforest.html"),
 ])
-def test_short_answer_is_the_span_that_answers(seed_index, question, expected, source):
-    answer = seed_index.ask(question)
+def test_short_answer_is_the_span_that_answers(docs_index, question, expected, source):
+    answer = docs_index.ask(question)
     assert answer.short_answer is not None, answer.text
     assert answer.short_answer.text == expected
-    doc, cite = _exact(seed_index, answer)
+    doc, cite = _exact(docs_index, answer)
     assert cite.chunk.source.endswith(source)
     assert answer.short_answer.text in answer.text  # it is inside the quoted answer
     # The sentence that holds a fact of the asked type is quoted first ("60%", not the
@@ -57,22 +46,22 @@ def test_short_answer_is_the_span_that_answers(seed_index, question, expected, s
     assert answer.short_answer.citation_n == 1
 
 
-def test_a_question_without_a_short_fact_gets_none(seed_index):
-    answer = seed_index.ask(REVIEW)
+def test_a_question_without_a_short_fact_gets_none(docs_index):
+    answer = docs_index.ask(REVIEW)
     assert answer.found and answer.short_answer is None
     assert answer.to_dict()["short_answer"] is None
 
 
-def test_the_title_line_is_never_quoted(seed_index):
+def test_the_title_line_is_never_quoted(docs_index):
     title = (DOCS_SRC / SEED).read_text(encoding="utf-8").split("\n")[0]
     for q in ("Who carried out the independent review of how Rotherham tackles child sexual "
               "exploitation?", "Praise for Rotherham fight against child sex abuse"):
-        answer = seed_index.ask(q)
+        answer = docs_index.ask(q)
         assert all(title not in c.quote for c in answer.citations), answer.text
 
 
-def test_json_and_cli_show_the_short_answer(seed_index, capsys):
-    index = str(seed_index.settings.index_dir)
+def test_json_and_cli_show_the_short_answer(docs_index, capsys):
+    index = str(docs_index.settings.index_dir)
     assert cli.main(["ask", "Who carried out the review of Rotherham?", "--index", index,
                      "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
