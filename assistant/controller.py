@@ -65,16 +65,21 @@ def _session(request: gr.Request | None) -> str:
 
 
 class Chat:
-    """The handlers of one chat page over one loaded assistant."""
+    """The handlers of one chat page over one loaded assistant.
+
+    Questions, documents and references are read through `answerer` alone, which never
+    writes the index; uploads and reference corrections go through `indexer`.
+    """
 
     def __init__(self, assistant: Assistant, page: Page, exports: Exports | None = None) -> None:
-        self.assistant = assistant
+        self.answerer = assistant.answerer
+        self.indexer = assistant.indexer
         self.page = page
         self.exports = exports or Exports()
 
     def choices(self) -> list[tuple[str, str]]:
         return [(f"{title} ({source})", doc_id)
-                for doc_id, title, source in self.assistant.listing()]
+                for doc_id, title, source in self.answerer.listing()]
 
     def _buttons(self, turns: list[dict[str, Any]]) -> Update:
         """The export buttons, usable once there is something to export."""
@@ -113,11 +118,11 @@ class Chat:
             {"role": "assistant", "content": "\u2026"}]
         # One answer, one index generation: the documents read below are the ones answered from,
         # even when an upload commits a newer generation meanwhile.
-        reader = self.assistant.retriever()
+        reader = self.answerer.retriever()
         yield {p.chat: messages, p.box: "", p.status: "Searching your documents\u2026"}
         final = None
         try:
-            for answer in self.assistant.ask_stream(question, doc_ids=doc_ids or None,
+            for answer in self.answerer.ask_stream(question, doc_ids=doc_ids or None,
                                                     history=history, generator=generator or None,
                                                     retriever=reader):
                 final = answer
@@ -145,7 +150,7 @@ class Chat:
         if cite is None:
             return {}
         try:
-            doc = self.assistant.document(cite["doc_id"])
+            doc = self.answerer.document(cite["doc_id"])
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
         if doc is None:
@@ -197,8 +202,8 @@ class Chat:
 
         progress(0, desc="Checking and indexing the uploaded files")
         try:
-            done = self.assistant.add_files([(Path(f), Path(f).name) for f in files],
-                                            progress=step)
+            done = self.indexer.add_files([(Path(f), Path(f).name) for f in files],
+                                          progress=step)
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
         lines = []
@@ -218,7 +223,7 @@ class Chat:
         if not doc_id:
             return dict.fromkeys(fields, "")
         try:
-            values = report.to_form(self.assistant.reference(doc_id))
+            values = report.to_form(self.answerer.reference(doc_id))
         except (AssistantError, KeyError) as exc:
             raise gr.Error(f"cannot read that document's reference: {exc}") from None
         return dict(zip(fields, values, strict=True))
@@ -227,7 +232,11 @@ class Chat:
         if not doc_id:
             raise gr.Error("Choose a document first.")
         try:
-            item = self.assistant.save_reference(doc_id, report.from_form(values))
+            doc = self.answerer.document(doc_id)
+            if doc is None:
+                raise AssistantError("That document is no longer in the index.")
+            self.indexer.save_reference(doc, report.from_form(values))
+            item = self.answerer.reference(doc_id)
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
         turns = report.refreshed(valid_turns(turns), {doc_id: item})
@@ -249,8 +258,8 @@ class Chat:
         """
         past = [(str(q), str(a)) for q, a in (history or [])]
         try:
-            reader = self.assistant.retriever()
-            answer = self.assistant.ask(question, doc_ids=doc_ids or None, history=past,
+            reader = self.answerer.retriever()
+            answer = self.answerer.ask(question, doc_ids=doc_ids or None, history=past,
                                         generator=generator or None, retriever=reader)
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
@@ -262,4 +271,4 @@ class Chat:
     def documents(self) -> list[dict]:
         """The indexed documents: doc_id, title and source path."""
         return [{"doc_id": doc_id, "title": title, "source": source}
-                for doc_id, title, source in self.assistant.listing()]
+                for doc_id, title, source in self.answerer.listing()]

@@ -3,7 +3,7 @@
 Change detection is by stat first: a file whose (size, mtime_ns) and path are
 as recorded is unchanged without being read; a file whose stat changed is read
 and hashed, and only a different hash makes it "updated". Called by
-pipeline.Assistant, which holds the model; this module holds no state.
+indexing.Indexer, which holds the model; this module holds no state.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .store import catalog, legacy
 from .types import Chunk, Document, IndexReport, Skipped
 
 if TYPE_CHECKING:
-    from .pipeline import Assistant
+    from .indexing import Indexer
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,12 @@ class _New:
     mtime_ns: int | None = None
 
 
-def manifest(a: Assistant, docs_dir: str | None) -> dict[str, Any]:
+def manifest(a: Indexer, docs_dir: str | None) -> dict[str, Any]:
     return {**a.expected(), "assistant_version": __version__, "docs_dir": docs_dir,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-def open_writer(a: Assistant, rebuild: bool, docs_dir: str | None) -> store.Writer:
+def open_writer(a: Indexer, rebuild: bool, docs_dir: str | None) -> store.Writer:
     """The index's writer, after converting an old-format index (vectors kept) if there is one.
 
     Call inside `store.locked`. Raises IndexMismatchError when the index was
@@ -88,7 +88,7 @@ def open_writer(a: Assistant, rebuild: bool, docs_dir: str | None) -> store.Writ
     return writer
 
 
-def _convert(a: Assistant, writer: store.Writer) -> None:
+def _convert(a: Indexer, writer: store.Writer) -> None:
     index_dir = a.settings.index_dir
     try:
         old, items = legacy.read(index_dir)
@@ -107,12 +107,21 @@ def _convert(a: Assistant, writer: store.Writer) -> None:
                 index_dir, len(items))
 
 
-def _tokens(a: Assistant, chunks: Sequence[Chunk]) -> list[list[str]]:
+def _tokens(a: Indexer, chunks: Sequence[Chunk]) -> list[list[str]]:
     s = a.settings
     return tokenize([lexical_text(c, s.embed_titles) for c in chunks], s.stemmer, s.stopwords)
 
 
-def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progress | None
+def reusable(prev: store.Known | None, path: str, content_hash: str, title: str | None = None
+             ) -> bool:
+    """The one reuse rule: a document keeps its chunks and vectors when the index holds it under
+    the same doc_id (`prev`) with the same path, content hash and title. `title` is None for a
+    file checked before it is parsed: its title follows from its bytes and path."""
+    return (prev is not None and prev.path == path and prev.content_hash == content_hash
+            and (title is None or prev.title == title))
+
+
+def update_folder(a: Indexer, docs_dir: Path, rebuild: bool, progress: Progress | None
                   ) -> IndexReport:
     """Bring the index up to date with `docs_dir`."""
     with store.locked(a.settings.index_dir, a.settings.lock_timeout):
@@ -152,7 +161,7 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
                     data = read_file(path, docs_dir)  # size limit checked first
                 except IngestError as exc:
                     return exc
-                if same_path and prev is not None and prev.content_hash == file_hash(data):
+                if reusable(prev, str(path.resolve()), file_hash(data)):
                     return "same"
                 try:
                     return load_document(path, docs_dir, data)
@@ -194,7 +203,7 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
                        skipped=tuple(skipped), notes=tuple(notes), vector_index=kind, **counts)
 
 
-def update_documents(a: Assistant, documents: Sequence[Document], progress: Progress | None
+def update_documents(a: Indexer, documents: Sequence[Document], progress: Progress | None
                      ) -> IndexReport:
     """Make the index hold exactly `documents` (already loaded, e.g. a benchmark corpus)."""
     if not documents:
@@ -207,8 +216,7 @@ def update_documents(a: Assistant, documents: Sequence[Document], progress: Prog
             batches = _Batches(a, writer, progress)
             for doc in documents:
                 prev = known.get(doc.doc_id)
-                if prev is not None and prev.content_hash == doc.content_hash \
-                        and prev.title == doc.title:
+                if reusable(prev, doc.path, doc.content_hash, doc.title):
                     counts["unchanged"] += 1
                     continue
                 batches.add(_New(doc, a.chunk(doc)))
@@ -239,7 +247,7 @@ class _Batches:
     text of a batch (a repeated block, a copied file) is run once.
     """
 
-    def __init__(self, a: Assistant, writer: store.Writer, progress: Progress | None) -> None:
+    def __init__(self, a: Indexer, writer: store.Writer, progress: Progress | None) -> None:
         self.a, self.writer, self.progress = a, writer, progress
         self.ready: list[tuple[_New, np.ndarray, Table | None]] = []
         self.pending: list[_New] = []

@@ -1,0 +1,138 @@
+"""Writing the index: the one object that does (folder updates, documents, uploads, merges).
+
+`Indexer` holds the model and calls indexer.py's functions, which decide what
+to reuse by one rule (indexer.reusable). Questions are answered elsewhere
+(answering.Answerer), from whatever generation the indexer last committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from . import indexer, store, upload
+from .chunk import chunk_document
+from .config import Settings
+from .embed import Embedder
+from .errors import IngestError
+from .ingest import load_document, source_of
+from .loaded import Loaded
+from .types import Chunk, Document, IndexReport, Skipped
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (done, total) chunks embedded
+
+
+class Indexer:
+    """Brings the index up to date and stores uploads; the only writer of the index."""
+
+    def __init__(self, loaded: Loaded) -> None:
+        self.loaded = loaded
+        self.settings: Settings = loaded.settings
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.loaded.embedder
+
+    def expected(self) -> dict[str, Any]:
+        return self.loaded.expected()
+
+    def index(
+        self,
+        docs_dir: Path | None = None,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+    ) -> IndexReport:
+        """Bring the index up to date with `docs_dir`: embed only what is new or changed."""
+        t0 = time.perf_counter()
+        folder = Path(docs_dir or self.settings.docs_dir)
+        report = indexer.update_folder(self, folder, rebuild, progress)
+        report = replace(report, seconds=time.perf_counter() - t0)
+        log.info("%s (%d chunks, %.1f s)", report.summary(), report.chunks, report.seconds)
+        return report
+
+    def index_documents(
+        self, documents: Sequence[Document], progress: Progress | None = None
+    ) -> IndexReport:
+        """Make the index hold exactly `documents` (already loaded, e.g. a benchmark corpus).
+
+        Documents that indexer.reusable finds unchanged (same doc_id, path,
+        content_hash and title) keep their chunks and vectors; the rest are
+        chunked and embedded.
+        """
+        t0 = time.perf_counter()
+        report = indexer.update_documents(self, documents, progress)
+        return replace(report, seconds=time.perf_counter() - t0)
+
+    def optimize(self) -> int:
+        """Merge all segments into one (dropping deleted rows); returns how many were merged."""
+        with store.locked(self.settings.index_dir, self.settings.lock_timeout):
+            writer = indexer.open_writer(self, False, None)
+            try:
+                return writer.merge(everything=True)
+            finally:
+                writer.close()
+
+    def chunk(self, doc: Document) -> list[Chunk]:
+        """Chunks of a document, sized so that title + text fit the model's window."""
+        e = self.embedder
+        budget = e.max_seq_length - 2  # [CLS] and [SEP]
+        if self.settings.embed_titles:
+            budget -= e.count_tokens([doc.title + "\n"])[0]
+        budget = max(budget, 32)
+        return chunk_document(doc, e.count_tokens, self.settings.chunk_tokens,
+                              self.settings.chunk_overlap, budget)
+
+    def save_reference(self, doc: Document, fields: dict[str, Any]) -> None:
+        """Save the user's corrections to a document's reference (references.json beside the
+        documents; they survive re-indexing)."""
+        from .references import save_correction
+
+        save_correction(doc, fields)
+
+    def add_files(
+        self,
+        files: Sequence[tuple[Path, str]],
+        progress: Progress | None = None,
+    ) -> upload.UploadReport:
+        """Copy uploaded files into the documents folder, then update the index incrementally.
+
+        `files` holds (temporary path, name the user gave) pairs. Each file is
+        checked (type, size, readable by its loader) before it is stored under
+        `<docs_dir>/uploads/`; files that fail are reported in `skipped` with the
+        reason, and the rest still go in.
+        """
+        docs_dir = Path(self.settings.docs_dir)
+        skipped: list[Skipped] = []
+        accepted: list[tuple[Path, bytes]] = []
+        renamed: list[str] = []
+        taken: set[Path] = set()
+        for path, name in files:
+            label = upload.safe_name(name)
+            try:
+                dest = upload.destination(docs_dir, name, taken)
+                data = upload.read(Path(path), label, self.settings.max_upload_mb)
+                load_document(dest, docs_dir, data)  # refuse what the index could not read
+            except IngestError as exc:
+                skipped.append(Skipped(label, exc.reason))
+                continue
+            taken.add(dest)
+            accepted.append((dest, data))
+            if dest.name != label:
+                renamed.append(f"{label} is already in {upload.UPLOAD_DIR}/; both are kept, "
+                               f"the new one as {dest.name}")
+        if not accepted:
+            return upload.UploadReport(skipped=tuple(skipped))
+        for dest, data in accepted:
+            upload.write(dest, data)
+        report = self.index(docs_dir, progress=progress)
+        added = tuple(source_of(dest, docs_dir) for dest, _ in accepted)
+        skipped += [s for s in report.skipped if s.source in added]
+        return upload.UploadReport(added=added, skipped=tuple(skipped), index=report,
+                                   renamed=tuple(renamed))
+
