@@ -34,11 +34,10 @@ def test_documents_at_a_new_path_are_chunked_again_and_cite_it(tmp_path: Path, e
     """index_documents uses the folder's rule: a document that moved gets chunks that cite
     its new path, not the old one."""
     a = make_assistant(tmp_path / "index", embedder, tmp_path)
-    docs = [Document(doc_id=f"d{i}", source=f"docs/d{i}.txt", path=f"/docs/d{i}.txt",
-                     title=title, text=text, format="txt", content_hash=f"h{i}")
-            for i, (title, text) in enumerate([
-                ("Mills", "The old mill on the river ground wheat for the village.\n"),
-                ("Bells", "The foundry in Whitechapel cast the great bell in 1858.\n")])]
+    texts = {"d0": "The old mill on the river ground wheat for the village.\n",
+             "d1": "The foundry in Whitechapel cast the great bell in 1858.\n"}
+    docs = [Document(doc_id=d, source=f"docs/{d}.txt", path=f"/docs/{d}.txt", title=d.upper(),
+                     text=t, format="txt", content_hash=f"hash of {d}") for d, t in texts.items()]
     assert a.index_documents(docs).embedded == 2
     moved = [docs[0], Document(**{**docs[1].__dict__, "path": "/archive/d1.txt"})]
     report = a.index_documents(moved)
