@@ -28,6 +28,10 @@ class Settings:
     # Chunks from which one index segment is searched with HNSW instead of exactly
     # (docs/BENCHMARKS.md: exact search costs ~33 ms per query per 100,000 chunks on one core).
     ann_threshold: int = 50_000
+    # Where vectors and BM25 postings live: local (FAISS segments) | milvus (docs/SCALE.md).
+    store: str = "local"
+    milvus_uri: str = ""  # a .db path (milvus-lite) or http://host:19530; "" = INDEX/milvus.db
+    milvus_token: str | None = None  # "user:password" or an API key, for a Milvus server
     # Embedding model: the bundled MiniLM, or any sentence-transformers name or path.
     model: str = BUNDLED_MODEL
     # auto: the bundled model on ONNX Runtime when its ONNX copy exists (no torch; made by
@@ -112,6 +116,8 @@ class Settings:
             raise AssistantError(
                 f"backend must be auto, onnx or torch, not {self.backend!r} (ASSISTANT_BACKEND)"
             )
+        if self.store not in {"local", "milvus"}:
+            raise AssistantError(f"store must be local or milvus, not {self.store!r} (ASSISTANT_STORE)")
         if self.fusion not in {"convex", "rrf"}:
             raise AssistantError(f"fusion must be convex or rrf, not {self.fusion!r} (ASSISTANT_FUSION)")
         if min(self.dense_weight, self.lexical_weight) < 0 or self.dense_weight + self.lexical_weight <= 0:

@@ -62,15 +62,15 @@ def open_writer(a: Assistant, rebuild: bool, docs_dir: str | None) -> store.Writ
         return manifest(a, docs_dir)
 
     try:
-        writer = store.Writer(index_dir, new, a.settings.ann_threshold)
+        writer = store.writer(index_dir, new, a.settings)
     except (sqlite3.DatabaseError, ValueError) as exc:
         log.warning("the previous index cannot be read (%s); building a new one", exc)
         for name in (catalog.CATALOG, f"{catalog.CATALOG}-wal", f"{catalog.CATALOG}-shm"):
             (index_dir / name).unlink(missing_ok=True)
-        writer = store.Writer(index_dir, new, a.settings.ann_threshold)
+        writer = store.writer(index_dir, new, a.settings)
     if not rebuild and writer.known():
         try:
-            store.LocalStore(index_dir).close()  # checks every live segment (sizes, checksums)
+            store.open_store(index_dir, a.settings).close()  # checks every live segment (sizes, checksums)
         except IndexCorruptError as exc:
             log.warning("the previous index cannot be read (%s); building a new one", exc)
             rebuild = True
