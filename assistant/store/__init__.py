@@ -32,13 +32,14 @@ from ..types import Chunk, Document
 from . import catalog
 from .local import LocalStore
 from .segment import REBUILD_HINT
+from .transfer import copy_index
 from .writer import ANN_THRESHOLD, FORMAT_VERSION, Known, Writer
 
 if TYPE_CHECKING:
     from ..config import Settings
 
 __all__ = ["ANN_THRESHOLD", "FORMAT_VERSION", "REBUILD_HINT", "Known", "LocalStore", "Store",
-           "Writer", "check_compatible", "exists", "generation", "is_legacy", "load", "locked",
+           "Writer", "check_compatible", "copy_index", "exists", "generation", "is_legacy", "load", "locked",
            "open_store", "writer"]
 
 log = logging.getLogger(__name__)
