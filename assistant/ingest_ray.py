@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -81,7 +81,9 @@ class Embed:
         flat = [c for d in new for c in chunks[d.doc_id]]
         vectors, tables = embed_with_sentences({d.doc_id: d for d in new}, flat, a.embedder,
                                                a.settings.embed_titles)
-        out_chunks, out_vectors, out_tables = [], [], []
+        out_chunks: list[Any] = []
+        out_vectors: list[Any] = []
+        out_tables: list[Any] = []
         row = 0
         for d in batch["doc"]:
             if isinstance(d, Document):
@@ -186,7 +188,7 @@ def update_folder(a: Assistant, docs_dir: Path, address: str | None, rebuild: bo
                 with cluster(address, cpus):
                     actors = max(1, int(ray.cluster_resources().get("CPU", 1)) - 1)
                     ds = ray.data.from_items(todo).map_batches(
-                        parse, fn_kwargs={"docs_dir": str(docs_dir)}, batch_size=PARSE_BATCH,
+                        cast(Any, parse), fn_kwargs={"docs_dir": str(docs_dir)}, batch_size=PARSE_BATCH,
                         batch_format="numpy", num_cpus=0.5)
                     ds = ds.map_batches(
                         Embed, fn_constructor_kwargs={"settings": settings.replace(onnx_threads=1)},

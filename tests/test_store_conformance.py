@@ -12,7 +12,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import pytest
-from conftest import DOCS_SRC, assert_exact, make_assistant
+from conftest import assert_exact, make_assistant
 from test_store import DIM, add, bm25s_scores, make_doc, manifest, toks
 
 from assistant import store

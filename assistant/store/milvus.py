@@ -149,7 +149,7 @@ class MilvusStore(LocalStore):
         """(key, inner product) of the n nearest chunks, among `keys` if given (then exact)."""
         q = np.asarray(q, dtype=np.float32).reshape(-1)
         if keys is not None:
-            sims = self.vectors(keys) @ q
+            sims = self.vectors(keys.tolist()) @ q
             order = np.lexsort((keys, -sims))[:n]
             return [(int(keys[i]), float(sims[i])) for i in order]
         got = self.client.search(self.dense_name, [q.tolist()], limit=min(n, 16384),
@@ -183,7 +183,7 @@ class MilvusStore(LocalStore):
                  keys: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(key, BM25 score) of the n best chunks with a score above 0, among `keys`."""
         if keys is not None:
-            scores = self.bm25_of(tokens, k1, b, keys)
+            scores = self.bm25_of(tokens, k1, b, keys.tolist())
             order = np.lexsort((keys, -scores))[:n]
             return [(int(keys[i]), float(scores[i])) for i in order if scores[i] > 0]
         q = self._bm25_query(tokens, k1, b)
