@@ -129,7 +129,10 @@ def cluster(address: str | None, cpus: int | None = None) -> Iterator[None]:
         ray.init(address=address, log_to_driver=False, configure_logging=False,
                  runtime_env={"py_modules": [str(Path(assistant.__file__).parent)]})
     else:
-        tmp = tempfile.mkdtemp(prefix="assistant-ray-")
+        tmp = tempfile.mkdtemp(prefix="ray-")
+        if len(tmp) > 40:  # Ray's socket paths under it must stay within 107 bytes
+            os.rmdir(tmp)
+            tmp = tempfile.mkdtemp(prefix="assistant-ray-", dir="/tmp")
         ray.init(num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False,
                  log_to_driver=False, configure_logging=False,
                  object_store_memory=OBJECT_STORE_MB << 20, _temp_dir=tmp)
@@ -188,8 +191,8 @@ def update_folder(a: Assistant, docs_dir: Path, address: str | None, rebuild: bo
                 with cluster(address, cpus):
                     actors = max(1, int(ray.cluster_resources().get("CPU", 1)) - 1)
                     ds = ray.data.from_items(todo).map_batches(
-                        cast(Any, parse), fn_kwargs={"docs_dir": str(docs_dir)}, batch_size=PARSE_BATCH,
-                        batch_format="numpy", num_cpus=0.5)
+                        cast(Any, parse), fn_kwargs={"docs_dir": str(docs_dir)},
+                        batch_size=PARSE_BATCH, batch_format="numpy", num_cpus=0.5)
                     ds = ds.map_batches(
                         Embed, fn_constructor_kwargs={"settings": settings.replace(onnx_threads=1)},
                         batch_size=EMBED_BATCH, batch_format="numpy", num_cpus=0.5,

@@ -49,8 +49,7 @@ def contents(index: Path) -> dict[str, tuple[str, np.ndarray]]:
 
 @pytest.mark.slow
 def test_ray_update_gives_the_local_paths_report_chunks_and_vectors(
-        tmp_path: Path, embedder, docs_copy: Path, alarm, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the local cluster's files go under the test's tmp
+        tmp_path: Path, embedder, docs_copy: Path, alarm):
     ray_a = make_assistant(tmp_path / "ray-index", embedder, docs_copy)
     ray_a.index(docs_copy)  # the first build by the plain loop; Ray does the update
     (docs_copy / "steam-engine.md").write_text("# Kettles\n\nA kettle boils water for tea.\n",
