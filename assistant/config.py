@@ -30,7 +30,7 @@ class Settings:
     ann_threshold: int = 50_000
     # Where vectors and BM25 postings live: local (FAISS segments) | milvus (docs/SCALE.md).
     store: str = "local"
-    milvus_uri: str = ""  # a .db path (milvus-lite) or http://host:19530; "" = INDEX/milvus.db
+    milvus_uri: str | None = None  # a .db file (milvus-lite) or http://host:19530; None: INDEX/
     milvus_token: str | None = None  # "user:password" or an API key, for a Milvus server
     # Embedding model: the bundled MiniLM, or any sentence-transformers name or path.
     model: str = BUNDLED_MODEL

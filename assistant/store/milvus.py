@@ -37,8 +37,8 @@ _clients: dict[tuple[str, str | None], Any] = {}
 _clients_lock = threading.Lock()
 
 
-def uri_of(uri: str, index_dir: Path) -> str:
-    """ASSISTANT_MILVUS_URI, or INDEX/milvus.db (milvus-lite) when it is empty."""
+def uri_of(uri: str | None, index_dir: Path) -> str:
+    """ASSISTANT_MILVUS_URI, or INDEX/milvus.db (milvus-lite) when it is unset."""
     return uri or str(index_dir.resolve() / "milvus.db")
 
 
@@ -110,7 +110,7 @@ def create(c: Any, meta: dict[str, Any], dim: int, lite: bool) -> None:
 class MilvusStore(LocalStore):
     """An open index whose vectors and BM25 postings are in Milvus; records as LocalStore."""
 
-    def __init__(self, index_dir: Path, uri: str, token: str | None) -> None:
+    def __init__(self, index_dir: Path, uri: str | None, token: str | None) -> None:
         super().__init__(index_dir)
         meta = self._meta("milvus", None)
         if meta is None:

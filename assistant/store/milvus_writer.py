@@ -37,7 +37,7 @@ BATCH = 1000  # rows per Milvus request (well under its 64 MB message limit at 3
 class MilvusWriter(Writer):
     """Changes to an index whose vectors and BM25 weights live in Milvus."""
 
-    def __init__(self, index_dir: Path, manifest: Callable[[], dict[str, Any]], uri: str,
+    def __init__(self, index_dir: Path, manifest: Callable[[], dict[str, Any]], uri: str | None,
                  token: str | None, k1: float, b: float) -> None:
         super().__init__(index_dir, manifest)
         self.db.executescript(milvus_bm25.SCHEMA)
