@@ -112,6 +112,37 @@ def _tokens(a: Assistant, chunks: Sequence[Chunk]) -> list[list[str]]:
     return tokenize([lexical_text(c, s.embed_titles) for c in chunks], s.stemmer, s.stopwords)
 
 
+Todo = tuple[Path, str, os.stat_result, Any, bool]  # path, doc_id, stat, Known or None, same path
+
+
+def changed_files(files: Sequence[Path], docs_dir: Path, known: dict[str, store.Known],
+                  counts: dict[str, int], seen: set[str], skipped: list[Skipped],
+                  notes: list[str]) -> list[Todo]:
+    """The files to read (new, or stat changed), by stat alone; counts the unchanged ones,
+    and records unreadable ones (keeping their last indexed version) in `skipped`."""
+    todo: list[Todo] = []
+    for path in files:
+        doc_id = doc_id_of(path, docs_dir)
+        prev = known.get(doc_id)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            skipped.append(Skipped(source_of(path, docs_dir),
+                                   f"cannot read file: {exc.strerror or exc}"))
+            if prev is not None:
+                seen.add(doc_id)
+                notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
+            continue
+        same_path = prev is not None and prev.path == str(path.resolve())
+        if same_path and prev is not None \
+                and (prev.size, prev.mtime_ns) == (st.st_size, st.st_mtime_ns):
+            seen.add(doc_id)
+            counts["unchanged"] += 1
+            continue
+        todo.append((path, doc_id, st, prev, same_path))
+    return todo
+
+
 def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progress | None
                   ) -> IndexReport:
     """Bring the index up to date with `docs_dir`."""
@@ -124,28 +155,9 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             notes: list[str] = []
             seen: set[str] = set()
-            todo: list[tuple[Path, str, os.stat_result, Any, bool]] = []
-            for path in files:
-                doc_id = doc_id_of(path, docs_dir)
-                prev = known.get(doc_id)
-                try:
-                    st = path.stat()
-                except OSError as exc:
-                    skipped.append(Skipped(source_of(path, docs_dir),
-                                           f"cannot read file: {exc.strerror or exc}"))
-                    if prev is not None:
-                        seen.add(doc_id)
-                        notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
-                    continue
-                same_path = prev is not None and prev.path == str(path.resolve())
-                if same_path and prev is not None \
-                        and (prev.size, prev.mtime_ns) == (st.st_size, st.st_mtime_ns):
-                    seen.add(doc_id)
-                    counts["unchanged"] += 1
-                    continue
-                todo.append((path, doc_id, st, prev, same_path))
+            todo = changed_files(files, docs_dir, known, counts, seen, skipped, notes)
 
-            def load(item: tuple[Path, str, os.stat_result, Any, bool]) -> Document | str | IngestError:
+            def load(item: Todo) -> Document | str | IngestError:
                 """The file as a Document; "same" if only its stat changed; or why it failed."""
                 path, _, _, prev, same_path = item
                 try:

@@ -29,8 +29,8 @@ import numpy as np
 from . import store
 from .config import Settings
 from .errors import AssistantError, IngestError, NoDocumentsError
-from .indexer import Progress, _summary, _tokens, open_writer
-from .ingest import discover, doc_id_of, file_hash, load_document, read_file, source_of
+from .indexer import Progress, _summary, _tokens, changed_files, open_writer
+from .ingest import discover, file_hash, load_document, read_file, source_of
 from .types import Document, IndexReport, Skipped
 
 if TYPE_CHECKING:
@@ -151,8 +151,6 @@ def update_folder(a: Assistant, docs_dir: Path, address: str | None, rebuild: bo
                   progress: Progress | None = None, cpus: int | None = None) -> IndexReport:
     """Bring the index up to date with `docs_dir`, parsing and embedding on Ray (`address`
     None: a local cluster of `cpus` CPUs, default all)."""
-    import ray
-
     settings = a.settings
     with store.locked(settings.index_dir, settings.lock_timeout):
         files, skipped_files = discover(docs_dir)
@@ -163,32 +161,17 @@ def update_folder(a: Assistant, docs_dir: Path, address: str | None, rebuild: bo
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             notes: list[str] = []
             seen: set[str] = set()
-            todo: list[dict[str, Any]] = []
-            for path in files:
-                doc_id = doc_id_of(path, docs_dir)
-                prev = known.get(doc_id)
-                try:
-                    st = path.stat()
-                except OSError as exc:
-                    skipped.append(Skipped(source_of(path, docs_dir),
-                                           f"cannot read file: {exc.strerror or exc}"))
-                    if prev is not None:
-                        seen.add(doc_id)
-                        notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
-                    continue
-                same_path = prev is not None and prev.path == str(path.resolve())
-                if same_path and prev is not None and (prev.size, prev.mtime_ns) == (
-                        st.st_size, st.st_mtime_ns):
-                    seen.add(doc_id)
-                    counts["unchanged"] += 1
-                    continue
-                todo.append({"path": str(path), "doc_id": doc_id, "size": st.st_size,
-                             "mtime_ns": st.st_mtime_ns, "known": prev is not None,
-                             "prev_hash": prev.content_hash if same_path and prev else ""})
+            todo = [{"path": str(path), "doc_id": doc_id, "size": st.st_size,
+                     "mtime_ns": st.st_mtime_ns, "known": prev is not None,
+                     "prev_hash": prev.content_hash if same_path and prev else ""}
+                    for path, doc_id, st, prev, same_path in
+                    changed_files(files, docs_dir, known, counts, seen, skipped, notes)]
             embedded = 0
             if todo:
                 store.check_compatible(writer.manifest, a.expected())
                 with cluster(address, cpus):
+                    import ray
+
                     actors = max(1, int(ray.cluster_resources().get("CPU", 1)) - 1)
                     ds = ray.data.from_items(todo).map_batches(
                         cast(Any, parse), fn_kwargs={"docs_dir": str(docs_dir)},
