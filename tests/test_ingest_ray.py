@@ -76,5 +76,10 @@ def test_ray_update_gives_the_local_paths_report_chunks_and_vectors(
     for cid, (text, vector) in expected.items():
         assert got[cid][0] == text
         assert float(got[cid][1] @ vector) >= 0.999
+    for doc_id in changed:  # the sentence tables made in the actors' model pass
+        (sa, va), (sb, vb) = (ray_a.retriever().store.sentence_vectors(doc_id),
+                              local_a.retriever().store.sentence_vectors(doc_id))
+        assert np.array_equal(sa, sb) and len(sa)
+        assert np.allclose(va.astype(np.float32), vb.astype(np.float32), atol=2e-3)
     hits = ray_a.search("kettle boils water", k=1)
     assert hits[0].chunk.source.endswith("steam-engine.md")
