@@ -177,3 +177,41 @@ def test_real_model_answers_with_exact_quotes_and_updates_incrementally(
     assert not any(h.chunk.source.endswith("amazon-rainforest.html")
                    for h in a.search("rainforest canopy", k=10))
     assert len(a.retriever().store) == second.chunks
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_commit_that_fails_leaves_the_last_commit_and_the_next_writer_cleans_up(
+        tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch):
+    s = settings(tmp_path, backend)
+    index = tmp_path / "index"
+    build(index, s, range(5)).close()
+    w = open_writer(index, s)
+    add(w, 9)
+    w.remove("doc1")
+
+    def fail(self, db) -> None:
+        raise RuntimeError("killed inside the transaction")
+
+    monkeypatch.setattr(type(w), "_committing", fail)
+    with pytest.raises(RuntimeError):
+        w.commit()  # the new rows were written (segment folder / Milvus) before the transaction
+    w.close()
+    monkeypatch.undo()
+    opened = store.load(index, None, s)
+    assert len(opened) == 5 * 4 and "doc1" in opened.documents and "doc9" not in opened.documents
+    q = make_doc(9)[2][0]
+    assert all(c is not None for c in opened.chunks([k for k, _ in opened.dense(q, 50)]))
+    assert max(opened.dense(q, 1)[0][1], 0) < 0.99  # doc9's own vector is not searchable
+    opened.close()
+    w = open_writer(index, s)  # the next writer removes what the failed one left
+    add(w, 9)
+    w.commit()
+    w.close()
+    opened = store.load(index, None, s)
+    assert len(opened) == 6 * 4 and opened.dense(q, 1)[0][1] == pytest.approx(1.0, abs=1e-5)
+    if backend == "milvus":
+        from assistant.store.milvus import names
+
+        dense, _ = names(opened._meta("milvus", None))
+        assert opened.client.get_collection_stats(dense)["row_count"] == 6 * 4
+    opened.close()

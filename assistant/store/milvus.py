@@ -128,6 +128,12 @@ class MilvusStore(LocalStore):
                     "`assistant index --rebuild`")
             self.client.load_collection(name)  # a newly opened collection must be loaded
         self.stats = milvus_bm25.Stats(**self._meta("bm25", {}))
+        # Only committed rows: a writer's new rows (keys >= next key) before its commit, or
+        # after a failed one, and rows a commit removed but Milvus still holds, are skipped.
+        self.live_filter = f"key < {int(self._meta('next_key', 0))}"
+        purged = [int(r[0]) for r in self.query("SELECT key FROM milvus_purge LIMIT 10001")]
+        if 0 < len(purged) <= 10000:
+            self.live_filter += f" and key not in {purged}"
 
     def _meta(self, key: str, default: Any) -> Any:
         rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
@@ -154,6 +160,7 @@ class MilvusStore(LocalStore):
             return [(int(keys[i]), float(sims[i])) for i in order]
         got = self.client.search(self.dense_name, [q.tolist()], limit=min(n, 16384),
                                  anns_field="vector", output_fields=["key"],
+                                 filter=self.live_filter,
                                  search_params={"metric_type": "IP",
                                                 "params": {"ef": max(EF_SEARCH, n)}})
         found = [(int(h["key"]), float(h["distance"])) for h in got[0]]
@@ -190,7 +197,7 @@ class MilvusStore(LocalStore):
         if q is None:
             return []
         got = self.client.search(self.bm25_name, [q], limit=min(n, 16384), anns_field="bm25",
-                                 output_fields=["key"],
+                                 output_fields=["key"], filter=self.live_filter,
                                  search_params={"metric_type": "IP",
                                                 "params": {"drop_ratio_search": 0.0}})
         found = [(int(h["key"]), float(h["distance"])) for h in got[0] if h["distance"] > 0]
