@@ -78,6 +78,11 @@ class MilvusWriter(Writer):
             for name in milvus.names(old):
                 self.client.drop_collection(name)
         self._finish()
+        if milvus.is_lite(self.uri):
+            # milvus-lite searches unsealed rows by brute force, ~15x slower (SciFact: 3.9 s
+            # against 0.26 s per query); a server indexes growing segments and seals them itself.
+            for name in milvus.names(self.meta):
+                self.client.flush(name)
 
     def _prepare(self, keys: np.ndarray, tokens: Sequence[Sequence[str]]) -> None:
         """Statistics after this commit, rows leaving, rows arriving (ids, tf), new terms."""
