@@ -80,7 +80,7 @@ class MilvusWriter(Writer):
         self._finish()
         if milvus.is_lite(self.uri):
             # milvus-lite searches unsealed rows by brute force, ~15x slower (SciFact: 3.9 s
-            # against 0.26 s per query); a server indexes growing segments and seals them itself.
+            # against 0.33 s per query); a server indexes growing segments and seals them itself.
             for name in milvus.names(self.meta):
                 self.client.flush(name)
 
