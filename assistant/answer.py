@@ -17,7 +17,7 @@ from .embed import Embedder
 from .retrieve import tokenize
 from .sentences import Lookup, sentence_vectors
 from .shortanswer import answer_type, holds_answer_type, short_answer
-from .types import Answer, Citation, Document, Hit
+from .types import Answer, Citation, Document, Hit, Statement
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 
@@ -141,15 +141,15 @@ def extractive_answer(
         if s.score >= best.score - SECOND_MARGIN and s.relevance >= settings.min_relevance:
             chosen.append(s)
     citations: list[Citation] = []
-    parts: list[str] = []
+    said: list[Statement] = []  # verbatim quotes: verified by construction
     for s in _merge_adjacent(chosen, hits, documents):
         hit = hits[s.hit]
         doc = documents[hit.chunk.doc_id]
         n = len(citations) + 1
         citations.append(make_citation(n, hit, doc, s.start, s.end, s.similarity))
-        parts.append(f"{s.text} [{n}]")
-    return Answer(question=question, text=" ".join(parts), found=True,
-                  citations=tuple(citations), hits=tuple(hits),
+        said.append(Statement(s.text, (n,), True))
+    return Answer(question=question, text=" ".join(st.render() for st in said), found=True,
+                  citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
                   short_answer=short_answer(question, citations, settings.stemmer,
                                             settings.stopwords))
 

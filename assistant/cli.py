@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
+from .config import BACKENDS, GENERATORS, MODES, Settings
 from .errors import AssistantError
 
 
@@ -20,7 +20,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="index folder (default: index/, or ASSISTANT_INDEX_DIR)")
     p.add_argument("--model", default=None,
                    help="sentence-transformers model name or path (default: the bundled MiniLM)")
-    p.add_argument("--backend", choices=["auto", "onnx", "torch"], default=None,
+    p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="embedding runtime: auto (default) runs the bundled model on ONNX "
                         "Runtime when its ONNX copy exists, else on torch")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
@@ -54,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question from the index")
     p.add_argument("question", help="the question, in quotes")
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
-    p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default=None)
+    p.add_argument("--mode", choices=MODES, default=None)
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (each citation with its CSL-JSON reference)")
     p.add_argument("--style", default=None, metavar="STYLE",
@@ -76,7 +76,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _generator_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--generator", choices=["extractive", "openai"], default=None,
+    p.add_argument("--generator", choices=GENERATORS, default=None,
                    help="extractive (default) quotes the passages; openai asks an "
                         "OpenAI-compatible server and checks its citations")
     p.add_argument("--llm-base-url", default=None, metavar="URL",
@@ -106,7 +106,7 @@ def _eval_parser(sub: Any) -> None:
                            help="ask only N questions, evenly spread over the file (for slow "
                                 "generators)")
             _generator_flags(b)
-        b.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default=None)
+        b.add_argument("--mode", choices=MODES, default=None)
         b.add_argument("--cache", type=Path, default=None, metavar="DIR",
                        help="where built benchmark indexes are kept (default: INDEX/eval)")
         b.add_argument("--json", action="store_true", help="print one JSON object")
@@ -183,6 +183,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .cite import answer_text
     from .pipeline import Assistant
+    from .types import marker
 
     assistant = Assistant(settings)
     if args.json or settings.generator == "extractive":
@@ -203,7 +204,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(render(answer, assistant.cited_documents(answer), args.style))
     else:
         if answer.short_answer is not None:  # the few words that answer, first
-            print(f"{answer.short_answer.text} [{answer.short_answer.citation_n}]\n")
+            print(f"{answer.short_answer.text} {marker(answer.short_answer.citation_n)}\n")
         print(answer_text(answer))
         for note in answer.notes:
             print(f"note: {note}", file=sys.stderr)

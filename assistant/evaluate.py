@@ -27,7 +27,6 @@ from .evaldata import BeirSet, SquadSet
 from .pipeline import Assistant
 from .squadmetrics import answer_body, best_scores, contains_answer
 from .types import Document, Hit
-from .verify import tally
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +222,7 @@ class Asked:
     words: int
     ms: float
     verified: int = 0  # sentences of the answer checked against their sources and supported
-    checked: int = 0  # sentences that were checked (see verify.tally)
+    checked: int = 0  # sentences that were checked (Answer.checked)
     fallback: bool = False  # the generator failed and the extractive answer was given
     short: bool = False  # a short answer was given
     em: float = 0.0  # SQuAD exact match of the short answer (0 when none was given)
@@ -237,16 +236,15 @@ def ask_one(assistant: Assistant, question: str, answers: Sequence[str], gold: s
     ms = (time.perf_counter() - t0) * 1000
     docs = list(doc_ranking(ans.hits))
     rank = docs.index(gold) + 1 if gold in docs else None
-    body = answer_body(ans.text) if ans.found else ""
+    body = answer_body(ans) if ans.found else ""
     first = ans.citations[0] if ans.citations else None
     cited = bool(ans.found and first is not None and first.chunk.doc_id == gold
                  and contains_answer(first.quote, answers))
-    verified, checked = tally(ans.text) if ans.found else (0, 0)
-    fallback = any("extractive answer is shown" in n for n in ans.notes)
+    verified, checked = (ans.verified, ans.checked) if ans.found else (0, 0)
     short = ans.short_answer.text if ans.found and ans.short_answer else None
     em, f1 = best_scores(short, answers)
     return Asked(qid, rank, ans.found, bool(body) and contains_answer(body, answers), cited,
-                 len(body.split()), ms, verified, checked, fallback, short is not None, em, f1)
+                 len(body.split()), ms, verified, checked, ans.fallback, short is not None, em, f1)
 
 
 def _share(flags: Iterable[bool]) -> float:

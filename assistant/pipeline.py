@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -14,7 +13,7 @@ from typing import Any
 from . import indexer, store, upload
 from .answer import extractive_answer
 from .chunk import chunk_document
-from .config import Settings
+from .config import GENERATORS, Settings
 from .embed import Embedder, load_embedder
 from .errors import (
     AssistantError,
@@ -162,15 +161,18 @@ class Assistant:
         doc_ids: Collection[str] | None = None,
         history: Sequence[tuple[str, str]] | None = None,
         generator: str | None = None,
+        retriever: Retriever | None = None,
     ) -> Answer:
         """Answer a question from the index with verbatim, numbered citations.
 
         `history` holds earlier (question, answer) pairs of the conversation,
         oldest first; a follow-up question is retrieved together with them.
         `generator` ("extractive" or "openai") overrides `settings.generator`.
+        `retriever` (from `retriever()`) pins the index generation answered from,
+        so that the caller can read that generation's documents afterwards.
         """
         *_, final = self.ask_stream(question, k=k, doc_ids=doc_ids, history=history,
-                                    generator=generator)
+                                    generator=generator, retriever=retriever)
         return final
 
     def ask_stream(
@@ -180,6 +182,7 @@ class Assistant:
         doc_ids: Collection[str] | None = None,
         history: Sequence[tuple[str, str]] | None = None,
         generator: str | None = None,
+        retriever: Retriever | None = None,
     ) -> Iterator[Answer]:
         """Yield the answer as it grows; the last one yielded is complete, with citations.
 
@@ -191,7 +194,7 @@ class Assistant:
         question = (question or "").strip()
         if not question:
             raise AssistantError("Please type a question.")
-        retriever = self.retriever()
+        retriever = retriever or self.retriever()
         query = retrieval_query(question, history)
         hits = retriever.search(query, k=k, doc_ids=doc_ids)
         # A follow-up rewritten to stand alone ("who led the review?") is also what the
@@ -203,16 +206,17 @@ class Assistant:
         if focus != question:
             answer = replace(answer, question=question)
         generator = generator or self.settings.generator
-        if generator not in {"extractive", "openai"}:
-            raise AssistantError(f"generator must be extractive or openai, not {generator!r}")
+        if generator not in GENERATORS:
+            raise AssistantError(f"generator must be {' or '.join(GENERATORS)}, not {generator!r}")
         if generator == "openai" and answer.found:  # nothing relevant: abstain, ask no model
             yield from self._generate(question, hits, retriever.store.documents, history, answer)
             return
         # The extractive answer is ready at once; stream it sentence by sentence all the same
         # so that every generator looks alike to the page.
-        parts = re.split(r"(?<=\]) ", answer.text)
-        for i in range(1, len(parts)):
-            yield replace(answer, text=" ".join(parts[:i]), citations=(), found=answer.found)
+        said = answer.sentences
+        for i in range(1, len(said)):
+            yield replace(answer, text=" ".join(s.render() for s in said[:i]), citations=(),
+                          sentences=said[:i])
         yield answer
 
     def _generate(
@@ -240,8 +244,8 @@ class Assistant:
                                      "returned an empty answer")
         except GeneratorError as exc:
             log.warning("%s", exc)
-            yield replace(fallback, notes=(*fallback.notes,
-                                           f"{exc}; the extractive answer is shown instead"))
+            yield replace(fallback, fallback=True, notes=(
+                *fallback.notes, f"{exc}; the extractive answer is shown instead"))
             return
         # verify.py embeds passage sentences alone: its thresholds were tuned on those,
         # not on the pooled vectors of the sentence tables.
@@ -296,6 +300,7 @@ class Assistant:
         docs_dir = Path(self.settings.docs_dir)
         skipped: list[Skipped] = []
         accepted: list[tuple[Path, bytes]] = []
+        renamed: list[str] = []
         taken: set[Path] = set()
         for path, name in files:
             label = upload.safe_name(name)
@@ -308,6 +313,9 @@ class Assistant:
                 continue
             taken.add(dest)
             accepted.append((dest, data))
+            if dest.name != label:
+                renamed.append(f"{label} is already in {upload.UPLOAD_DIR}/; both are kept, "
+                               f"the new one as {dest.name}")
         if not accepted:
             return upload.UploadReport(skipped=tuple(skipped))
         for dest, data in accepted:
@@ -315,5 +323,6 @@ class Assistant:
         report = self.index(docs_dir, progress=progress)
         added = tuple(source_of(dest, docs_dir) for dest, _ in accepted)
         skipped += [s for s in report.skipped if s.source in added]
-        return upload.UploadReport(added=added, skipped=tuple(skipped), index=report)
+        return upload.UploadReport(added=added, skipped=tuple(skipped), index=report,
+                                   renamed=tuple(renamed))
 

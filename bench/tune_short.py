@@ -38,7 +38,7 @@ def record(path: Path, out: Path, args_cache: Path) -> None:
         ans = assistant.ask(q.question, k=5)
         rows.append({"qid": q.qid, "question": q.question, "answers": list(q.answers),
                      "article": q.article, "found": ans.found, "text": ans.text,
-                     "contains": ans.found and contains_answer(answer_body(ans.text), q.answers),
+                     "contains": ans.found and contains_answer(answer_body(ans), q.answers),
                      "citations": [{"n": c.n, "quote": c.quote, "start": c.start,
                                     "passage": c.chunk.text}
                                    for c in ans.citations]})
