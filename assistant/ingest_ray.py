@@ -111,6 +111,7 @@ def cluster(address: str | None, cpus: int | None = None) -> Iterator[None]:
     """Connect to the Ray cluster at `address`, or start a quiet local one (address None)."""
     try:
         import ray
+        import ray.data
     except ImportError:
         raise AssistantError("`assistant index --ray` needs Ray: pip install 'assistant[ray]'") from None
     if address and address.startswith("ray://"):
@@ -161,7 +162,8 @@ def update_folder(a: Assistant, docs_dir: Path, address: str | None, rebuild: bo
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             notes: list[str] = []
             seen: set[str] = set()
-            todo = [{"path": str(path), "doc_id": doc_id, "size": st.st_size,
+            root = docs_dir.absolute()  # workers on other nodes see the same absolute paths
+            todo = [{"path": str(root / path.relative_to(docs_dir)), "doc_id": doc_id, "size": st.st_size,
                      "mtime_ns": st.st_mtime_ns, "known": prev is not None,
                      "prev_hash": prev.content_hash if same_path and prev else ""}
                     for path, doc_id, st, prev, same_path in
@@ -170,18 +172,18 @@ def update_folder(a: Assistant, docs_dir: Path, address: str | None, rebuild: bo
             if todo:
                 store.check_compatible(writer.manifest, a.expected())
                 with cluster(address, cpus):
-                    import ray
+                    import ray.data
 
                     actors = max(1, int(ray.cluster_resources().get("CPU", 1)) - 1)
                     ds = ray.data.from_items(todo).map_batches(
-                        cast(Any, parse), fn_kwargs={"docs_dir": str(docs_dir)},
+                        cast(Any, parse), fn_kwargs={"docs_dir": str(root)},
                         batch_size=PARSE_BATCH, batch_format="numpy", num_cpus=0.5)
                     ds = ds.map_batches(
                         Embed, fn_constructor_kwargs={"settings": settings.replace(onnx_threads=1)},
                         batch_size=EMBED_BATCH, batch_format="numpy", num_cpus=0.5,
                         compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors))
                     for i, row in enumerate(ds.iter_rows()):
-                        embedded += _take(a, writer, row, counts, seen, skipped, notes, docs_dir)
+                        embedded += _take(a, writer, row, counts, seen, skipped, notes, root)
                         if progress is not None:
                             progress(i + 1, len(todo))
             removed = set(known) - seen
