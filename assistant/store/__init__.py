@@ -135,8 +135,8 @@ def backend_of(index_dir: Path) -> str | None:
     """"local" or "milvus": what the index in `index_dir` was built for; None without one."""
     try:
         db = catalog.connect(index_dir)
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, sqlite3.DatabaseError):
+        return None  # damaged: the local path says so with its own reasons
     try:
         if catalog.get_meta(db, "format_version") is None:
             return None
