@@ -31,6 +31,7 @@ import numpy as np
 from . import fitted
 from .facts import MONTHS, lowercase_words, names, numbers
 from .retrieve import tokenize
+from .roles import role_phrases, role_question
 from .spans import SPAN_FEATURES, features, phrases, stop_words
 from .types import Citation, ShortAnswer
 
@@ -94,12 +95,15 @@ class Candidate:
 
 
 def answer_type(question: str) -> str | None:
-    """date | number | measure | name | place, or None when the question asks for no short fact.
+    """date | number | measure | name | place | rank | role, or None when the question asks for
+    no short fact. "What rank/title/job ...?" asks for a role phrase (roles.py).
 
     "Who is Steve Ashley?" names its person and asks what they are: no name to give.
     """
     if _WHO_IS_NAME.match(question):
         return None
+    if (role := role_question(question)) is not None:
+        return role
     q = " ".join(question.lower().split())
     return next((t for pattern, t in QUESTION_TYPES if pattern.search(q)), None)
 
@@ -110,6 +114,8 @@ def candidates(text: str, kind: str, context: str = "") -> list[Candidate]:
     if kind == "date":
         return [Candidate(m.start(), m.end(), "date") for m in _DATE.finditer(text)
                 if not _is_may_verb(m)]
+    if kind in {"rank", "role"}:
+        return [Candidate(s, e, kind) for s, e in role_phrases(text, kind == "rank")]
     if kind in {"number", "measure"}:
         out = []
         for _value, s, e in numbers(text):
@@ -148,6 +154,14 @@ def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "e
     kind = answer_type(question)
     if kind is None:
         return _fitted_pick(question, citations, stemmer, stopwords)
+    # "who claimed ...?" of quotes that name nobody: the role phrase ("a former police officer")
+    kinds = [kind, "role"] if kind == "name" else [kind]
+    return next((b for k in kinds if (b := _typed_pick(question, k, citations, stemmer,
+                                                        stopwords)) is not None), None)
+
+
+def _typed_pick(question: str, kind: str, citations: Sequence[Citation], stemmer: str,
+                stopwords: str) -> ShortAnswer | None:
     qtok = set(tokenize([question], stemmer, stopwords)[0])
     best: tuple[float, ShortAnswer] | None = None
     for rank, c in enumerate(citations):
@@ -295,7 +309,8 @@ def holds_answer_type(text: str, kind: str, qtok: Collection[str], stemmer: str 
                       stopwords: str = "en") -> bool:
     """Whether text holds a candidate of `kind` that the question does not already name
     (answer.py prefers such sentences)."""
-    for cand in candidates(text, kind):
+    found = candidates(text, kind) + (candidates(text, "role") if kind == "name" else [])
+    for cand in found:
         words = set(tokenize([text[cand.start:cand.end]], stemmer, stopwords)[0])
         if words and len(words & set(qtok)) < ASKED_SHARE * len(words):
             return True
