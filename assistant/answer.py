@@ -6,6 +6,7 @@ best answer the question, verbatim, each followed by its marker.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -70,7 +71,7 @@ def candidate_sentences(hits: Sequence[Hit], documents: Mapping[str, Document]) 
                     continue
                 seen.add((doc.doc_id, s))
                 out.append(Sentence(i, s, e, doc.text[s:e],
-                                    context=about(doc.text, s, lambda at, d=doc: _before(d, at)),
+                                    context=about(doc.text, s, functools.partial(_before, doc)),
                                     document=doc.text))
     return out
 
@@ -236,7 +237,8 @@ def extractive_answer(
     best = ranked[0]
     chosen = [best]
     if (typed := _typed_instead(question, ranked, repeated)) is not None:
-        chosen = [typed, best][:max(1, settings.answer_sentences)]  # it says it; best follows
+        # it says it; the best follows, unless the conversation has quoted it already
+        chosen = [typed, best][:1 if id(best) in repeated else max(1, settings.answer_sentences)]
     for s in ranked[1:]:
         if len(chosen) >= settings.answer_sentences:
             break

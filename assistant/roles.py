@@ -112,13 +112,17 @@ def question_names(question: str) -> list[tuple[str, str]]:
 def mentioned(name: str, text: str, document: str) -> bool:
     """Whether `text` names `name`: in full, or by its last word when `document` gives the full
     name ("Mr Ashley" after "Steve Ashley"), or by a full name ending in it ("Ashley" asked)."""
-    if re.search(rf"\b{re.escape(name)}\b", text, re.I):
+    if _word(name).search(text):
         return True
     words = name.split()
-    last = words[-1]
-    if not re.search(rf"\b{re.escape(last)}\b", text):  # a surname is written capitalised
+    if len(words) == 1 or not _word(words[-1], case=True).search(text):  # surnames: capitalised
         return False
-    return len(words) == 1 or re.search(rf"\b{re.escape(name)}\b", document, re.I) is not None
+    return _word(name).search(document) is not None
+
+
+def _word(words: str, case: bool = False) -> re.Pattern[str]:
+    """`words` as whole words ("Ashley" is not in "Ashley-Jones")."""
+    return re.compile(rf"(?<![\w-]){re.escape(words)}(?![\w-])", 0 if case else re.I)
 
 
 def mentions(names: Sequence[tuple[str, str]], text: str, document: str) -> list[str]:
