@@ -6,7 +6,9 @@ Rules where the question asks for a type, a fitted ranker where it does not
 - the question's wording gives the answer type: who/whom/whose -> a name;
   where, "what city/country ..." -> a place name; when, "what year" -> a date;
   how many / how much / what percentage -> a number or amount; how long / old /
-  far ... -> a number with its unit; "which/what team, company ..." -> a name.
+  far ... -> a number with its unit; "which/what team, company ..." -> a name;
+  "what rank/title/job ..." -> a role phrase (roles.py), which also answers a
+  "who" question whose quotes name nobody.
 - any other question ("what did the review find?", "why ...") is answered by
   the logistic ranker over every span of the quotes (spans.py,
   assistant/models/spans.json), and only when it gives its pick at least the
