@@ -83,6 +83,7 @@ HEAD_BONUS = 300.0  # "which island ...?": a name right after "island (of)" in t
 _HEAD = re.compile(rf"\b(?:what|which) ((?:{_NAME_NOUNS})s?)\b", re.I)
 _WHO_IS_NAME = re.compile(r"^\s*(?i:who (?:is|was|are|were)) (?:(?:Mr|Mrs|Ms|Dr|Sir)\.? )?"
                           r"[A-Z][\w'\-]*(?: [A-Z][\w'\-]*)*\s*\??\s*$")
+_SENTENCE_END = re.compile(r"[.!?][\u201d\u2019\")]*\s+")
 _WHO_DID = re.compile(r"^\s*who (?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could)"
                       r"\b)([a-z]+)", re.I)
 
@@ -190,7 +191,7 @@ def _costs(question: str, kind: str, quote: str, context: str, rank: int, qtok: 
     if kind == "place":
         found = _places(quote, found)
     found = [x for x in found if not _acronym(quote, x)]
-    subject = _subject(question, found, anchors, stemmer, stopwords)
+    subject = _subject(question, quote, found, anchors, stemmer, stopwords)
     out: dict[tuple[int, int], float] = {}
     for cand in found:
         words = set(tokenize([quote[cand.start:cand.end]], stemmer, stopwords)[0])
@@ -288,15 +289,20 @@ def _acronym(text: str, cand: Candidate) -> bool:
         and text[cand.end:cand.end + 1] == ")"
 
 
-def _subject(question: str, found: Sequence[Candidate], anchors: Mapping[tuple[int, int], str],
-             stemmer: str, stopwords: str) -> Candidate | None:
-    """For "who <verb> ...?": the first name of the quote before that verb, i.e. its subject."""
+def _subject(question: str, quote: str, found: Sequence[Candidate],
+             anchors: Mapping[tuple[int, int], str], stemmer: str,
+             stopwords: str) -> Candidate | None:
+    """For "who <verb> ...?": the first name before that verb in its sentence of the quote,
+    i.e. its subject (a quote of two sentences: not a name of the one before)."""
     m = _WHO_DID.match(question)
     if not m:
         return None
     verb = tokenize([m.group(1)], stemmer, stopwords)[0]
     at = min((s for (s, _e), w in anchors.items() if verb and w == verb[0]), default=None)
-    before = [c for c in found if at is not None and c.end <= at]
+    if at is None:
+        return None
+    opening = max((m.end() for m in _SENTENCE_END.finditer(quote, 0, at)), default=0)
+    before = [c for c in found if opening <= c.start and c.end <= at]
     return before[0] if before else None
 
 

@@ -117,6 +117,16 @@ SEED_FACTS = [
     ("Who had been let down by the council?", "victims", 12),
     ("What are organisations having to consider their priorities according to?",
      "available resources", 25),
+    ("What was Steve Ashley's rank?", "chief superintendent", 16),
+    ("What position did Steve Ashley hold?", "independent chairman", 7),
+    ("When did Steve Ashley start as chairman?", "September", 7),
+    ("How much could the compensation bill be?", "hundreds of thousands of pounds", 14),
+    ("What improvements did Steve Ashley call for?", "dedicated senior manager", 18),
+    ("Where could the multi-agency team be moved from?", "Maltby police station", 18),
+    ("Who praised improvements made in recent months?", "Mr Ashley", 16),
+    ("What is the danger if the team's role is not clearer?", "subsumed", 23),
+    ("Who apologised to victims?", "the council", 12),
+    ("Who was a former chief superintendent?", "Mr Ashley", 16),
 ]
 
 

@@ -30,6 +30,13 @@ def _exact(assistant, answer):
 @pytest.mark.parametrize(("question", "expected", "source"), [
     ("Who carried out the review of Rotherham?", "Steve Ashley", SEED),
     ("When did Steve Ashley start his role?", "September", SEED),
+    # the example: the quote opens with the sentence before, which names South Yorkshire
+    ("Who carried out the independent review of how Rotherham tackles child sexual "
+     "exploitation?", "Steve Ashley", SEED),
+    ("What was Steve Ashley's rank?", "a former chief superintendent", SEED),
+    ("What position did Steve Ashley hold?",
+     "the independent chairman of Rotherham\u2019s local safeguarding children board", SEED),
+    ("Which newspaper revealed the compensation bill?", "Yorkshire Post", SEED),
     ("How many times was the disease present in Russia between 1350 and 1490?", "25",
      "black-death.pdf"),
     ("How much of the Amazon rainforest is contained within Brazil?", "60%",
