@@ -64,6 +64,12 @@ _DATE = re.compile(
     r"|\b(?:\d{1,2}(?:st|nd|rd|th)|(?:first|second|third|fourth|fifth|sixth|seventh|eighth|"
     r"ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|"
     r"eighteenth|nineteenth|twentieth|twenty-first)) century\b(?: (?:BC|BCE|AD|CE)\b)?")
+# amounts said in words: "hundreds of thousands of pounds", "double figures", "dozens of"
+_ROUGHLY = re.compile(
+    r"\b(?:(?:tens|hundreds|thousands|millions|billions|dozens|scores)"
+    r"(?: of (?:tens|hundreds|thousands|millions|billions))*"
+    r"(?: of (?:pounds|dollars|euros|people|pupils|children|homes|jobs))?"
+    r"|(?:single|double|triple) (?:figures|digits))\b")
 _CURRENCY = re.compile(r"(?:US|A|C|HK)?[$\u00a3\u20ac\u00a5]\s?$")
 _PERCENT = re.compile(r"\s?(?:%|per ?cent\b)")
 _UNITS = frozenset("kilograms kg grams tonnes tons pounds lb metres meters km kilometres kilometers "
@@ -131,7 +137,7 @@ def candidates(text: str, kind: str, context: str = "") -> list[Candidate]:
                     kind == "measure" and u.group(1).split()[0] not in _NOT_UNITS)):
                 e = u.end()
             out.append(Candidate(s, e, kind))
-        return out
+        return out + [Candidate(m.start(), m.end(), kind) for m in _ROUGHLY.finditer(text)]
     common = lowercase_words([text, context])
     out = []
     for f in names(text, common, "english", "en"):  # "BSkyB and Virgin Media" is two names

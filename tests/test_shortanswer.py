@@ -37,6 +37,8 @@ def _exact(assistant, answer):
     ("What position did Steve Ashley hold?",
      "the independent chairman of Rotherham\u2019s local safeguarding children board", SEED),
     ("Which newspaper revealed the compensation bill?", "Yorkshire Post", SEED),
+    ("How big is the bill the council is facing?", "hundreds of thousands of pounds", SEED),
+    ("How many potential compensation claims are there?", "double figures", SEED),
     ("How many times was the disease present in Russia between 1350 and 1490?", "25",
      "black-death.pdf"),
     ("How much of the Amazon rainforest is contained within Brazil?", "60%",
