@@ -21,7 +21,8 @@ NAME_NOUNS = ("city|country|state|nation|town|county|region|province|continent|r
                "company|team|club|organi[sz]ation|group|university|college|school|party|band|"
                "language|church|newspaper|agency|court|army|empire|dynasty|tribe|family|man|woman|"
                "person|king|queen|president|leader|author|scientist|player|artist|architect|"
-               "engineer|inventor|composer|general|ship|book|film|album|station|museum|street")
+               "engineer|inventor|composer|general|ship|book|film|album|station|museum|street|"
+               "force|borough|paper|magazine|charity|firm|department|committee")
 # (pattern searched in the lower-cased question, answer type); the first that matches wins.
 QUESTION_TYPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p), t) for p, t in (

@@ -42,6 +42,9 @@ COUNTED_BONUS = 30.0  # "how many seconds ...?": a number followed by "seconds"
 _COUNTED = re.compile(r"\bhow (?:many|much) ((?:[a-z\-]+ ){0,1}[a-z\-]+)", re.I)
 HEAD_BONUS = 300.0  # "which island ...?": a name right after "island (of)" in the quote
 _HEAD = re.compile(rf"\b(?:what|which) ((?:{NAME_NOUNS})s?)\b", re.I)
+_ASKED_KIND = re.compile(rf"\b(?:what|which) ([a-z]+) (?:{NAME_NOUNS})s?\b", re.I)
+_WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
+_AT_PLACE = re.compile(r"\b(?:in|at|near|across|throughout|inside|within)\s+(?:the\s+)?$")
 _SENTENCE_END = re.compile(r"[.!?][\u201d\u2019\")]*\s+")
 _WHO_DID = re.compile(r"^\s*who (?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could)"
                       r"\b)([a-z]+)", re.I)
@@ -83,17 +86,22 @@ def _costs(question: str, kind: str, quote: str, context: str, rank: int, qtok: 
     cm = _COUNTED.search(question)
     counted = tokenize([cm.group(1)], stemmer, stopwords)[0] if cm else []
     hm = _HEAD.search(question)
+    # "which police force ...?": "Merseyside Police" is of the kind asked for, not what is asked
+    km = _ASKED_KIND.search(question)
+    asked = qtok - set(tokenize([km.group(1)], stemmer, stopwords)[0]) if km else qtok
     head = re.escape(hm.group(1)[:-1] if hm and hm.group(1).endswith("s") else
                      hm.group(1)) if hm else ""
     found = candidates(quote, kind, context)
     if kind == "place":
         found = _places(quote, found)
+    elif kind == "name" and _WHO.search(question):  # "in Rotherham" is where, not who
+        found = [x for x in found if not _AT_PLACE.search(quote, max(0, x.start - 12), x.start)]
     found = [x for x in found if not _acronym(quote, x)]
     subject = _subject(question, quote, found, anchors, stemmer, stopwords)
     out: dict[tuple[int, int], float] = {}
     for cand in found:
         words = set(tokenize([quote[cand.start:cand.end]], stemmer, stopwords)[0])
-        if not words or len(words & qtok) >= ASKED_SHARE * len(words):
+        if not words or words <= qtok or len(words & asked) >= ASKED_SHARE * len(words):
             continue  # what the question is about, not its answer
         near = {w for (s, e), w in anchors.items()
                 if cand.start - WINDOW <= s and e <= cand.end + WINDOW}

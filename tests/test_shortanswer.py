@@ -37,6 +37,8 @@ def _exact(assistant, answer):
     ("What position did Steve Ashley hold?",
      "the independent chairman of Rotherham\u2019s local safeguarding children board", SEED),
     ("Which newspaper revealed the compensation bill?", "Yorkshire Post", SEED),
+    # "Police" names the kind asked for, so it does not make the name what is asked about
+    ("Which police force was Steve Ashley a leading officer with?", "Merseyside Police", SEED),
     ("How big is the bill the council is facing?", "hundreds of thousands of pounds", SEED),
     ("How many potential compensation claims are there?", "double figures", SEED),
     ("How many times was the disease present in Russia between 1350 and 1490?", "25",
@@ -110,6 +112,14 @@ def test_candidates_are_typed_spans():
     assert "Sultan Qaitbay" in spans["name"] and "Ashley" in spans["name"]
     bc = "In 280 BC it stood."
     assert [bc[c.start:c.end] for c in candidates(bc, "date")] == ["280 BC"]
+
+
+def test_a_place_is_not_who(docs_index):
+    """ "... dealt with in Rotherham, where the council has previously apologised to victims":
+    a name after "in" is where, not who; with no person named there is no short answer."""
+    answer = docs_index.ask("Who has the council apologised to?")
+    assert "victims" in answer.citations[0].quote
+    assert answer.short_answer is None
 
 
 def test_role_phrases_say_what_someone_is():
