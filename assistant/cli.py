@@ -94,12 +94,14 @@ def _eval_parser(sub: Any) -> None:
     for name, target, helptext in (
         ("beir", "DIR", "a BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv"),
         ("squad", "FILE", "a SQuAD v1.1 JSON file: every question goes through `ask`"),
+        ("dialog", "FILE", "a JSON Lines file of conversations (tests/data/dialogs.jsonl): "
+                           "follow-ups through `ask` with the conversation so far"),
     ):
         b = bench.add_parser(name, help=helptext)
         b.add_argument("path", type=Path, metavar=target)
         if name == "beir":
             b.add_argument("--split", default="test", help="qrels split (default test)")
-        else:
+        elif name == "squad":
             b.add_argument("--no-unanswerable", action="store_true",
                            help="skip asking each question of the other articles (abstention)")
             b.add_argument("--max-questions", type=int, default=None, metavar="N",
@@ -256,6 +258,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.benchmark == "beir":
         beir = evaldata.load_beir(args.path, args.split)
         report = evaluate.run_beir(settings, beir, cache, progress=progress)
+    elif args.benchmark == "dialog":
+        from .dialog import run_dialogs
+
+        report = run_dialogs(settings, args.path, cache, progress=progress)
     else:
         squad = evaldata.load_squad(args.path)
         if args.max_questions is not None and 0 < args.max_questions < len(squad.questions):

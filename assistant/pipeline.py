@@ -20,7 +20,7 @@ from .errors import (
     GeneratorError,
     IngestError,
 )
-from .followup import retrieval_query, standalone
+from .followup import quoted, retrieval_query, standalone
 from .ingest import load_document, source_of
 from .retrieve import Retriever
 from .types import Answer, Chunk, Document, Hit, IndexReport, Skipped
@@ -202,7 +202,7 @@ class Assistant:
         focus = standalone(question, history) or question
         answer = extractive_answer(focus, hits, retriever.store.documents, self.embedder,
                                    self.settings, retriever.query_vector(query),
-                                   retriever.store.sentence_vectors)
+                                   retriever.store.sentence_vectors, quoted(question, history))
         if focus != question:
             answer = replace(answer, question=question)
         generator = generator or self.settings.generator
