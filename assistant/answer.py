@@ -6,10 +6,11 @@ best answer the question, verbatim, each followed by its marker.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from .chunk import body_sentences, heading_path, locate
 from .config import Settings
 from .embed import Embedder
 from .retrieve import tokenize
+from .roles import about, mentions, question_names
 from .sentences import Lookup, sentence_vectors
 from .shortanswer import answer_type, holds_answer_type, short_answer
 from .types import Answer, Citation, Document, Hit, Statement
@@ -30,6 +32,9 @@ NOT_FOUND = "I could not find anything about this in the indexed documents."
 # (bench/fit_sentences.py -> assistant/models/sentences.json); a second sentence is quoted when
 # its logit is within the model's `second_margin` of the best and it is relevant enough to cite.
 OVERLAP_WEIGHT = 0.8
+# how far (in logits) below the best a sentence of the asked type may be and still be quoted
+# first when the best holds nothing of that type (docs/EVALUATION.md)
+TYPED_MARGIN = 3.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,11 @@ class Sentence:
     score: float = 0.0
     similarity: float = 0.0
     overlap: float = 0.0
+    # the sentences before it that its He/She/They points back to (roles.about), and its document
+    context: str = field(default="", repr=False)
+    document: str = field(default="", repr=False, compare=False)
+    typed: bool = False  # holds a candidate of the question's answer type
+    named: float = 0.0  # share of the question's names it mentions
 
     @property
     def relevance(self) -> float:
@@ -60,8 +70,17 @@ def candidate_sentences(hits: Sequence[Hit], documents: Mapping[str, Document]) 
                 if (doc.doc_id, s) in seen or len(doc.text[s:e].split()) < 3:
                     continue
                 seen.add((doc.doc_id, s))
-                out.append(Sentence(i, s, e, doc.text[s:e]))
+                out.append(Sentence(i, s, e, doc.text[s:e],
+                                    context=about(doc.text, s, functools.partial(_before, doc)),
+                                    document=doc.text))
     return out
+
+
+def _before(doc: Document, at: int) -> tuple[int, int] | None:
+    """The quotable sentence of doc that ends before offset `at` (within 1,000 characters)."""
+    prev = [x for x in body_sentences(doc, max(0, at - 1000), at)
+            if len(doc.text[x[0]:x[1]].split()) >= 3]
+    return prev[-1] if prev else None
 
 
 def overlap(query_tokens: Sequence[str], text: str, settings: Settings) -> float:
@@ -79,7 +98,6 @@ SENTENCE_FEATURES = (
     "document_opening", "typed", "type_match", "names_matched", "numbers_matched", "log_words",
     "relevance_rank", "neighbour_gap",
 )
-_NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w'-]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -93,10 +111,15 @@ def sentence_features(
     stoks = [set(t) for t in tokenize([s.text for s in sents], settings.stemmer,
                                       settings.stopwords)]
     q = set(qtok)
+    # a sentence that names the question's people as the document does ("He", "Mr Ashley" for
+    # "Steve Ashley") holds their words
+    names = question_names(question)
+    said = [mentions(names, s.context + " " + s.text, s.document) for s in sents]
+    for t, found in zip(stoks, said, strict=True):
+        t.update(w for n in found for w in tokenize([n], settings.stemmer, settings.stopwords)[0])
     # "BM25-ish": the question's words weighted by how rare they are among the candidates
     idf = {w: math.log(1 + len(sents) / (1 + sum(w in t for t in stoks))) for w in q}
     kind = answer_type(question)
-    names = {n.lower() for n in _NAME.findall(question)}
     nums = set(_NUMBER.findall(question))
     ov = np.array([len(q & t) / len(q) if q else 0.0 for t in stoks])
     rel = sims + OVERLAP_WEIGHT * ov
@@ -109,7 +132,6 @@ def sentence_features(
     for i, s in enumerate(sents):
         order = per_hit[s.hit]
         at = order.index(i)
-        lower = s.text.lower()
         typed = kind is not None and holds_answer_type(s.text, kind, qtok, settings.stemmer,
                                                        settings.stopwords)
         rows.append([
@@ -120,7 +142,7 @@ def sentence_features(
             float(at == 0), at / max(1, len(order) - 1),
             float(at == 0 and hits[s.hit].chunk.ordinal == 0),
             float(kind is not None), float(typed),
-            sum(n in lower for n in names) / len(names) if names else 0.0,
+            len(said[i]) / len(names) if names else 0.0,
             sum(n in s.text for n in nums) / len(nums) if nums else 0.0,
             math.log(1 + len(s.text.split())),
             math.log(1 + rank[i]),
@@ -158,9 +180,11 @@ def featurize(
     sims = np.asarray(vecs @ q, dtype=np.float64)
     rows = sentence_features(question, sents, sims, hits, settings)
     names = SENTENCE_FEATURES
-    sim, ov = rows[:, names.index("similarity")], rows[:, names.index("overlap")]
-    return [Sentence(s.hit, s.start, s.end, s.text, 0.0, float(a), float(b))
-            for s, a, b in zip(sents, sim, ov, strict=True)], rows
+    return [replace(s, similarity=float(r[names.index("similarity")]),
+                    overlap=float(r[names.index("overlap")]),
+                    typed=bool(r[names.index("type_match")]),
+                    named=float(r[names.index("names_matched")]))
+            for s, r in zip(sents, rows, strict=True)], rows
 
 
 def rank_sentences(sents: Sequence[Sentence], rows: np.ndarray) -> list[Sentence]:
@@ -212,6 +236,9 @@ def extractive_answer(
                                     - margin * (hits[s.hit].chunk.doc_id not in talked)))
     best = ranked[0]
     chosen = [best]
+    if (typed := _typed_instead(question, ranked, repeated)) is not None:
+        # it says it; the best follows, unless the conversation has quoted it already
+        chosen = [typed, best][:1 if id(best) in repeated else max(1, settings.answer_sentences)]
     for s in ranked[1:]:
         if len(chosen) >= settings.answer_sentences:
             break
@@ -230,6 +257,19 @@ def extractive_answer(
                   citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
                   short_answer=short_answer(question, citations, settings.stemmer,
                                             settings.stopwords))
+
+
+def _typed_instead(question: str, ranked: Sequence[Sentence],
+                   repeated: set[int]) -> Sentence | None:
+    """When the best sentence holds nothing of the asked type ("what rank ...?" of the sentence
+    that introduces the person), the next one that does and names every person of the
+    question, within TYPED_MARGIN of the best. Naming the question's people stands in for the
+    relevance a second sentence needs: "Mr Ashley, a former chief superintendent, ..." shares
+    few words with "What rank did Steve Ashley hold in the police?"."""
+    if ranked[0].typed or answer_type(question) is None:
+        return None
+    return next((s for s in ranked[1:] if s.typed and s.named == 1.0 and id(s) not in repeated
+                 and s.score >= ranked[0].score - TYPED_MARGIN), None)
 
 
 def _merge_adjacent(

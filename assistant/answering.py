@@ -64,7 +64,7 @@ class Answerer:
             self._loading.acquire()
         try:
             if self._retriever is None or store.generation(index_dir) != self._loaded_gen:
-                loaded = store.load(index_dir, self.expected())
+                loaded = store.load(index_dir, self.expected(), self.settings)
                 retriever = Retriever(loaded, self.embedder, self.settings)
                 with self._lock:
                     self._retriever, self._loaded_gen = retriever, loaded.generation

@@ -43,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-tokens", type=int, default=None, help="target chunk size in tokens")
     p.add_argument("--chunk-overlap", type=int, default=None, help="overlap between chunks in tokens")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="parse, chunk and embed on a Ray cluster (pip install 'assistant[ray]'): "
+                        "its address (host:6379), or none to start one on this machine")
     p.add_argument("--wait", type=float, default=None, metavar="SECONDS",
                    help="how long to wait for another `assistant index` writing the same index "
                         "(default 600, or ASSISTANT_LOCK_TIMEOUT)")
@@ -153,7 +156,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             bar.refresh()
 
     assistant = Assistant(settings)
-    report = assistant.index(settings.docs_dir, rebuild=args.rebuild, progress=progress)
+    report = assistant.index(settings.docs_dir, rebuild=args.rebuild, progress=progress,
+                             ray=args.ray)
     if bar is not None:
         bar.close()
     merged = assistant.optimize() if args.optimize else 0

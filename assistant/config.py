@@ -62,6 +62,10 @@ class Settings(BaseModel):
     # Chunks from which one index segment is searched with HNSW instead of exactly
     # (docs/BENCHMARKS.md: exact search costs ~33 ms per query per 100,000 chunks on one core).
     ann_threshold: int = Field(50_000, ge=1)
+    # Where vectors and BM25 postings live: local (FAISS segments) | milvus (docs/SCALE.md).
+    store: Literal["local", "milvus"] = "local"
+    milvus_uri: str | None = None  # a .db file (milvus-lite) or http://host:19530; None: INDEX/
+    milvus_token: str | None = None  # "user:password" or an API key, for a Milvus server
     # Embedding model: the bundled MiniLM, or any sentence-transformers name or path.
     model: str = BUNDLED_MODEL
     # auto: the bundled model on ONNX Runtime when its ONNX copy exists (no torch; made by

@@ -62,15 +62,15 @@ def open_writer(a: Indexer, rebuild: bool, docs_dir: str | None) -> store.Writer
         return manifest(a, docs_dir)
 
     try:
-        writer = store.Writer(index_dir, new, a.settings.ann_threshold)
+        writer = store.writer(index_dir, new, a.settings)
     except (sqlite3.DatabaseError, ValueError) as exc:
         log.warning("the previous index cannot be read (%s); building a new one", exc)
         for name in (catalog.CATALOG, f"{catalog.CATALOG}-wal", f"{catalog.CATALOG}-shm"):
             (index_dir / name).unlink(missing_ok=True)
-        writer = store.Writer(index_dir, new, a.settings.ann_threshold)
+        writer = store.writer(index_dir, new, a.settings)
     if not rebuild and writer.known():
         try:
-            store.LocalStore(index_dir).close()  # checks every live segment (sizes, checksums)
+            store.open_store(index_dir, a.settings).close()  # checks every live segment (sizes, checksums)
         except IndexCorruptError as exc:
             log.warning("the previous index cannot be read (%s); building a new one", exc)
             rebuild = True
@@ -121,6 +121,37 @@ def reusable(prev: store.Known | None, path: str, content_hash: str, title: str 
             and (title is None or prev.title == title))
 
 
+Todo = tuple[Path, str, os.stat_result, Any, bool]  # path, doc_id, stat, Known or None, same path
+
+
+def changed_files(files: Sequence[Path], docs_dir: Path, known: dict[str, store.Known],
+                  counts: dict[str, int], seen: set[str], skipped: list[Skipped],
+                  notes: list[str]) -> list[Todo]:
+    """The files to read (new, or stat changed), by stat alone; counts the unchanged ones,
+    and records unreadable ones (keeping their last indexed version) in `skipped`."""
+    todo: list[Todo] = []
+    for path in files:
+        doc_id = doc_id_of(path, docs_dir)
+        prev = known.get(doc_id)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            skipped.append(Skipped(source_of(path, docs_dir),
+                                   f"cannot read file: {exc.strerror or exc}"))
+            if prev is not None:
+                seen.add(doc_id)
+                notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
+            continue
+        same_path = prev is not None and prev.path == str(path.resolve())
+        if same_path and prev is not None \
+                and (prev.size, prev.mtime_ns) == (st.st_size, st.st_mtime_ns):
+            seen.add(doc_id)
+            counts["unchanged"] += 1
+            continue
+        todo.append((path, doc_id, st, prev, same_path))
+    return todo
+
+
 def update_folder(a: Indexer, docs_dir: Path, rebuild: bool, progress: Progress | None
                   ) -> IndexReport:
     """Bring the index up to date with `docs_dir`."""
@@ -133,30 +164,11 @@ def update_folder(a: Indexer, docs_dir: Path, rebuild: bool, progress: Progress 
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             notes: list[str] = []
             seen: set[str] = set()
-            todo: list[tuple[Path, str, os.stat_result, Any, bool]] = []
-            for path in files:
-                doc_id = doc_id_of(path, docs_dir)
-                prev = known.get(doc_id)
-                try:
-                    st = path.stat()
-                except OSError as exc:
-                    skipped.append(Skipped(source_of(path, docs_dir),
-                                           f"cannot read file: {exc.strerror or exc}"))
-                    if prev is not None:
-                        seen.add(doc_id)
-                        notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
-                    continue
-                same_path = prev is not None and prev.path == str(path.resolve())
-                if same_path and prev is not None \
-                        and (prev.size, prev.mtime_ns) == (st.st_size, st.st_mtime_ns):
-                    seen.add(doc_id)
-                    counts["unchanged"] += 1
-                    continue
-                todo.append((path, doc_id, st, prev, same_path))
+            todo = changed_files(files, docs_dir, known, counts, seen, skipped, notes)
 
-            def load(item: tuple[Path, str, os.stat_result, Any, bool]) -> Document | str | IngestError:
+            def load(item: Todo) -> Document | str | IngestError:
                 """The file as a Document; "same" if only its stat changed; or why it failed."""
-                path, _, _, prev, same_path = item
+                path, _, _, prev, _ = item
                 try:
                     data = read_file(path, docs_dir)  # size limit checked first
                 except IngestError as exc:

@@ -47,11 +47,21 @@ class Indexer:
         docs_dir: Path | None = None,
         rebuild: bool = False,
         progress: Progress | None = None,
+        ray: str | None = None,
     ) -> IndexReport:
-        """Bring the index up to date with `docs_dir`: embed only what is new or changed."""
+        """Bring the index up to date with `docs_dir`: embed only what is new or changed.
+
+        `ray` ("local" for a cluster on this machine, or a cluster's address) parses and
+        embeds on Ray (ingest_ray.py) instead of in this process."""
         t0 = time.perf_counter()
         folder = Path(docs_dir or self.settings.docs_dir)
-        report = indexer.update_folder(self, folder, rebuild, progress)
+        if ray is not None:
+            from . import ingest_ray
+
+            report = ingest_ray.update_folder(self, folder, None if ray == "local" else ray,
+                                              rebuild, progress)
+        else:
+            report = indexer.update_folder(self, folder, rebuild, progress)
         report = replace(report, seconds=time.perf_counter() - t0)
         log.info("%s (%d chunks, %.1f s)", report.summary(), report.chunks, report.seconds)
         return report

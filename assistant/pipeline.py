@@ -47,9 +47,10 @@ class Assistant:
     # --- writing (Indexer) ----------------------------------------------------
 
     def index(self, docs_dir: Path | None = None, rebuild: bool = False,
-              progress: Progress | None = None) -> IndexReport:
-        """Bring the index up to date with `docs_dir`: embed only what is new or changed."""
-        return self.indexer.index(docs_dir, rebuild, progress)
+              progress: Progress | None = None, ray: str | None = None) -> IndexReport:
+        """Bring the index up to date with `docs_dir`: embed only what is new or changed
+        (on Ray with `ray`: see Indexer.index)."""
+        return self.indexer.index(docs_dir, rebuild, progress, ray)
 
     def index_documents(self, documents: Sequence[Document],
                         progress: Progress | None = None) -> IndexReport:

@@ -93,6 +93,40 @@ SEED_FACTS = [
     ("How did he describe this area of business?", "dynamic and fast-changing", 25),
     ("Up to which year was the progress in Rotherham remarkable?", "2013", 27),
     ("In which borough is Rotherham?", "South Yorkshire", 5),
+    # the rank is said where he is named "Mr Ashley"; what he called for, where he is "He"
+    ("What rank did Steve Ashley hold in the police?", "chief superintendent", 16),
+    ("What did Mr Ashley call for?", "dedicated senior manager", 18),
+    ("Who claimed that Rotherham has made remarkable progress?", "former leading police officer",
+     3),
+    ("Who is the independent chairman of Rotherham's local safeguarding children board?",
+     "Steve Ashley", 7),
+    ("Which police force was Steve Ashley a leading officer with?", "Merseyside Police", 7),
+    ("What was Steve Ashley's job?", "independent chairman", 7),
+    ("What was Rotherham previously criticised for?", "poor response", 3),
+    ("Who revealed that the council is facing a compensation bill?", "Yorkshire Post", 14),
+    ("When did the Yorkshire Post reveal the compensation bill?", "last month", 14),
+    ("What is the council facing a bill over?", "failure to tackle CSE", 14),
+    ("What did Mr Ashley say needed further development work?", "areas", 16),
+    ("What did Mr Ashley recommend for the multi-agency team?", "senior manager", 18),
+    ("Where is the multi-agency team currently based?", "Maltby police station", 18),
+    ("What would the team lose without a clearer role?", "lose focus", 23),
+    ("What did Mr Ashley say about the difficulties faced by organisations?", "underestimate",
+     27),
+    ("How does Rotherham compare with most other local authorities?", "better position", 5),
+    ("What did the council apologise for?", "systemic failure", 12),
+    ("Who had been let down by the council?", "victims", 12),
+    ("What are organisations having to consider their priorities according to?",
+     "available resources", 25),
+    ("What was Steve Ashley's rank?", "chief superintendent", 16),
+    ("What position did Steve Ashley hold?", "independent chairman", 7),
+    ("When did Steve Ashley start as chairman?", "September", 7),
+    ("How much could the compensation bill be?", "hundreds of thousands of pounds", 14),
+    ("What improvements did Steve Ashley call for?", "dedicated senior manager", 18),
+    ("Where could the multi-agency team be moved from?", "Maltby police station", 18),
+    ("Who praised improvements made in recent months?", "Mr Ashley", 16),
+    ("What is the danger if the team's role is not clearer?", "subsumed", 23),
+    ("Who apologised to victims?", "the council", 12),
+    ("Who was a former chief superintendent?", "Mr Ashley", 16),
 ]
 
 
@@ -104,6 +138,18 @@ def test_each_seed_fact_is_answered_with_the_sentence_that_states_it(docs_index,
     assert first.chunk.source.endswith(SEED), answer.text
     assert fact in first.quote and first.line_start <= line <= first.line_end, answer.text
     assert_exact(docs_index, answer)
+
+
+def test_a_rank_or_role_is_answered_with_the_phrase_that_says_it(docs_index):
+    """The rank is in the sentence that names him "Mr Ashley", quoted before the one that
+    introduces him; a "who" of a sentence that names nobody gets its role phrase."""
+    answer = docs_index.ask("What rank did Steve Ashley hold in the police?")
+    assert answer.short_answer is not None
+    assert answer.short_answer.text == "a former chief superintendent"
+    assert answer.short_answer.citation_n == 1 and "Mr Ashley" in answer.citations[0].quote
+    who = docs_index.ask("Who claimed that Rotherham has made remarkable progress?")
+    assert who.short_answer is not None
+    assert who.short_answer.text == "a former leading police officer"
 
 
 def test_who_is_a_name_asks_for_no_name(docs_index):
