@@ -91,7 +91,7 @@ def build(assistant: Assistant) -> Any:
     settings = assistant.settings
     # Survives reloads: the conversation is kept (encrypted) in the browser's localStorage.
     secret = browser_secret(Path(settings.index_dir))
-    choices = [(f"{title} ({source})", doc_id) for doc_id, title, source in assistant.listing()]
+    choices = [(f"{title} ({source})", doc_id) for doc_id, title, source in assistant.answerer.listing()]
 
     # Gradio keeps a copy of every file it serves: those older than an hour go, hourly.
     with gr.Blocks(title="assistant \u2014 ask your documents", delete_cache=(3600, 3600)) as demo:
