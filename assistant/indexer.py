@@ -68,7 +68,7 @@ def open_writer(a: Assistant, rebuild: bool, docs_dir: str | None) -> store.Writ
         for name in (catalog.CATALOG, f"{catalog.CATALOG}-wal", f"{catalog.CATALOG}-shm"):
             (index_dir / name).unlink(missing_ok=True)
         writer = store.Writer(index_dir, new, a.settings.ann_threshold)
-    if not rebuild and writer.known():
+    if not rebuild and writer.any_documents():
         try:
             store.LocalStore(index_dir).close()  # checks every live segment (sizes, checksums)
         except IndexCorruptError as exc:
@@ -82,7 +82,7 @@ def open_writer(a: Assistant, rebuild: bool, docs_dir: str | None) -> store.Writ
         store.check_compatible(writer.manifest, {"model": s.model, "chunking": s.chunking(),
                                                  "lexical": s.lexical()})
     if store.is_legacy(index_dir) or (index_dir / "CURRENT").is_file():
-        if not rebuild and not writer.known():
+        if not rebuild and not writer.any_documents():
             _convert(a, writer)
         legacy.remove(index_dir)
     return writer
@@ -120,14 +120,16 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
         skipped = list(skipped_files)
         writer = open_writer(a, rebuild, str(docs_dir.resolve()))
         try:
-            known = {} if writer.rebuilding else writer.known()
+            # Every file's stat is compared with the catalog's (path, size, mtime_ns) rows; hashes
+            # and titles are read only for the files whose stat changed.
+            stats = {} if writer.rebuilding else writer.stats()
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             notes: list[str] = []
             seen: set[str] = set()
             todo: list[tuple[Path, str, os.stat_result, Any, bool]] = []
             for path in files:
                 doc_id = doc_id_of(path, docs_dir)
-                prev = known.get(doc_id)
+                prev = stats.get(doc_id)
                 try:
                     st = path.stat()
                 except OSError as exc:
@@ -137,13 +139,14 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
                         seen.add(doc_id)
                         notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
                     continue
-                same_path = prev is not None and prev.path == str(path.resolve())
-                if same_path and prev is not None \
-                        and (prev.size, prev.mtime_ns) == (st.st_size, st.st_mtime_ns):
+                same_path = prev is not None and prev[0] == str(path.resolve())
+                if same_path and prev is not None and prev[1:] == (st.st_size, st.st_mtime_ns):
                     seen.add(doc_id)
                     counts["unchanged"] += 1
                     continue
                 todo.append((path, doc_id, st, prev, same_path))
+            known = writer.known([t[1] for t in todo if t[3] is not None])
+            todo = [(path, doc_id, st, known.get(doc_id), same) for path, doc_id, st, _, same in todo]
 
             def load(item: tuple[Path, str, os.stat_result, Any, bool]) -> Document | str | IngestError:
                 """The file as a Document; "same" if only its stat changed; or why it failed."""
@@ -180,7 +183,7 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
                     batches.add(_New(got, a.chunk(got), st.st_size, st.st_mtime_ns))
                     counts["updated" if prev is not None else "added"] += 1
                     notes.extend(f"{got.source}: {note}" for note in got.notes)  # e.g. cp1252
-            removed = set(known) - seen
+            removed = set(stats) - seen
             if not seen:
                 reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
                 raise NoDocumentsError(

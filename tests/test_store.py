@@ -274,8 +274,11 @@ def test_kill_9_during_a_commit_or_a_merge_leaves_the_last_commit(tmp_path: Path
     assert {p.name for p in index.iterdir() if p.name.startswith("seg-")} == live
 
 
-def test_top_n_with_skipped_common_terms_equals_the_full_ranking(tmp_path: Path):
-    """bm25_top skips common terms' postings where they cannot matter; the result must not move."""
+@pytest.mark.parametrize("n", [1, 10, 100])
+def test_top_n_with_skipped_common_terms_equals_the_full_ranking(tmp_path: Path, n: int,
+                                                                  monkeypatch: pytest.MonkeyPatch):
+    """bm25_top skips common terms' postings where they cannot matter (MaxScore with per-term
+    bounds); its top n must be exactly the top n of scoring every chunk."""
     rng = random.Random(4)
     w = writer(tmp_path / "index", max_segments=100)
     zipf = [1 / (r + 1) for r in range(len(VOCAB))]
@@ -296,14 +299,31 @@ def test_top_n_with_skipped_common_terms_equals_the_full_ranking(tmp_path: Path)
     w.commit()
     w.close()
     s = store.load(tmp_path / "index")
-    for _ in range(40):
-        q = tokenize([" ".join(rng.sample(VOCAB, rng.randint(1, 5)))], S.stemmer, S.stopwords)[0]
+    skipped = 0
+    for _ in range(60):
+        # Rare words (the tail of the Zipf draw) with common ones, and common ones alone.
+        words = rng.sample(VOCAB, rng.randint(1, 5)) if rng.random() < 0.7 else VOCAB[:3]
+        q = tokenize([" ".join(words)], S.stemmer, S.stopwords)[0]
         keys, scores = s.bm25(q, 1.2, 0.75)
         want = sorted(zip(keys.tolist(), scores.tolist(), strict=True),
-                      key=lambda kv: (-kv[1], kv[0]))[:10]
-        got = s.bm25_top(q, 1.2, 0.75, 10)
+                      key=lambda kv: (-kv[1], kv[0]))[:n]
+        got = s.bm25_top(q, 1.2, 0.75, n)
+        skipped += bm25_skipped(s, q, n, monkeypatch)
         assert [k for k, _ in got] == [k for k, _ in want] or \
             [round(x, 4) for _, x in got] == [round(x, 4) for _, x in want]
         assert [x for _, x in got] == pytest.approx([x for _, x in want], rel=1e-5)
         pick = keys[::7]
         assert s.bm25_of(q, 1.2, 0.75, pick.tolist()) == pytest.approx(scores[::7], rel=1e-5)
+    assert skipped > 0, "no query skipped a term's postings: the pruning was not exercised"
+
+
+def bm25_skipped(s: store.LocalStore, q: list[str], n: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """1 if bm25_top left some query term's postings unscored in full, else 0."""
+    from assistant.store import bm25
+
+    calls = []
+    real = bm25._add
+    with monkeypatch.context() as m:
+        m.setattr(bm25, "_add", lambda *a: (calls.append(1), real(*a))[1])
+        s.bm25_top(q, 1.2, 0.75, n)
+    return int(len(calls) < len(set(q)))

@@ -102,41 +102,83 @@ def _lookup(qterms: list[tuple[Term, list[np.ndarray]]], i: int, rows: np.ndarra
 
 
 def top(store: LocalStore, qterms: list[tuple[Term, list[np.ndarray]]], n: int) -> list[tuple[int, float]]:
-    """(key, score) of the n best chunks, best first; ties to the lower key."""
-    # Rarest (highest weight) first; a term's contribution never exceeds its weight.
-    order = sorted(qterms, key=lambda t: -float(t[0][0]))
-    rest = float(sum(t[0][0] for t in order))
+    """(key, score) of the n best chunks, best first; ties to the lower key.
+
+    MaxScore, exact: terms are scored rarest first into one accumulator per segment;
+    before each further term, if the remaining terms' upper bounds together stay below
+    the n-th best partial score so far, no chunk they alone reach can enter the top n,
+    and they are only looked up for the chunks already found.
+    """
+    order = sorted(qterms, key=lambda t: sum(len(r) for _, r, _ in t[0][1]))
+    bounds = [_bound(store, t) for t in order]
+    rest = float(sum(bounds))
     acc: dict[int, np.ndarray] = {}
+    touched: dict[int, list[np.ndarray]] = {}
     done = 0
     for term, norms in order:
-        for i, rows, tf in term[1]:
-            if i not in acc:
-                acc[i] = np.zeros(store.segments[i].rows, dtype=np.float32)
-            acc[i][rows] += _part(term, norms, i, rows, tf)
-            acc[i][store._deleted[i]] = 0
-        done += 1
-        rest -= float(term[0])
-        if done < len(order) and rest < _nth(acc, n):
+        if done and rest < _nth(store, acc, touched, n) * (1 - 1e-6):
             break  # no chunk the remaining terms alone reach can enter the top n
+        _add(store, acc, touched, term, norms)
+        rest -= bounds[done]
+        done += 1
     keys, scores = [], []
     for i, sc in acc.items():
-        rows = np.flatnonzero(sc)  # every chunk a processed term occurs in (parts are > 0)
+        rows = _candidates(sc, touched[i])
         part = sc[rows]
-        if done < len(order):
-            part = part + _lookup(order[done:], i, rows)
+        for term, norms in order[done:]:
+            part = part + _lookup([(term, norms)], i, rows)
+        if len(part) > n:  # keep this segment's n best, ties included
+            keep = part >= np.partition(part, len(part) - n)[len(part) - n]
+            rows, part = rows[keep], part[keep]
         keys.append(np.asarray(store.segments[i].keys[rows]))
         scores.append(part)
-    k, s = _sorted(keys, scores)
+    k = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
+    s = np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
     best = np.lexsort((k, -s))[:n]
     return [(int(k[j]), float(s[j])) for j in best if s[j] > 0]
 
 
-def _nth(acc: dict[int, np.ndarray], n: int) -> float:
+def _bound(store: LocalStore, qterm: tuple[Term, list[np.ndarray]]) -> float:
+    """An upper bound of the term's contribution to any chunk: its largest tf against the
+    shortest length norm of each segment it occurs in (tf / (norm + tf) grows with tf)."""
+    term, _ = qterm
+    best = 0.0
+    for i, _, tf in term[1]:
+        top_tf = float(tf.max())
+        best = max(best, top_tf / (store._norm_min[i] + top_tf))
+    return float(term[0]) * best * (1 + 1e-6)
+
+
+def _add(store: LocalStore, acc: dict[int, np.ndarray], touched: dict[int, list[np.ndarray]],
+         term: Term, norms: list[np.ndarray]) -> None:
+    """Add one term's contribution to every chunk it occurs in (deleted rows stay 0)."""
+    for i, rows, tf in term[1]:
+        if i not in acc:
+            acc[i] = np.zeros(store.segments[i].rows, dtype=np.float32)
+            touched[i] = []
+        acc[i][rows] += _part(term, norms, i, rows, tf)  # a term's rows are distinct
+        deleted = store._deleted[i]
+        if len(deleted):
+            acc[i][deleted] = 0
+        touched[i].append(rows)
+
+
+def _candidates(sc: np.ndarray, touched: list[np.ndarray]) -> np.ndarray:
+    """Rows of segment i with a partial score above 0, ascending."""
+    if sum(len(r) for r in touched) * 8 < len(sc):
+        rows = np.unique(np.concatenate(touched)) if len(touched) > 1 else np.asarray(touched[0])
+        return rows[sc[rows] > 0].astype(np.int64)
+    return np.flatnonzero(sc)
+
+
+def _nth(store: LocalStore, acc: dict[int, np.ndarray], touched: dict[int, list[np.ndarray]],
+         n: int) -> float:
     """The n-th best partial score so far (a lower bound of the final n-th best)."""
-    vals = np.concatenate([sc[sc > 0] for sc in acc.values()]) if acc else np.zeros(0)
-    if len(vals) < n:
-        return -math.inf  # fewer than n candidates yet: nothing can be skipped
-    return float(np.partition(vals, len(vals) - n)[len(vals) - n])
+    vals = [sc[_candidates(sc, touched[i])] for i, sc in acc.items()]
+    v = np.concatenate(vals) if vals else np.zeros(0, dtype=np.float32)
+    if len(v) < n:
+        return -math.inf  # fewer than n candidates: nothing can be skipped
+    return float(np.partition(v, len(v) - n)[len(v) - n])
 
 
 def _sorted(keys: list[np.ndarray], scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
