@@ -164,6 +164,49 @@ def test_auto_merge_past_the_segment_limit(tmp_path: Path):
     assert len(s) == 36 and {c.doc_id for c in s.iter_chunks()} == {f"doc{i}" for i in range(9)}
 
 
+def test_auto_merge_leaves_a_big_segment_alone(tmp_path: Path):
+    """One-document updates merge with each other, never into a big segment (whose rewrite
+    would rebuild its HNSW graph and make a small update cost what the whole index costs)."""
+    w = writer(tmp_path / "index", max_segments=4)
+    for i in range(300):
+        add(w, i)
+        if i % 100 == 99:
+            w.commit()  # three segments of 100 documents
+    big = {r[0] for r in w.db.execute("SELECT name FROM segments")}
+    for i in range(300, 315):
+        add(w, i)
+        w.commit()
+        assert w.segment_count() <= 4
+        assert big <= {r[0] for r in w.db.execute("SELECT name FROM segments")}
+    w.close()
+    s = store.load(tmp_path / "index")
+    assert len(s) == 315 * 4 and len({c.doc_id for c in s.iter_chunks()}) == 315
+    # --optimize still merges everything into one.
+    w = writer(tmp_path / "index", max_segments=4)
+    assert w.merge(everything=True) >= 2 and w.segment_count() == 1
+    w.close()
+
+
+def test_known_reads_the_named_documents_of_a_large_catalog(tmp_path: Path):
+    """Change detection for named documents reads their rows by key; a folder scan reads the
+    stat rows of all; both agree with what was committed."""
+    w = writer(tmp_path / "index", max_segments=100)
+    for i in range(1200):  # more than one batch of SQL parameters
+        d, cs, v = make_doc(i, n=1)
+        w.add(d, cs, v, toks(cs), size=i, mtime_ns=10 * i)
+    w.commit()
+    names = [f"doc{i}" for i in range(0, 1200, 2)] + ["doc7", "nope"]
+    got = w.known(names)
+    assert set(got) == set(names) - {"nope"}
+    assert got["doc7"].size == 7 and got["doc7"].mtime_ns == 70 and got["doc7"].path == "/t/doc7.txt"
+    assert got["doc8"].content_hash == make_doc(8, n=1)[0].content_hash
+    stats = w.stats()
+    assert len(stats) == 1200 and stats["doc1199"] == ("/t/doc1199.txt", 1199, 11990)
+    assert w.known() == {**w.known(list(stats))}
+    assert w.known([]) == {} and w.any_documents()
+    w.close()
+
+
 def test_sentence_vectors_are_stored_with_their_document(tmp_path: Path):
     w = writer(tmp_path / "index")
     d, cs, v = make_doc(1)
