@@ -361,12 +361,40 @@ def test_top_n_with_skipped_common_terms_equals_the_full_ranking(tmp_path: Path,
 
 
 def bm25_skipped(s: store.LocalStore, q: list[str], n: int, monkeypatch: pytest.MonkeyPatch) -> int:
-    """1 if bm25_top left some query term's postings unscored in full, else 0."""
-    from assistant.store import bm25
+    """1 if bm25_top added fewer postings to its accumulators than the query's terms have."""
+    from assistant.store import bm25, topn
 
-    calls = []
-    real = bm25._add
+    added = []
+    real = topn._accumulate
     with monkeypatch.context() as m:
-        m.setattr(bm25, "_add", lambda *a: (calls.append(1), real(*a))[1])
+        m.setattr(topn, "_accumulate", lambda i, rows, *a: (added.append(len(rows)), real(i, rows, *a))[1])
         s.bm25_top(q, 1.2, 0.75, n)
-    return int(len(calls) < len(set(q)))
+    postings = sum(len(r) for t, _ in bm25.terms(s, q, 1.2, 0.75) or [] for _, r, _ in t[1])
+    return int(sum(added) < postings)
+
+
+def test_top_n_when_every_query_word_is_common(tmp_path: Path):
+    """Words in most chunks with varied counts and lengths: the split of common terms into
+    their largest contributions and the rest must not lose a chunk that the rest lifts."""
+    rng = random.Random(9)
+    words = VOCAB[:6]
+    w = writer(tmp_path / "index", max_segments=100)
+    for i in range(400):
+        d, cs, v = make_doc(i, n=1)
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(2, 40)))
+        d = Document(**{**d.__dict__, "text": text})
+        c = Chunk(**{**cs[0].__dict__, "text": text, "start": 0, "end": len(text),
+                     "spans": ((0, len(text)),)})
+        w.add(d, [c], v, toks([c]))
+        if i % 150 == 149:
+            w.commit()
+    w.commit()
+    w.close()
+    s = store.load(tmp_path / "index")
+    for _ in range(80):
+        n = rng.choice([1, 2, 3, 5, 8])
+        q = tokenize([" ".join(rng.sample(words, rng.randint(2, 4)))], S.stemmer, S.stopwords)[0]
+        keys, scores = s.bm25(q, 1.2, 0.75)
+        want = sorted(zip(keys.tolist(), scores.tolist(), strict=True), key=lambda kv: (-kv[1], kv[0]))[:n]
+        got = s.bm25_top(q, 1.2, 0.75, n)
+        assert [x for _, x in got] == pytest.approx([x for _, x in want], rel=1e-5)

@@ -2,9 +2,8 @@
 
 N, each term's document frequency and the average length are taken across all
 live segments minus deletions when a query runs, so an update never rescans
-old segments and k1, b can change without a rebuild. The top-n search skips the
-postings of common terms that cannot lift any chunk into the top n (MaxScore):
-their contributions are then added only to the candidates found by rarer terms.
+old segments and k1, b can change without a rebuild. The top-n search (topn.py)
+skips the postings that cannot lift any chunk into the top n.
 """
 
 from __future__ import annotations
@@ -99,86 +98,6 @@ def _lookup(qterms: list[tuple[Term, list[np.ndarray]]], i: int, rows: np.ndarra
             if found.any():
                 out[found] += _part(term, norms, i, rows[found], tf[pos[found]])
     return out
-
-
-def top(store: LocalStore, qterms: list[tuple[Term, list[np.ndarray]]], n: int) -> list[tuple[int, float]]:
-    """(key, score) of the n best chunks, best first; ties to the lower key.
-
-    MaxScore, exact: terms are scored rarest first into one accumulator per segment;
-    before each further term, if the remaining terms' upper bounds together stay below
-    the n-th best partial score so far, no chunk they alone reach can enter the top n,
-    and they are only looked up for the chunks already found.
-    """
-    order = sorted(qterms, key=lambda t: sum(len(r) for _, r, _ in t[0][1]))
-    bounds = [_bound(store, t) for t in order]
-    rest = float(sum(bounds))
-    acc: dict[int, np.ndarray] = {}
-    touched: dict[int, list[np.ndarray]] = {}
-    done = 0
-    for term, norms in order:
-        if done and rest < _nth(store, acc, touched, n) * (1 - 1e-6):
-            break  # no chunk the remaining terms alone reach can enter the top n
-        _add(store, acc, touched, term, norms)
-        rest -= bounds[done]
-        done += 1
-    keys, scores = [], []
-    for i, sc in acc.items():
-        rows = _candidates(sc, touched[i])
-        part = sc[rows]
-        for term, norms in order[done:]:
-            part = part + _lookup([(term, norms)], i, rows)
-        if len(part) > n:  # keep this segment's n best, ties included
-            keep = part >= np.partition(part, len(part) - n)[len(part) - n]
-            rows, part = rows[keep], part[keep]
-        keys.append(np.asarray(store.segments[i].keys[rows]))
-        scores.append(part)
-    k = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
-    s = np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
-    best = np.lexsort((k, -s))[:n]
-    return [(int(k[j]), float(s[j])) for j in best if s[j] > 0]
-
-
-def _bound(store: LocalStore, qterm: tuple[Term, list[np.ndarray]]) -> float:
-    """An upper bound of the term's contribution to any chunk: its largest tf against the
-    shortest length norm of each segment it occurs in (tf / (norm + tf) grows with tf)."""
-    term, _ = qterm
-    best = 0.0
-    for i, _, tf in term[1]:
-        top_tf = float(tf.max())
-        best = max(best, top_tf / (store._norm_min[i] + top_tf))
-    return float(term[0]) * best * (1 + 1e-6)
-
-
-def _add(store: LocalStore, acc: dict[int, np.ndarray], touched: dict[int, list[np.ndarray]],
-         term: Term, norms: list[np.ndarray]) -> None:
-    """Add one term's contribution to every chunk it occurs in (deleted rows stay 0)."""
-    for i, rows, tf in term[1]:
-        if i not in acc:
-            acc[i] = np.zeros(store.segments[i].rows, dtype=np.float32)
-            touched[i] = []
-        acc[i][rows] += _part(term, norms, i, rows, tf)  # a term's rows are distinct
-        deleted = store._deleted[i]
-        if len(deleted):
-            acc[i][deleted] = 0
-        touched[i].append(rows)
-
-
-def _candidates(sc: np.ndarray, touched: list[np.ndarray]) -> np.ndarray:
-    """Rows of segment i with a partial score above 0, ascending."""
-    if sum(len(r) for r in touched) * 8 < len(sc):
-        rows = np.unique(np.concatenate(touched)) if len(touched) > 1 else np.asarray(touched[0])
-        return rows[sc[rows] > 0].astype(np.int64)
-    return np.flatnonzero(sc)
-
-
-def _nth(store: LocalStore, acc: dict[int, np.ndarray], touched: dict[int, list[np.ndarray]],
-         n: int) -> float:
-    """The n-th best partial score so far (a lower bound of the final n-th best)."""
-    vals = [sc[_candidates(sc, touched[i])] for i, sc in acc.items()]
-    v = np.concatenate(vals) if vals else np.zeros(0, dtype=np.float32)
-    if len(v) < n:
-        return -math.inf  # fewer than n candidates: nothing can be skipped
-    return float(np.partition(v, len(v) - n)[len(v) - n])
 
 
 def _sorted(keys: list[np.ndarray], scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

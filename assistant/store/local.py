@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from ..types import Chunk, Document
-from . import bm25, catalog
+from . import bm25, catalog, topn
 from .segment import REBUILD_HINT, Segment
 
 
@@ -235,7 +235,8 @@ class LocalStore:
             scores = bm25.of(self, terms, keys)
             order = np.lexsort((keys, -scores))[:n]
             return [(int(keys[i]), float(scores[i])) for i in order if scores[i] > 0]
-        return bm25.top(self, terms, n)
+        return topn.top(self._norm_min, self._deleted, [s.rows for s in self.segments],
+                        [s.keys for s in self.segments], terms, n)
 
     def bm25_of(self, tokens: Sequence[str], k1: float, b: float, keys: Sequence[int]) -> np.ndarray:
         """BM25 scores of these chunks (0 where no query term occurs)."""
