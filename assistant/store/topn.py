@@ -53,7 +53,8 @@ def top(min_norm: list[float], deleted: list[np.ndarray], seg_rows: list[int], s
     pos = 0
     while pos < len(items):
         it = items[pos]
-        if pos:
+        # The n-th best partial score is at most the best one (a cheap test first).
+        if pos and rest < max(float(sc.max()) for sc in acc.values()) * (1 - SLACK):
             theta = _nth([_top_values(sc, touched[i], n) for i, sc in acc.items()], n)
             if rest < theta * (1 - SLACK):
                 break  # no chunk the remaining terms alone reach can enter the top n
@@ -120,10 +121,19 @@ def _lookup(it: _Item, i: int, rows: np.ndarray) -> np.ndarray:
     for j, (s, prow, tf) in enumerate(it.postings):
         if s != i or not len(prow) or not len(rows):
             continue
-        pos = np.clip(np.searchsorted(prow, rows), 0, len(prow) - 1)
-        found = prow[pos] == rows
-        if found.any():
-            out[found] += it.contributions(j, rows[found], tf[pos[found]])
+        if len(rows) * 16 < len(prow):  # few rows: binary search in the postings
+            pos = np.clip(np.searchsorted(prow, rows), 0, len(prow) - 1)
+            found = prow[pos] == rows
+            if found.any():
+                out[found] += it.contributions(j, rows[found], tf[pos[found]])
+            continue
+        # Many rows: one pass over the postings through a row -> position table.
+        where = np.full(max(int(prow[-1]), int(rows[-1])) + 1, -1, dtype=np.int32)
+        where[rows] = np.arange(len(rows), dtype=np.int32)
+        at = where[prow]
+        hit = at >= 0
+        if hit.any():
+            out[at[hit]] += it.contributions(j, np.asarray(prow)[hit], tf[hit])
     return out
 
 
