@@ -54,7 +54,7 @@ def top(min_norm: list[float], deleted: list[np.ndarray], seg_rows: list[int], s
     while pos < len(items):
         it = items[pos]
         # The n-th best partial score is at most the best one (a cheap test first).
-        if pos and rest < max(float(sc.max()) for sc in acc.values()) * (1 - SLACK):
+        if pos and rest < max((float(sc.max()) for sc in acc.values()), default=0.0) * (1 - SLACK):
             theta = _nth([_top_values(sc, touched[i], n) for i, sc in acc.items()], n)
             if rest < theta * (1 - SLACK):
                 break  # no chunk the remaining terms alone reach can enter the top n
