@@ -71,10 +71,10 @@ def top(min_norm: list[float], deleted: list[np.ndarray], seg_rows: list[int], s
             rows, part = rows[keep], part[keep]
         cands[i] = (rows, part)
     left = sorted(items[pos:], key=lambda it: -it.bound)  # heaviest first
-    for k, it in enumerate(left):
+    for step, it in enumerate(left):
         cands = {i: (rows, part + _lookup(it, i, rows)) for i, (rows, part) in cands.items()}
         rest -= it.bound
-        if k == len(left) - 1:
+        if step == len(left) - 1:
             break  # the last one: the selection below takes the n best
         lo = _nth([_top(part, n) for _, part in cands.values()], n) * (1 - SLACK) - rest
         cands = {i: (rows[part >= lo], part[part >= lo]) for i, (rows, part) in cands.items()}
