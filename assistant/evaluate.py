@@ -27,7 +27,6 @@ from .evaldata import BeirSet, SquadSet
 from .pipeline import Assistant
 from .squadmetrics import answer_body, best_scores, contains_answer
 from .types import Document, Hit
-from .verify import tally
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +92,9 @@ def eval_index_dir(cache_root: Path, corpus_hash: str, settings: Settings) -> Pa
 
     # "sentences": indexes cached before sentence tables existed are built again.
     key = json.dumps({"corpus": corpus_hash, "model": settings.model,
-                      "chunking": settings.chunking(), "sentences": 1}, sort_keys=True)
+                      "chunking": settings.chunking(), "sentences": 1,
+                      **({"store": settings.store} if settings.store != "local" else {})},
+                     sort_keys=True)
     return Path(cache_root) / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -120,12 +121,48 @@ def build_index(
             progress("embedding", done, total)
 
     assistant.embedder  # noqa: B018 - load the model first: index_seconds is the build alone
+    if settings.store != "local":
+        reused = _copy_local(assistant, corpus_hash, cache_root)
+        if reused is not None:
+            return assistant, reused
     report = assistant.index_documents(documents, progress=step)
     build = Build(str(index_dir), len(documents), report.chunks, round(report.seconds, 3),
                   round(report.embedded / report.seconds, 2) if report.seconds else 0.0, False)
     record.write_text(json.dumps({**asdict(build), "corpus_hash": corpus_hash}, indent=1),
                       encoding="utf-8")
     return assistant, build
+
+
+def _copy_local(assistant: Assistant, corpus_hash: str, cache_root: Path) -> Build | None:
+    """Fill another store's eval index from the cached local one: its vectors, no embedding."""
+    from .indexer import manifest
+    from .retrieve import lexical_text, tokenize
+
+    s = assistant.settings
+    local_dir = eval_index_dir(cache_root, corpus_hash, s.replace(store="local"))
+    if not (store.exists(local_dir) and (local_dir / "eval-build.json").is_file()):
+        return None
+    t0 = time.perf_counter()
+    src = store.load(local_dir, assistant.expected())
+    try:
+        with store.locked(s.index_dir):
+            w = store.writer(s.index_dir, lambda: manifest(assistant, None), s)
+            try:
+                n = store.copy_index(src, w, lambda chunks: tokenize(
+                    [lexical_text(c, s.embed_titles) for c in chunks], s.stemmer, s.stopwords))
+            finally:
+                w.close()
+    finally:
+        src.close()
+    info = json.loads((local_dir / "eval-build.json").read_text(encoding="utf-8"))
+    seconds = time.perf_counter() - t0
+    build = Build(str(s.index_dir), info["documents"], n, round(seconds, 3), 0.0, False)
+    (s.index_dir / "eval-build.json").write_text(
+        json.dumps({**asdict(build), "corpus_hash": corpus_hash, "copied_from": str(local_dir)},
+                   indent=1), encoding="utf-8")
+    log.info("copied the cached local index %s into the %s store (%.1f s, no embedding)",
+             local_dir, s.store, seconds)
+    return build
 
 
 def _percentiles(ms: Sequence[float]) -> dict[str, float]:
@@ -185,7 +222,7 @@ class Asked:
     words: int
     ms: float
     verified: int = 0  # sentences of the answer checked against their sources and supported
-    checked: int = 0  # sentences that were checked (see verify.tally)
+    checked: int = 0  # sentences that were checked (Answer.checked)
     fallback: bool = False  # the generator failed and the extractive answer was given
     short: bool = False  # a short answer was given
     em: float = 0.0  # SQuAD exact match of the short answer (0 when none was given)
@@ -199,16 +236,15 @@ def ask_one(assistant: Assistant, question: str, answers: Sequence[str], gold: s
     ms = (time.perf_counter() - t0) * 1000
     docs = list(doc_ranking(ans.hits))
     rank = docs.index(gold) + 1 if gold in docs else None
-    body = answer_body(ans.text) if ans.found else ""
+    body = answer_body(ans) if ans.found else ""
     first = ans.citations[0] if ans.citations else None
     cited = bool(ans.found and first is not None and first.chunk.doc_id == gold
                  and contains_answer(first.quote, answers))
-    verified, checked = tally(ans.text) if ans.found else (0, 0)
-    fallback = any("extractive answer is shown" in n for n in ans.notes)
+    verified, checked = (ans.verified, ans.checked) if ans.found else (0, 0)
     short = ans.short_answer.text if ans.found and ans.short_answer else None
     em, f1 = best_scores(short, answers)
     return Asked(qid, rank, ans.found, bool(body) and contains_answer(body, answers), cited,
-                 len(body.split()), ms, verified, checked, fallback, short is not None, em, f1)
+                 len(body.split()), ms, verified, checked, ans.fallback, short is not None, em, f1)
 
 
 def _share(flags: Iterable[bool]) -> float:

@@ -222,13 +222,11 @@ def extract(text: str, common: Collection[str], stemmer: str = "english",
 
 def evidence(text: str, stemmer: str = "english", stopwords: str = "en") -> Evidence:
     """The words, names, numbers (with and without their scale) and months of source text."""
-    values: set[tuple[float, str]] = set()
+    values = {(v, unit(text, e, stemmer, stopwords)) for v, s, e in numbers(text)}
     for m in _DIGITS.finditer(text):
-        base = float(m.group(1).replace(",", "") + (m.group(2) or ""))
-        u = unit(text, m.end(), stemmer, stopwords)
-        values |= {(base, unit(text, m.end(1) + len(m.group(2) or ""), stemmer, stopwords)),
-                   (base * _SCALES.get(m.group(3) or "", 1), u)}
-    values |= {(v, unit(text, e, stemmer, stopwords)) for v, s, e in numbers(text)}
+        if m.group(3):  # "3.5 million" also supports "3.5" (with the unit after the digits)
+            base = float(m.group(1).replace(",", "") + (m.group(2) or ""))
+            values.add((base, unit(text, m.end(1) + len(m.group(2) or ""), stemmer, stopwords)))
     return Evidence(tuple(tokenize([fold(text)], stemmer, stopwords)[0]),
                     tuple(f.words for f in names(text, (), stemmer, stopwords)),
                     frozenset(values), frozenset(v for v, _, _ in months(text)), negations(text))

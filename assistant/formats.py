@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import pdfheadings
+from .decoding import decode_text
 from .errors import IngestError
 
 log = logging.getLogger(__name__)
@@ -24,60 +25,6 @@ OCR_NOTE = "text read by OCR from page images (pages {pages}); check quotes agai
 
 
 # --- text formats -----------------------------------------------------------
-
-def decode_text(data: bytes) -> tuple[str, list[str]]:
-    """Bytes -> str with universal newlines, as `Path.read_text()` would give for UTF-8.
-
-    UTF-16 when there is a BOM (or the bytes are plainly UTF-16 without one),
-    else UTF-8 (BOM or not), then cp1252, then latin-1; a note says which
-    fallback was used. Binary data is refused.
-    """
-    notes: list[str] = []
-    utf16 = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else None
-    if utf16 is None and b"\x00" in data[:65536]:
-        utf16 = _utf16_without_bom(data)
-        if utf16 is None:
-            raise IngestError("", "binary data (NUL bytes), not a text file")
-    if utf16 is not None:
-        try:
-            text = data.decode(utf16)
-        except UnicodeDecodeError:
-            raise IngestError("", "not valid UTF-16 text (binary data?)") from None
-        notes.append("decoded as UTF-16" + ("" if utf16 == "utf-16" else " without a byte-order mark"))
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = data.decode("cp1252")
-                notes.append("not valid UTF-8; decoded as cp1252")
-            except UnicodeDecodeError:
-                text = data.decode("latin-1")
-                notes.append("not valid UTF-8; decoded as latin-1")
-    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r\f")
-    if controls > max(8, len(text[:65536]) // 100):
-        raise IngestError("", "binary data (control characters), not a text file")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text, notes
-
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """'utf-16-le' or 'utf-16-be' when the bytes look like UTF-16 text with no BOM.
-
-    Mostly-Latin UTF-16 has a zero in every other byte and almost none in the
-    other half; binary data with NUL bytes does not look like that.
-    """
-    sample = data[:65536]
-    if len(data) % 2 or len(sample) < 4:
-        return None
-    even, odd = sample[0::2], sample[1::2]
-    zeros_even, zeros_odd = even.count(0), odd.count(0)
-    if zeros_odd >= 0.6 * len(odd) and zeros_even <= 0.02 * len(even):
-        return "utf-16-le"
-    if zeros_even >= 0.6 * len(even) and zeros_odd <= 0.02 * len(odd):
-        return "utf-16-be"
-    return None
-
 
 def _load_txt(data: bytes) -> Loaded:
     text, notes = decode_text(data)
@@ -130,25 +77,33 @@ def _load_html(data: bytes) -> Loaded:
         if text:
             blocks.append((text, level))
 
-    def walk(node: Tag) -> None:
-        for child in node.children:
-            # Comments, <!DOCTYPE>, <?xml ...?> are not text; CDATA is.
-            if isinstance(child, PreformattedString) and not isinstance(child, CData):
+    # Depth-first with a stack of its own, so that a page nested 20,000 deep is read too.
+    # Each entry: the children still to visit, and the heading level to flush at the
+    # end of a block element (None for inline ones).
+    stack: list[tuple[Iterator[Any], int | None]] = [(iter(soup.children), None)]
+    while stack:
+        children, close = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if close is not None:
+                flush(close)
+            continue
+        # Comments, <!DOCTYPE>, <?xml ...?> are not text; CDATA is.
+        if isinstance(child, PreformattedString) and not isinstance(child, CData):
+            continue
+        if isinstance(child, NavigableString):
+            buf.append(str(child))
+        elif isinstance(child, Tag):
+            name = child.name.lower()
+            if name in _DROP:
                 continue
-            if isinstance(child, NavigableString):
-                buf.append(str(child))
-            elif isinstance(child, Tag):
-                name = child.name.lower()
-                if name in _DROP:
-                    continue
-                if name in _BLOCK:
-                    flush()
-                    walk(child)
-                    flush(int(name[1]) if re.fullmatch(r"h[1-6]", name) else 0)
-                else:
-                    walk(child)
-
-    walk(soup)
+            if name in _BLOCK:
+                flush()
+                level = int(name[1]) if re.fullmatch(r"h[1-6]", name) else 0
+                stack.append((iter(child.children), level))
+            else:
+                stack.append((iter(child.children), None))
     flush()
     text_parts: list[str] = []
     headings: list[tuple[int, int, str]] = []

@@ -16,7 +16,7 @@ from typing import Any
 
 from .config import Settings
 from .errors import GeneratorError
-from .types import Hit
+from .types import Hit, marker
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def passages_text(hits: Sequence[Hit]) -> str:
     blocks = []
     for i, hit in enumerate(hits, start=1):
         c = hit.chunk
-        blocks.append(f"[{i}] {c.title} ({c.source})\n{c.text.strip()}")
+        blocks.append(f"{marker(i)} {c.title} ({c.source})\n{c.text.strip()}")
     return "\n\n".join(blocks)
 
 

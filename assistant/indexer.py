@@ -12,7 +12,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,15 +62,15 @@ def open_writer(a: Assistant, rebuild: bool, docs_dir: str | None) -> store.Writ
         return manifest(a, docs_dir)
 
     try:
-        writer = store.Writer(index_dir, new, a.settings.ann_threshold)
+        writer = store.writer(index_dir, new, a.settings)
     except (sqlite3.DatabaseError, ValueError) as exc:
         log.warning("the previous index cannot be read (%s); building a new one", exc)
         for name in (catalog.CATALOG, f"{catalog.CATALOG}-wal", f"{catalog.CATALOG}-shm"):
             (index_dir / name).unlink(missing_ok=True)
-        writer = store.Writer(index_dir, new, a.settings.ann_threshold)
+        writer = store.writer(index_dir, new, a.settings)
     if not rebuild and writer.any_documents():
         try:
-            store.LocalStore(index_dir).close()  # checks every live segment (sizes, checksums)
+            store.open_store(index_dir, a.settings).close()  # checks every live segment (sizes, checksums)
         except IndexCorruptError as exc:
             log.warning("the previous index cannot be read (%s); building a new one", exc)
             rebuild = True
@@ -112,6 +112,40 @@ def _tokens(a: Assistant, chunks: Sequence[Chunk]) -> list[list[str]]:
     return tokenize([lexical_text(c, s.embed_titles) for c in chunks], s.stemmer, s.stopwords)
 
 
+Todo = tuple[Path, str, os.stat_result, Any, bool]  # path, doc_id, stat, Known or None, same path
+
+
+def changed_files(files: Sequence[Path], docs_dir: Path, stats: Mapping[str, tuple[Any, ...]],
+                  counts: dict[str, int], seen: set[str], skipped: list[Skipped],
+                  notes: list[str]) -> list[Todo]:
+    """The files to read (new, or stat changed), by stat alone; counts the unchanged ones,
+    and records unreadable ones (keeping their last indexed version) in `skipped`.
+
+    `stats` maps doc_id to a row starting (path, size, mtime_ns): `Writer.stats()` (then
+    the caller reads the Known rows of the files returned) or `Writer.known()`.
+    """
+    todo: list[Todo] = []
+    for path in files:
+        doc_id = doc_id_of(path, docs_dir)
+        prev = stats.get(doc_id)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            skipped.append(Skipped(source_of(path, docs_dir),
+                                   f"cannot read file: {exc.strerror or exc}"))
+            if prev is not None:
+                seen.add(doc_id)
+                notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
+            continue
+        same_path = prev is not None and prev[0] == str(path.resolve())
+        if same_path and prev is not None and tuple(prev[1:3]) == (st.st_size, st.st_mtime_ns):
+            seen.add(doc_id)
+            counts["unchanged"] += 1
+            continue
+        todo.append((path, doc_id, st, prev, same_path))
+    return todo
+
+
 def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progress | None
                   ) -> IndexReport:
     """Bring the index up to date with `docs_dir`."""
@@ -126,29 +160,11 @@ def update_folder(a: Assistant, docs_dir: Path, rebuild: bool, progress: Progres
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             notes: list[str] = []
             seen: set[str] = set()
-            todo: list[tuple[Path, str, os.stat_result, Any, bool]] = []
-            for path in files:
-                doc_id = doc_id_of(path, docs_dir)
-                prev = stats.get(doc_id)
-                try:
-                    st = path.stat()
-                except OSError as exc:
-                    skipped.append(Skipped(source_of(path, docs_dir),
-                                           f"cannot read file: {exc.strerror or exc}"))
-                    if prev is not None:
-                        seen.add(doc_id)
-                        notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
-                    continue
-                same_path = prev is not None and prev[0] == str(path.resolve())
-                if same_path and prev is not None and prev[1:] == (st.st_size, st.st_mtime_ns):
-                    seen.add(doc_id)
-                    counts["unchanged"] += 1
-                    continue
-                todo.append((path, doc_id, st, prev, same_path))
+            todo = changed_files(files, docs_dir, stats, counts, seen, skipped, notes)
             known = writer.known([t[1] for t in todo if t[3] is not None])
             todo = [(path, doc_id, st, known.get(doc_id), same) for path, doc_id, st, _, same in todo]
 
-            def load(item: tuple[Path, str, os.stat_result, Any, bool]) -> Document | str | IngestError:
+            def load(item: Todo) -> Document | str | IngestError:
                 """The file as a Document; "same" if only its stat changed; or why it failed."""
                 path, _, _, prev, same_path = item
                 try:

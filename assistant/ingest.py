@@ -6,12 +6,14 @@ every offset still points into the text the user can open and check.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import logging
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+
+import pathspec
 
 from . import metadata
 from .errors import IngestError
@@ -36,7 +38,7 @@ def discover(docs_dir: Path) -> tuple[list[Path], list[Skipped]]:
     root = docs_dir.resolve()
     if not root.is_dir():
         raise IngestError(str(docs_dir), "not a folder; pass --docs DIR with your documents")
-    patterns = _ignore_patterns(root)
+    spec = pathspec.GitIgnoreSpec.from_lines(_ignore_patterns(root))
     files: list[Path] = []
     skipped: list[Skipped] = []
     for path in sorted(docs_dir.rglob("*")):
@@ -44,7 +46,7 @@ def discover(docs_dir: Path) -> tuple[list[Path], list[Skipped]]:
         # Hidden files, and the "~$name.docx" owner files Office leaves next to open ones.
         if any(part.startswith((".", "~$")) for part in Path(rel).parts):
             continue
-        if ignored(rel, patterns) or rel == REFERENCES_FILE:
+        if spec.match_file(rel) or rel == REFERENCES_FILE:
             continue
         if path.is_symlink():
             try:
@@ -71,33 +73,21 @@ def discover(docs_dir: Path) -> tuple[list[Path], list[Skipped]]:
     return files, skipped
 
 
-def ignored(rel: str, patterns: list[str]) -> bool:
-    """True when `rel` (a posix path inside the folder) or a folder above it matches a pattern.
+def ignored(rel: str, patterns: Sequence[str]) -> bool:
+    """True when `rel` (a posix path inside the folder) is left out by .gitignore-style patterns.
 
-    Patterns are fnmatch patterns tried on the whole relative path and on the
-    name, as in .gitignore: `drafts` or `drafts/` leaves out everything in
-    every folder called drafts; `*.tmp.md` or `notes/old.txt` match files.
+    The rules are git's (pathspec): `drafts` or `drafts/` leaves out every folder
+    called drafts, `/old/` only the one at the top, `**/secret/**` any depth,
+    `*.tmp.md` matching files, and `!keep.tmp.md` takes one back.
     """
-    parts = rel.split("/")
-    for p in patterns:
-        folder = p.endswith("/")
-        p = p.strip("/")  # a leading "/" (anchored in .gitignore) is simply dropped
-        if not p:
-            continue
-        if not folder and (fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(parts[-1], p)):
-            return True
-        for i in range(1, len(parts)):
-            if fnmatch.fnmatch("/".join(parts[:i]), p) or fnmatch.fnmatch(parts[i - 1], p):
-                return True
-    return False
+    return pathspec.GitIgnoreSpec.from_lines(patterns).match_file(rel)
 
 
 def _ignore_patterns(root: Path) -> list[str]:
     f = root / IGNORE_FILE
     if not f.is_file():
         return []
-    lines = f.read_text(encoding="utf-8", errors="replace").splitlines()
-    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+    return f.read_text(encoding="utf-8", errors="replace").splitlines()
 
 
 def source_of(path: Path, docs_dir: Path) -> str:

@@ -105,7 +105,7 @@ def html_meta(data: bytes) -> Meta:
     """Metadata from an HTML page's <head>: citation_*, DC.*, og:/article:*, JSON-LD, canonical."""
     from bs4 import BeautifulSoup
 
-    from .formats import decode_text
+    from .decoding import decode_text
 
     raw, _ = decode_text(data)
     cut = re.search(r"</head\s*>", raw, re.IGNORECASE)

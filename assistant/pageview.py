@@ -49,8 +49,8 @@ def _find(textpage: Any, quote: str) -> list[int]:
     return [keep[i] for i in range(at, at + len(target)) if keep[i] < n]
 
 
-def render_page(path: Path, page_no: int, quote: str) -> tuple[bytes, int]:
-    """(PNG of the page with `quote` highlighted, number of characters highlighted)."""
+def render_page(path: Path, page_no: int, *quotes: str) -> tuple[bytes, int]:
+    """(PNG of the page with each of `quotes` highlighted, number of characters highlighted)."""
     import pypdfium2 as pdfium
     from PIL import Image, ImageDraw
 
@@ -60,7 +60,7 @@ def render_page(path: Path, page_no: int, quote: str) -> tuple[bytes, int]:
         height = page.get_height()
         image = page.render(scale=SCALE).to_pil().convert("RGBA")
         textpage = page.get_textpage()
-        found = _find(textpage, quote)
+        found = [i for quote in quotes for i in _find(textpage, quote)]
         overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
         draw = ImageDraw.Draw(overlay)
         for i in found:
@@ -81,13 +81,17 @@ def pages_html(doc: Document, cite: Mapping[str, Any]) -> str:
 
     if doc.format != "pdf" or not doc.page_starts or not Path(doc.path).is_file():
         return ""
-    start, end = int(cite["start"]), int(cite["end"])
-    if doc.text[start:end] != cite.get("quote"):
+    spans = [(int(p["start"]), int(p["end"]), p.get("quote")) for p in cite.get("spans") or [cite]]
+    if any(doc.text[a:b] != q for a, b, q in spans):
         return ""
+    parts: dict[int, list[str]] = {}  # page -> the quote's parts on it, every span of the quote
+    for a, b, _ in spans:
+        for page, part in page_parts(doc, a, b):
+            parts.setdefault(page, []).append(part)
     ocr = set(doc.meta.get("ocr-pages") or ())
     figures = []
-    for page, part in page_parts(doc, start, end):
-        png, marked = render_page(Path(doc.path), page, part)
+    for page in sorted(parts):
+        png, marked = render_page(Path(doc.path), page, *parts[page])
         if marked:
             caption = f"page {page + 1}: the quote is highlighted"
         elif page + 1 in ocr:

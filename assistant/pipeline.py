@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -14,14 +13,14 @@ from typing import Any
 from . import indexer, store, upload
 from .answer import extractive_answer
 from .chunk import chunk_document
-from .config import Settings
+from .config import GENERATORS, Settings
 from .embed import Embedder, load_embedder
 from .errors import (
     AssistantError,
     GeneratorError,
     IngestError,
 )
-from .followup import retrieval_query, standalone
+from .followup import quoted, retrieval_query, standalone
 from .ingest import load_document, source_of
 from .retrieve import Retriever
 from .types import Answer, Chunk, Document, Hit, IndexReport, Skipped
@@ -79,7 +78,7 @@ class Assistant:
             self._loading.acquire()
         try:
             if self._retriever is None or store.generation(index_dir) != self._loaded_gen:
-                loaded = store.load(index_dir, self.expected())
+                loaded = store.load(index_dir, self.expected(), self.settings)
                 retriever = Retriever(loaded, self.embedder, self.settings)
                 with self._lock:
                     self._retriever, self._loaded_gen = retriever, loaded.generation
@@ -98,11 +97,21 @@ class Assistant:
         docs_dir: Path | None = None,
         rebuild: bool = False,
         progress: Progress | None = None,
+        ray: str | None = None,
     ) -> IndexReport:
-        """Bring the index up to date with `docs_dir`: embed only what is new or changed."""
+        """Bring the index up to date with `docs_dir`: embed only what is new or changed.
+
+        `ray` ("local" for a cluster on this machine, or a cluster's address) parses and
+        embeds on Ray (ingest_ray.py) instead of in this process."""
         t0 = time.perf_counter()
-        report = indexer.update_folder(self, Path(docs_dir or self.settings.docs_dir), rebuild,
-                                       progress)
+        folder = Path(docs_dir or self.settings.docs_dir)
+        if ray is not None:
+            from . import ingest_ray
+
+            report = ingest_ray.update_folder(self, folder, None if ray == "local" else ray,
+                                              rebuild, progress)
+        else:
+            report = indexer.update_folder(self, folder, rebuild, progress)
         report = replace(report, seconds=time.perf_counter() - t0)
         log.info("%s (%d chunks, %.1f s)", report.summary(), report.chunks, report.seconds)
         return report
@@ -152,15 +161,18 @@ class Assistant:
         doc_ids: Collection[str] | None = None,
         history: Sequence[tuple[str, str]] | None = None,
         generator: str | None = None,
+        retriever: Retriever | None = None,
     ) -> Answer:
         """Answer a question from the index with verbatim, numbered citations.
 
         `history` holds earlier (question, answer) pairs of the conversation,
         oldest first; a follow-up question is retrieved together with them.
         `generator` ("extractive" or "openai") overrides `settings.generator`.
+        `retriever` (from `retriever()`) pins the index generation answered from,
+        so that the caller can read that generation's documents afterwards.
         """
         *_, final = self.ask_stream(question, k=k, doc_ids=doc_ids, history=history,
-                                    generator=generator)
+                                    generator=generator, retriever=retriever)
         return final
 
     def ask_stream(
@@ -170,6 +182,7 @@ class Assistant:
         doc_ids: Collection[str] | None = None,
         history: Sequence[tuple[str, str]] | None = None,
         generator: str | None = None,
+        retriever: Retriever | None = None,
     ) -> Iterator[Answer]:
         """Yield the answer as it grows; the last one yielded is complete, with citations.
 
@@ -181,7 +194,7 @@ class Assistant:
         question = (question or "").strip()
         if not question:
             raise AssistantError("Please type a question.")
-        retriever = self.retriever()
+        retriever = retriever or self.retriever()
         query = retrieval_query(question, history)
         hits = retriever.search(query, k=k, doc_ids=doc_ids)
         # A follow-up rewritten to stand alone ("who led the review?") is also what the
@@ -189,20 +202,21 @@ class Assistant:
         focus = standalone(question, history) or question
         answer = extractive_answer(focus, hits, retriever.store.documents, self.embedder,
                                    self.settings, retriever.query_vector(query),
-                                   retriever.store.sentence_vectors)
+                                   retriever.store.sentence_vectors, quoted(question, history))
         if focus != question:
             answer = replace(answer, question=question)
         generator = generator or self.settings.generator
-        if generator not in {"extractive", "openai"}:
-            raise AssistantError(f"generator must be extractive or openai, not {generator!r}")
+        if generator not in GENERATORS:
+            raise AssistantError(f"generator must be {' or '.join(GENERATORS)}, not {generator!r}")
         if generator == "openai" and answer.found:  # nothing relevant: abstain, ask no model
             yield from self._generate(question, hits, retriever.store.documents, history, answer)
             return
         # The extractive answer is ready at once; stream it sentence by sentence all the same
         # so that every generator looks alike to the page.
-        parts = re.split(r"(?<=\]) ", answer.text)
-        for i in range(1, len(parts)):
-            yield replace(answer, text=" ".join(parts[:i]), citations=(), found=answer.found)
+        said = answer.sentences
+        for i in range(1, len(said)):
+            yield replace(answer, text=" ".join(s.render() for s in said[:i]), citations=(),
+                          sentences=said[:i])
         yield answer
 
     def _generate(
@@ -230,8 +244,8 @@ class Assistant:
                                      "returned an empty answer")
         except GeneratorError as exc:
             log.warning("%s", exc)
-            yield replace(fallback, notes=(*fallback.notes,
-                                           f"{exc}; the extractive answer is shown instead"))
+            yield replace(fallback, fallback=True, notes=(
+                *fallback.notes, f"{exc}; the extractive answer is shown instead"))
             return
         # verify.py embeds passage sentences alone: its thresholds were tuned on those,
         # not on the pooled vectors of the sentence tables.
@@ -286,6 +300,7 @@ class Assistant:
         docs_dir = Path(self.settings.docs_dir)
         skipped: list[Skipped] = []
         accepted: list[tuple[Path, bytes]] = []
+        renamed: list[str] = []
         taken: set[Path] = set()
         for path, name in files:
             label = upload.safe_name(name)
@@ -298,6 +313,9 @@ class Assistant:
                 continue
             taken.add(dest)
             accepted.append((dest, data))
+            if dest.name != label:
+                renamed.append(f"{label} is already in {upload.UPLOAD_DIR}/; both are kept, "
+                               f"the new one as {dest.name}")
         if not accepted:
             return upload.UploadReport(skipped=tuple(skipped))
         for dest, data in accepted:
@@ -305,5 +323,6 @@ class Assistant:
         report = self.index(docs_dir, progress=progress)
         added = tuple(source_of(dest, docs_dir) for dest, _ in accepted)
         skipped += [s for s in report.skipped if s.source in added]
-        return upload.UploadReport(added=added, skipped=tuple(skipped), index=report)
+        return upload.UploadReport(added=added, skipped=tuple(skipped), index=report,
+                                   renamed=tuple(renamed))
 

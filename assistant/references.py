@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import AssistantError
 from .ingest import REFERENCES_FILE
-from .types import Answer, Citation, Document
+from .types import MARKER, Answer, Citation, Document
 
 STYLES_DIR = Path(__file__).resolve().parent / "styles"
 CSL_STYLES = {"apa": "apa.csl", "harvard": "harvard-cite-them-right.csl",
@@ -215,7 +215,7 @@ def styled_answer(answer: Answer, documents: Mapping[str, Document], style: str)
         return reflow(answer.text)
     in_text, refs = formatted(items, style)
     by_n = {c.n: t for c, t in zip(answer.citations, in_text, strict=True)}
-    text = re.sub(r"\[(\d+)\]", lambda m: by_n.get(int(m.group(1)), m.group(0)), answer.text)
+    text = MARKER.sub(lambda m: by_n.get(int(m.group(1)), m.group(0)), answer.text)
     return f"{reflow(text)}\n\nReferences\n" + "\n".join(refs)
 
 

@@ -9,13 +9,13 @@ ends with one reference list for the whole conversation; with "numbered" the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .cite import _flat
 from .references import CSL_STYLES, formatted
+from .types import MARKER, marker
 
 Turn = dict[str, Any]
 
@@ -34,7 +34,7 @@ def styled_turns(turns: Sequence[Turn], style: str) -> tuple[list[dict[int, str]
 
 
 def _replace_markers(text: str, cites: dict[int, str]) -> str:
-    return re.sub(r"\[(\d+)\]", lambda m: cites.get(int(m.group(1)), m.group(0)), text)
+    return MARKER.sub(lambda m: cites.get(int(m.group(1)), m.group(0)), text)
 
 
 def write_docx(turns: Sequence[Turn], path: Path, style: str = "numbered", when: str = "") -> Path:
@@ -62,7 +62,7 @@ def write_docx(turns: Sequence[Turn], path: Path, style: str = "numbered", when:
             quote = document.add_paragraph(f"\u201c{_flat(c['quote'])}\u201d", style="Quote")
             quote.paragraph_format.left_indent = Pt(24)
             where = ", ".join(p for p in (c["source"], c.get("locator", "")) if p)
-            mark = cites.get(int(c["n"])) or f"[{c['n']}]"
+            mark = cites.get(int(c["n"])) or marker(int(c["n"]))
             document.add_paragraph(f"\u2014 {mark} {c['title']} ({where})")
     if refs:
         document.add_heading("References", level=1)

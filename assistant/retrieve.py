@@ -38,13 +38,21 @@ def _stemmer(language: str) -> Any:
     return cache[language]
 
 
+# config.Stopwords code -> the name of bm25s' list (bm25s.stopwords).
+_STOPWORD_LISTS = {"en": "EN", "en_plus": "EN_PLUS", "da": "DANISH", "de": "GERMAN",
+                   "es": "SPANISH", "fr": "FRENCH", "it": "ITALIAN", "ko": "KOREAN", "nl": "DUTCH",
+                   "no": "NORWEGIAN", "pt": "PORTUGUESE", "ru": "RUSSIAN", "sv": "SWEDISH",
+                   "tr": "TURKISH", "zh": "CHINESE"}
+
+
 @functools.lru_cache(maxsize=4)
 def _stopwords(name: str) -> frozenset[str]:
+    """bm25s' stop-word list for a language code (Settings checks the code); "" for none."""
     if not name:
         return frozenset()
-    from bm25s.stopwords import STOPWORDS_EN
+    from bm25s import stopwords
 
-    return frozenset(STOPWORDS_EN) if name == "en" else frozenset()
+    return frozenset(getattr(stopwords, f"STOPWORDS_{_STOPWORD_LISTS[name]}"))
 
 
 def tokenize(texts: Sequence[str], stemmer: str = "english", stopwords: str = "en") -> list[list[str]]:
@@ -66,6 +74,16 @@ def embed_text(chunk: Chunk, with_title: bool) -> str:
     return f"{chunk.title}\n{chunk.text}" if with_title else chunk.text
 
 
+def _query_cache(embedder: Embedder) -> functools._lru_cache_wrapper[np.ndarray]:
+    """query -> its vector, the last 256 queries kept (holds the embedder, not the Retriever)."""
+
+    @functools.lru_cache(maxsize=256)
+    def query_vector(query: str) -> np.ndarray:
+        return np.asarray(embedder.embed([query])[0], dtype=np.float32)
+
+    return query_vector
+
+
 class Retriever:
     """Searches one opened Store with one Embedder under one Settings."""
 
@@ -73,10 +91,9 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings
-
-    @functools.lru_cache(maxsize=256)  # noqa: B019 - one Retriever lives as long as its index
-    def query_vector(self, query: str) -> np.ndarray:
-        return np.asarray(self.embedder.embed([query])[0], dtype=np.float32)
+        # The cache belongs to this Retriever and goes with it: an lru_cache on the method
+        # would be one cache for the class, holding every Retriever (and its index) ever used.
+        self.query_vector = _query_cache(embedder)
 
     def _keys(self, doc_ids: Collection[str] | None) -> np.ndarray | None:
         return None if doc_ids is None else self.store.keys_of(doc_ids)
@@ -184,7 +201,8 @@ def merge_overlapping(hits: Sequence[Hit], documents: Mapping[str, Document]) ->
     """Fold each hit that overlaps a better one from the same document into it.
 
     The merged hit keeps the better hit's id, rank and scores and covers both
-    passages; identical passages from different files are kept once.
+    passages; when it has grown into a worse hit kept earlier, that one joins it
+    too. Identical passages from different files are kept once.
     """
     out: list[Hit] = []
     seen_text: set[str] = set()
@@ -192,15 +210,22 @@ def merge_overlapping(hits: Sequence[Hit], documents: Mapping[str, Document]) ->
         c = hit.chunk
         if c.text in seen_text:
             continue
-        target = next((i for i, h in enumerate(out) if h.chunk.doc_id == c.doc_id
-                       and h.chunk.start < c.end and c.start < h.chunk.end), None)
+        target = next((i for i, h in enumerate(out) if _overlap(h.chunk, c)), None)
         if target is None:
             out.append(hit)
             seen_text.add(c.text)
             continue
-        keep = out[target]
-        out[target] = replace(keep, chunk=_union(keep.chunk, c, documents))
+        merged = _union(out[target].chunk, c, documents)
+        while (j := next((j for j, h in enumerate(out) if j != target
+                          and _overlap(h.chunk, merged)), None)) is not None:
+            merged = _union(merged, out.pop(j).chunk, documents)
+            target -= j < target
+        out[target] = replace(out[target], chunk=merged)
     return out
+
+
+def _overlap(a: Chunk, b: Chunk) -> bool:
+    return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end
 
 
 def _union(a: Chunk, b: Chunk, documents: Mapping[str, Document]) -> Chunk:

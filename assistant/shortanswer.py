@@ -1,16 +1,17 @@
 """Question + cited quotes -> the short answer: the few words of a quote that answer it.
 
-Rules, not a model (no NER model ships offline; figures in docs/EVALUATION.md):
+Rules where the question asks for a type, a fitted ranker where it does not
+(no NER model ships offline; figures in docs/EVALUATION.md):
 
-- the question's wording gives the answer type: who/whom/whose -> a name;
-  where, "what city/country ..." -> a place name; when, "what year" -> a date;
-  how many / how much / what percentage -> a number or amount; how long / old /
-  far ... -> a number with its unit; "which/what team, company ..." -> a name.
-  Any other question ("what did the review find?", "why ...") gets none: on
-  XQuAD dev the nearest name or number answered other "what X ...?" questions
-  exactly only 14% of the time, too rarely to print in bold.
-- the quote gives candidates of that type: names and numbers as facts.py finds
-  them, dates (years, "5 May 2014", "the 19th century") by the rules below.
+- the question's wording gives the answer type (answertypes.py): who -> a
+  name, when -> a date, how many -> a number, "what rank/job ..." -> a role
+  phrase (roles.py), which also answers a "who" question whose quotes name
+  nobody, ...
+- any other question ("what did the review find?", "why ...") is answered by
+  the logistic ranker over every span of the quotes (spans.py,
+  assistant/models/spans.json), and only when it gives its pick at least the
+  model's `min_share` of probability; otherwise none.
+- the quote gives candidates of that type (answertypes.candidates).
 - a candidate whose words are all in the question is not an answer (it is what
   is asked about); of the rest, the one nearest the question's words in the
   quote wins, the first citation before the others.
@@ -22,46 +23,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 
-from .facts import MONTHS, lowercase_words, names, numbers
+import numpy as np
+
+from . import fitted
+from .answertypes import NAME_NOUNS, Candidate, answer_type, candidates
 from .retrieve import tokenize
+from .spans import SPAN_FEATURES, features, phrases, stop_words
 from .types import Citation, ShortAnswer
 
-_NAME_NOUNS = ("city|country|state|nation|town|county|region|province|continent|river|island|"
-               "company|team|club|organi[sz]ation|group|university|college|school|party|band|"
-               "language|church|newspaper|agency|court|army|empire|dynasty|tribe|family|man|woman|"
-               "person|king|queen|president|leader|author|scientist|player|artist|architect|"
-               "engineer|inventor|composer|general|ship|book|film|album|station|museum|street")
-# (pattern searched in the lower-cased question, answer type); the first that matches wins.
-QUESTION_TYPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p), t) for p, t in (
-        (r"\b(?:what|which) (?:year|decade|century|date|day|month|period|era)\b|^when\b|"
-         r"[,;] when\b|\bwhen (?:did|was|were|is|does|do|had|has|will)\b", "date"),
-        (r"\bhow (?:many|much)\b|\bwhat (?:percent(?:age)?|proportion|share|fraction|number|"
-         r"amount)\b|\bwhat (?:is|was) the (?:population|cost|price|number)\b", "number"),
-        (r"\bhow (?:long|old|far|tall|big|large|high|deep|wide|fast|heavy|often)\b", "measure"),
-        (r"\bwho(?:m|se)?\b", "name"),
-        (r"\bwhere\b", "place"),
-        (rf"\b(?:what|which)(?: \w+)? (?:{_NAME_NOUNS})s?\b|\bname of\b", "name"),
-    ))
-_TITLE_WORDS = "mr|mrs|ms|miss|dr|prof|sir|dame|lord|lady|rev"
-_MONTH = "|".join(m.capitalize() for m in MONTHS)
-_YEAR = r"(?:1[0-9]{3}|20[0-9]{2})s?|\d{1,4} (?:BC|BCE|AD|CE)|(?:AD|CE) \d{1,4}"
-_DATE = re.compile(
-    rf"\b(?:(?:\d{{1,2}}(?:st|nd|rd|th)? (?:of )?)?(?:{_MONTH})(?: \d{{1,2}}(?:st|nd|rd|th)?)?"
-    rf",? )?(?:{_YEAR})\b"
-    rf"|\b(?:\d{{1,2}}(?:st|nd|rd|th)? (?:of )?)?(?:{_MONTH})(?: \d{{1,2}}(?:st|nd|rd|th)?)?\b"
-    r"|\b(?:\d{1,2}(?:st|nd|rd|th)|(?:first|second|third|fourth|fifth|sixth|seventh|eighth|"
-    r"ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|"
-    r"eighteenth|nineteenth|twentieth|twenty-first)) century\b(?: (?:BC|BCE|AD|CE)\b)?")
-_CURRENCY = re.compile(r"(?:US|A|C|HK)?[$\u00a3\u20ac\u00a5]\s?$")
-_PERCENT = re.compile(r"\s?(?:%|per ?cent\b)")
-_UNITS = frozenset("kilograms kg grams tonnes tons pounds lb metres meters km kilometres kilometers "
-                   "miles feet ft inches cm mm hectares acres litres liters degrees mph".split())
-_NOT_UNITS = frozenset("and or to in of on at the a an by for from with than as per is was are were "
-                       "times".split())
-_UNIT = re.compile(r"[ \-]([a-z]+(?: (?:per|an|a) [a-z]+)?)")
 # Tuned on the even-numbered XQuAD dev articles (bench/tune_short.py, docs/EVALUATION.md).
 FIRST_CITATION_BONUS = 60  # characters of distance a later citation's candidate must beat
 ASKED_SHARE = 0.5  # a candidate with this share of its words in the question is what is asked about
@@ -71,106 +41,125 @@ SUBJECT_BONUS = 300.0  # "who carried out X?": the first name before "carried" i
 COUNTED_BONUS = 30.0  # "how many seconds ...?": a number followed by "seconds"
 _COUNTED = re.compile(r"\bhow (?:many|much) ((?:[a-z\-]+ ){0,1}[a-z\-]+)", re.I)
 HEAD_BONUS = 300.0  # "which island ...?": a name right after "island (of)" in the quote
-_HEAD = re.compile(rf"\b(?:what|which) ((?:{_NAME_NOUNS})s?)\b", re.I)
+_HEAD = re.compile(rf"\b(?:what|which) ((?:{NAME_NOUNS})s?)\b", re.I)
+_ASKED_KIND = re.compile(rf"\b(?:what|which) ([a-z]+) (?:{NAME_NOUNS})s?\b", re.I)
+_WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
+_AT_PLACE = re.compile(r"\b(?:in|at|near|across|throughout|inside|within)\s+(?:the\s+)?$")
+_SENTENCE_END = re.compile(r"[.!?][\u201d\u2019\")]*\s+")
 _WHO_DID = re.compile(r"^\s*who (?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could)"
                       r"\b)([a-z]+)", re.I)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A span of a quote that could answer, with its offsets in the quote."""
-
-    start: int
-    end: int
-    kind: str
-
-
-def answer_type(question: str) -> str | None:
-    """date | number | measure | name | place, or None when the question asks for no short fact."""
-    q = " ".join(question.lower().split())
-    return next((t for pattern, t in QUESTION_TYPES if pattern.search(q)), None)
-
-
-def candidates(text: str, kind: str, context: str = "") -> list[Candidate]:
-    """Spans of `text` of the answer type `kind`; `context` (the passage) tells which
-    capitalised words are ordinary words that open a sentence ("Soon", "Built")."""
-    if kind == "date":
-        return [Candidate(m.start(), m.end(), "date") for m in _DATE.finditer(text)
-                if not _is_may_verb(m)]
-    if kind in {"number", "measure"}:
-        out = []
-        for _value, s, e in numbers(text):
-            cur = _CURRENCY.search(text, max(0, s - 4), s)
-            s = cur.start() if cur else s
-            pct = _PERCENT.match(text, e)
-            if pct:
-                e = pct.end()
-            elif (u := _UNIT.match(text, e)) and (u.group(1) in _UNITS or (
-                    kind == "measure" and u.group(1).split()[0] not in _NOT_UNITS)):
-                e = u.end()
-            out.append(Candidate(s, e, kind))
-        return out
-    common = lowercase_words([text, context])
-    out = []
-    for f in names(text, common, "english", "en"):  # "BSkyB and Virgin Media" is two names
-        at = f.start
-        for piece in re.split(r"( and |, )", f.text):
-            title = re.match(rf"(?:(?:{_TITLE_WORDS})\.? )+", piece, re.I)  # "Mr Ashley"
-            skip = title.end() if title and title.end() < len(piece) else 0
-            if piece not in {" and ", ", "} and piece:
-                out.append(Candidate(at + skip, at + len(piece), "name"))
-            at += len(piece)
-    return out
-
-
-def _is_may_verb(m: re.Match[str]) -> bool:
-    return m.group().startswith("May") and not re.search(r"\d", m.group())
 
 
 def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "english",
                  stopwords: str = "en") -> ShortAnswer | None:
     """The span of a cited quote that best answers the question, or None (see the module)."""
-    kind = answer_type(question)
-    if kind is None or not citations:
+    if not citations:
         return None
+    kind = answer_type(question)
+    if kind is None:
+        return _fitted_pick(question, citations, stemmer, stopwords)
+    # "who claimed ...?" of quotes that name nobody: the role phrase ("a former police officer")
+    kinds = [kind, "role"] if kind == "name" else [kind]
+    return next((b for k in kinds if (b := _typed_pick(question, k, citations, stemmer,
+                                                        stopwords)) is not None), None)
+
+
+def _typed_pick(question: str, kind: str, citations: Sequence[Citation], stemmer: str,
+                stopwords: str) -> ShortAnswer | None:
     qtok = set(tokenize([question], stemmer, stopwords)[0])
-    cm = _COUNTED.search(question)
-    counted = tokenize([cm.group(1)], stemmer, stopwords)[0] if cm else []
-    hm = _HEAD.search(question)
-    head = re.escape(hm.group(1)[:-1] if hm and hm.group(1).endswith("s") else
-                     hm.group(1)) if hm else ""
     best: tuple[float, ShortAnswer] | None = None
     for rank, c in enumerate(citations):
         for part in c.parts:
-            found = candidates(part.quote, kind, c.chunk.text)
-            if kind == "place":
-                found = _places(part.quote, found)
             anchors = _anchors(part.quote, qtok, stemmer, stopwords)
-            found = [x for x in found if not _acronym(part.quote, x)]
-            subject = _subject(question, found, anchors, stemmer, stopwords)
-            for cand in found:
-                words = set(tokenize([part.quote[cand.start:cand.end]], stemmer, stopwords)[0])
-                if not words or len(words & qtok) >= ASKED_SHARE * len(words):
-                    continue  # what the question is about, not its answer
-                near = {w for (s, e), w in anchors.items()
-                        if cand.start - WINDOW <= s and e <= cand.end + WINDOW}
-                cost = (_distance(cand, anchors) - WINDOW_WEIGHT * len(near)
-                        + rank * FIRST_CITATION_BONUS)
-                if counted and _counted_after(part.quote, cand, counted, stemmer, stopwords):
-                    cost -= COUNTED_BONUS  # "how many seconds ...?" -> "17 seconds"
-                if subject is not None and cand == subject:
-                    cost -= SUBJECT_BONUS
-                if head and re.search(rf"\b{head}\w*(?: of| called| named)?(?: the)? $",
-                                      part.quote[max(0, cand.start - 40):cand.start], re.I):
-                    cost -= HEAD_BONUS  # "which island ...?" -> "the island of Pharos"
-                if kind == "number" and re.fullmatch(r"1[0-9]{3}|20[0-9]{2}",
-                                                     part.quote[cand.start:cand.end]):
-                    cost += FIRST_CITATION_BONUS  # a year is rarely "how many"
+            for (s, e), cost in _costs(question, kind, part.quote, c.chunk.text, rank, qtok,
+                                       anchors, stemmer, stopwords).items():
                 if best is None or cost < best[0]:
-                    text = part.quote[cand.start:cand.end]
-                    best = (cost, ShortAnswer(text, part.start + cand.start,
-                                              part.start + cand.end, c.n))
+                    best = (cost, ShortAnswer(part.quote[s:e], part.start + s, part.start + e,
+                                              c.n))
     return best[1] if best else None
+
+
+def _costs(question: str, kind: str, quote: str, context: str, rank: int, qtok: set[str],
+           anchors: Mapping[tuple[int, int], str], stemmer: str,
+           stopwords: str) -> dict[tuple[int, int], float]:
+    """The rules' cost of each candidate of the asked type in one quote: lower is better."""
+    cm = _COUNTED.search(question)
+    counted = tokenize([cm.group(1)], stemmer, stopwords)[0] if cm else []
+    hm = _HEAD.search(question)
+    # "which police force ...?": "Merseyside Police" is of the kind asked for, not what is asked
+    km = _ASKED_KIND.search(question)
+    asked = qtok - set(tokenize([km.group(1)], stemmer, stopwords)[0]) if km else qtok
+    head = re.escape(hm.group(1)[:-1] if hm and hm.group(1).endswith("s") else
+                     hm.group(1)) if hm else ""
+    found = candidates(quote, kind, context)
+    if kind == "place":
+        found = _places(quote, found)
+    elif kind == "name" and _WHO.search(question):  # "in Rotherham" is where, not who
+        found = [x for x in found if not _AT_PLACE.search(quote, max(0, x.start - 12), x.start)]
+    found = [x for x in found if not _acronym(quote, x)]
+    subject = _subject(question, quote, found, anchors, stemmer, stopwords)
+    out: dict[tuple[int, int], float] = {}
+    for cand in found:
+        words = set(tokenize([quote[cand.start:cand.end]], stemmer, stopwords)[0])
+        if not words or words <= qtok or len(words & asked) >= ASKED_SHARE * len(words):
+            continue  # what the question is about, not its answer
+        near = {w for (s, e), w in anchors.items()
+                if cand.start - WINDOW <= s and e <= cand.end + WINDOW}
+        cost = _distance(cand, anchors) - WINDOW_WEIGHT * len(near) + rank * FIRST_CITATION_BONUS
+        if counted and _counted_after(quote, cand, counted, stemmer, stopwords):
+            cost -= COUNTED_BONUS  # "how many seconds ...?" -> "17 seconds"
+        if subject is not None and cand == subject:
+            cost -= SUBJECT_BONUS
+        if head and re.search(rf"\b{head}\w*(?: of| called| named)?(?: the)? $",
+                              quote[max(0, cand.start - 40):cand.start], re.I):
+            cost -= HEAD_BONUS  # "which island ...?" -> "the island of Pharos"
+        if kind == "number" and re.fullmatch(r"1[0-9]{3}|20[0-9]{2}", quote[cand.start:cand.end]):
+            cost += FIRST_CITATION_BONUS  # a year is rarely "how many"
+        out[(cand.start, cand.end)] = cost
+    return out
+
+
+def span_table(question: str, citations: Sequence[Citation], stemmer: str = "english",
+               stopwords: str = "en") -> tuple[list[ShortAnswer], np.ndarray]:
+    """Every candidate span of the cited quotes (spans.py) and its row of SPAN_FEATURES."""
+    qtok = set(tokenize([question], stemmer, stopwords)[0])
+    stop = stop_words(stopwords)
+    out: list[ShortAnswer] = []
+    rows = []
+    for rank, c in enumerate(citations):
+        for part in c.parts:
+            quote = part.quote
+            typed: dict[tuple[int, int], str] = {}
+            for k, sk in (("date", "date"), ("number", "number"), ("measure", "number"),
+                          ("name", "name")):
+                for cand in candidates(quote, k, c.chunk.text):
+                    if not _acronym(quote, cand):
+                        typed.setdefault((cand.start, cand.end), sk)
+            found = [(s, e, k) for (s, e), k in typed.items()] + [
+                (s, e, "phrase") for s, e in phrases(quote, stop) if (s, e) not in typed]
+            # a span must say something the question does not
+            found = [x for x in found if set(tokenize([quote[x[0]:x[1]]], stemmer,
+                                                      stopwords)[0]) - qtok]
+            if found:
+                rows.append(features(question, quote, found, rank, qtok,
+                                     _anchors(quote, qtok, stemmer, stopwords), stemmer,
+                                     stopwords))
+                out += [ShortAnswer(quote[s:e], part.start + s, part.start + e, c.n)
+                        for s, e, _k in found]
+    return out, np.concatenate(rows) if rows else np.zeros((0, len(SPAN_FEATURES)))
+
+
+def _fitted_pick(question: str, citations: Sequence[Citation], stemmer: str,
+                 stopwords: str) -> ShortAnswer | None:
+    """For a question of no asked type: the fitted ranker's pick, when it is confident."""
+    spans, rows = span_table(question, citations, stemmer, stopwords)
+    if not spans:
+        return None
+    model = fitted.load("spans", SPAN_FEATURES)
+    z = model.logits(rows)
+    best = int(np.argmax(z))
+    share = float(1 / np.exp(z - z[best]).sum())  # the model's probability for its pick
+    return spans[best] if share >= float(model.settings["min_share"]) else None
 
 
 def _places(text: str, found: list[Candidate]) -> list[Candidate]:
@@ -206,15 +195,20 @@ def _acronym(text: str, cand: Candidate) -> bool:
         and text[cand.end:cand.end + 1] == ")"
 
 
-def _subject(question: str, found: Sequence[Candidate], anchors: Mapping[tuple[int, int], str],
-             stemmer: str, stopwords: str) -> Candidate | None:
-    """For "who <verb> ...?": the first name of the quote before that verb, i.e. its subject."""
+def _subject(question: str, quote: str, found: Sequence[Candidate],
+             anchors: Mapping[tuple[int, int], str], stemmer: str,
+             stopwords: str) -> Candidate | None:
+    """For "who <verb> ...?": the first name before that verb in its sentence of the quote,
+    i.e. its subject (a quote of two sentences: not a name of the one before)."""
     m = _WHO_DID.match(question)
     if not m:
         return None
     verb = tokenize([m.group(1)], stemmer, stopwords)[0]
     at = min((s for (s, _e), w in anchors.items() if verb and w == verb[0]), default=None)
-    before = [c for c in found if at is not None and c.end <= at]
+    if at is None:
+        return None
+    opening = max((m.end() for m in _SENTENCE_END.finditer(quote, 0, at)), default=0)
+    before = [c for c in found if opening <= c.start and c.end <= at]
     return before[0] if before else None
 
 
@@ -229,7 +223,8 @@ def holds_answer_type(text: str, kind: str, qtok: Collection[str], stemmer: str 
                       stopwords: str = "en") -> bool:
     """Whether text holds a candidate of `kind` that the question does not already name
     (answer.py prefers such sentences)."""
-    for cand in candidates(text, kind):
+    found = candidates(text, kind) + (candidates(text, "role") if kind == "name" else [])
+    for cand in found:
         words = set(tokenize([text[cand.start:cand.end]], stemmer, stopwords)[0])
         if words and len(words & set(qtok)) < ASKED_SHARE * len(words):
             return True

@@ -7,8 +7,9 @@ import string
 from collections import Counter
 from collections.abc import Iterable
 
+from .types import Answer
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_MARKER = re.compile(r"\s*\[\d+\]")
 _PUNCT = frozenset(string.punctuation)
 
 
@@ -47,6 +48,6 @@ def contains_answer(text: str, answers: Iterable[str]) -> bool:
     return any(f" {a} " in hay for a in map(normalize_answer, answers) if a)
 
 
-def answer_body(text: str) -> str:
-    """The answer without its [n] markers."""
-    return _MARKER.sub("", text).strip()
+def answer_body(answer: Answer) -> str:
+    """The answer's sentences without their markers."""
+    return " ".join(s.text for s in answer.sentences)

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+# The one citation marker an answer's text holds: "[n]" after the sentence it backs.
+MARKER = re.compile(r"\[(\d+)\]")
+UNVERIFIED = "(unverified)"  # follows the markers of a sentence its sources do not support
+
+
+def marker(n: int) -> str:
+    """The marker of citation n, as it appears in an answer's text."""
+    return f"[{n}]"
 
 
 @dataclass(frozen=True)
@@ -186,8 +196,36 @@ class ShortAnswer:
 
 
 @dataclass(frozen=True)
+class Statement:
+    """One sentence of an answer, the citations that back it, and whether it was checked.
+
+    `verified` is True for a sentence quoted verbatim (extractive) or checked and
+    supported (generated), False for one checked and not supported, None for one
+    that states nothing to check ("Here is what I found:").
+    """
+
+    text: str
+    cited: tuple[int, ...] = ()
+    verified: bool | None = None
+
+    def render(self) -> str:
+        """The sentence as the answer's text shows it: markers, then the unverified mark."""
+        marks = "".join(marker(n) for n in self.cited)
+        flag = UNVERIFIED if self.verified is False else ""
+        return " ".join(p for p in (self.text, marks, flag) if p)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "cited": list(self.cited), "verified": self.verified}
+
+
+@dataclass(frozen=True)
 class Answer:
-    """The reply to one question: text with [n] markers and their citations."""
+    """The reply to one question: text with [n] markers, its sentences and their citations.
+
+    `text` is what a person reads; `sentences` holds the same sentences as data
+    (which citations back each, whether it was verified), so that nothing has to
+    parse the text to recover them. A draft still streaming has no sentences.
+    """
 
     question: str
     text: str
@@ -196,6 +234,18 @@ class Answer:
     hits: tuple[Hit, ...] = field(default=(), repr=False)
     notes: tuple[str, ...] = ()  # e.g. "generator unreachable; extractive answer shown"
     short_answer: ShortAnswer | None = None  # None: the question asks for no short fact
+    sentences: tuple[Statement, ...] = ()
+    fallback: bool = False  # the generator failed and this is the extractive answer
+
+    @property
+    def verified(self) -> int:
+        """Sentences quoted verbatim or checked against their sources and supported."""
+        return sum(s.verified is True for s in self.sentences)
+
+    @property
+    def checked(self) -> int:
+        """Sentences that state something checkable (verified or not)."""
+        return sum(s.verified is not None for s in self.sentences)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -204,6 +254,10 @@ class Answer:
             "found": self.found,
             "short_answer": self.short_answer.to_dict() if self.short_answer else None,
             "citations": [c.to_dict() for c in self.citations],
+            "sentences": [s.to_dict() for s in self.sentences],
+            "verified": self.verified,
+            "checked": self.checked,
+            "fallback": self.fallback,
             "notes": list(self.notes),
         }
 

@@ -1,29 +1,22 @@
-"""Gradio Blocks web chat; calls pipeline (and view for markup), never a stage directly.
+"""Gradio Blocks web chat: the page's layout and which event calls which handler.
 
-No `from __future__ import annotations` here: Gradio reads the handlers' type
-hints (gr.EventData, the API endpoints' types) at runtime.
+What each event does is controller.py's (handlers return values keyed by
+component); markup is view.py's. Calls pipeline, never a stage directly.
 """
 
 import logging
 import os
-import re
 import secrets
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from . import report, view
-from .config import Settings
-from .errors import AssistantError
+from .config import GENERATORS, Settings
 from .pipeline import Assistant
 
 log = logging.getLogger(__name__)
 
-GENERATORS = ("extractive", "openai")
-EMPTY_PROMPT = "Please type a question first, for example: *What did the review find?*"
-DOC_HINT = "<p class='hint'>Choose \u201cShow in document\u201d on a source to read it here.</p>"
 
 # Sources panel: copy buttons write to the clipboard in the browser; "show" asks the server.
 SOURCES_JS = """
@@ -45,6 +38,14 @@ element.addEventListener('click', async (ev) => {
   }
 });
 """
+# After an export was made (controller.Chat.export_*): the hidden download button now holds
+# the file; clicking it downloads it.
+DOWNLOAD_JS = """
+() => setTimeout(() => {
+  const b = document.querySelector('#download button, button#download');
+  if (b) b.click();
+}, 100)
+"""
 # Document view: jump to the highlighted passage whenever a new one is shown.
 DOC_JS = """
 watch('value', () => setTimeout(() => {
@@ -59,42 +60,6 @@ def _offline() -> None:
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-def _valid_turns(turns: Any) -> list[dict[str, Any]]:
-    """The stored conversation, or [] when the browser holds something else."""
-    keys = {"question", "text", "found", "citations", "export"}
-    if isinstance(turns, list) and all(isinstance(t, dict) and keys <= t.keys() for t in turns):
-        return turns
-    return []
-
-
-def _choices(assistant: Assistant) -> list[tuple[str, str]]:
-    return [(f"{title} ({source})", doc_id) for doc_id, title, source in assistant.listing()]
-
-
-def _export(turns: list[dict[str, Any]], exports: Path) -> str | None:
-    """Write the conversation as Markdown to a new file for the download button."""
-    if not turns:
-        return None
-    folder = Path(tempfile.mkdtemp(prefix="export-", dir=exports))  # one per download
-    path = folder / f"conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
-    path.write_text(view.export_markdown(turns, time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
-    return str(path)
-
-
-def _export_references(turns: list[dict[str, Any]], style: str,
-                       exports: Path) -> tuple[str | None, str | None]:
-    """The conversation's references in `style` and the conversation as .docx, for download."""
-    if not turns:
-        return None, None
-    folder = Path(tempfile.mkdtemp(prefix="export-", dir=exports))
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    refs = folder / f"references-{style}-{stamp}{report.SUFFIX.get(style, '.txt')}"
-    refs.write_text(report.references_text(turns, style), encoding="utf-8")
-    word = report.write_docx(turns, folder / f"conversation-{stamp}.docx", style=style,
-                             when=time.strftime("%Y-%m-%d %H:%M"))
-    return str(refs), str(word)
 
 
 def browser_secret(index_dir: Path) -> str:
@@ -121,113 +86,15 @@ def build(assistant: Assistant) -> Any:
     _offline()
     import gradio as gr
 
+    from .controller import DOC_HINT, Chat, Page
+
     settings = assistant.settings
-    exports = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
-
-    def respond(question: str, turns: Any, doc_ids: list[str] | None, generator: str,
-                style_name: str = "apa") -> Any:
-        """Stream the answer; the last update also brings the sources in the chosen style and
-        the references/Word files, so that no later step can show an older answer's sources."""
-        turns = _valid_turns(turns)
-        keep = gr.update()
-        if not (question or "").strip():
-            yield keep, question, keep, turns, EMPTY_PROMPT, keep, keep, keep, keep
-            return
-        history = [(t["question"], t["text"]) for t in turns]
-        messages = view.chat_messages(turns) + [
-            {"role": "user", "content": view.chat_text(question.strip())},
-            {"role": "assistant", "content": "\u2026"}]
-        yield messages, "", keep, turns, "Searching your documents\u2026", keep, keep, keep, keep
-        final = None
-        try:
-            for answer in assistant.ask_stream(question, doc_ids=doc_ids or None, history=history,
-                                               generator=generator or None):
-                final = answer
-                messages[-1] = {"role": "assistant",
-                                "content": view.answer_message(answer.text, answer.notes)}
-                yield messages, "", keep, turns, "", keep, keep, keep, keep
-            docs = assistant.retriever().store.documents  # read on demand
-        except AssistantError as exc:
-            yield (view.chat_messages(turns), question, keep, turns, f"**Error:** {exc}", keep,
-                   keep, keep, keep)
-            raise gr.Error(str(exc)) from None
-        assert final is not None  # ask_stream always yields the complete answer last
-        turns = [*turns, view.turn_record(final, docs)]
-        status = "" if final.found else view.NOTHING_FOUND
-        export = gr.update(value=_export(turns, exports), interactive=True)
-        refs, word = _export_references(turns, style_name or "apa", exports)
-        yield (view.chat_messages(turns), "", view.sources_html(turns[-1], len(turns) - 1,
-                                                                 style_name or "apa"),
-               turns, status, export, DOC_HINT,
-               gr.update(value=refs, interactive=refs is not None),
-               gr.update(value=word, interactive=word is not None))
-
-    def show_document(turns: Any, evt: gr.EventData) -> Any:
-        turns = _valid_turns(turns)
-        data = evt._data if isinstance(evt._data, dict) else {}
-        t, n = data.get("turn"), data.get("n")
-        if not isinstance(t, int) or not 0 <= t < len(turns):
-            return gr.update()
-        cite = next((c for c in turns[t]["citations"] if c["n"] == n), None)
-        if cite is None:
-            return gr.update()
-        try:
-            doc = assistant.document(cite["doc_id"])
-        except AssistantError as exc:
-            raise gr.Error(str(exc)) from None
-        if doc is None:
-            return "<p class='none'>This document is no longer in the index.</p>"
-        from .pageview import pages_html  # pypdfium2 loads only when a PDF page is shown
-
-        return pages_html(doc, cite) + view.document_html(doc, cite)
-
-    def select_turn(turns: Any, evt: gr.SelectData) -> Any:
-        turns = _valid_turns(turns)
-        t = evt.index // 2 if isinstance(evt.index, int) else len(turns) - 1
-        if not 0 <= t < len(turns):
-            return gr.update()
-        return view.sources_html(turns[t], t)
-
-    def restore(turns: Any) -> Any:
-        turns = _valid_turns(turns)
-        last = turns[-1] if turns else None
-        export = _export(turns, exports)
-        return (view.chat_messages(turns), view.sources_html(last, len(turns) - 1),
-                gr.update(value=export, interactive=export is not None),
-                gr.update(choices=_choices(assistant)))
-
-    def clear() -> Any:
-        return ([], [], view.sources_html(None), gr.update(value=None, interactive=False),
-                DOC_HINT, "")
-
-    # Gradio finds a progress tracker by its default value, hence the call in the signature.
-    def add_files(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> Any:  # noqa: B008
-        if not files:
-            return gr.update(), gr.update(), None
-
-        def step(done: int, total: int) -> None:
-            if total:
-                progress((done, total), desc="Embedding new passages", unit="passages")
-
-        progress(0, desc="Checking and indexing the uploaded files")
-        try:
-            report = assistant.add_files([(Path(f), Path(f).name) for f in files], progress=step)
-        except AssistantError as exc:
-            raise gr.Error(str(exc)) from None
-        lines = []
-        if report.added:
-            lines.append("**Added:** " + ", ".join(view.chat_text(s) for s in report.added))
-        for s in report.skipped:
-            lines.append(f"**Not added:** {view.chat_text(s.source)}: {view.chat_text(s.reason)}")
-        if report.index is not None:
-            lines.append(f"Index updated ({report.index.summary()}; "
-                         f"{report.index.embedded} new passages embedded).")
-        return "\n\n".join(lines), gr.update(choices=_choices(assistant)), None
-
     # Survives reloads: the conversation is kept (encrypted) in the browser's localStorage.
     secret = browser_secret(Path(settings.index_dir))
+    choices = [(f"{title} ({source})", doc_id) for doc_id, title, source in assistant.listing()]
 
-    with gr.Blocks(title="assistant \u2014 ask your documents") as demo:
+    # Gradio keeps a copy of every file it serves: those older than an hour go, hourly.
+    with gr.Blocks(title="assistant \u2014 ask your documents", delete_cache=(3600, 3600)) as demo:
         conv = gr.BrowserState([], storage_key="assistant-conversation", secret=secret)
         gr.Markdown("## Ask your documents\nEvery answer quotes your files word for word; "
                     "each [n] is listed under **Sources** with where it is, ready to copy.")
@@ -242,19 +109,22 @@ def build(assistant: Assistant) -> Any:
                                                  "then press Enter")
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
                 status = gr.Markdown("", elem_id="status")
+                # Exports are made when asked for: a button makes the file, then the page
+                # clicks the hidden download button that holds it (DOWNLOAD_JS).
                 with gr.Row():
-                    export = gr.DownloadButton("Export conversation (Markdown)", value=None,
-                                               interactive=False, elem_id="export", size="md")
+                    export = gr.Button("Export conversation (Markdown)", interactive=False,
+                                       elem_id="export", size="md")
                     new = gr.Button("New conversation", size="md", elem_id="new")
                 with gr.Row():
                     style = gr.Dropdown(list(report.UI_STYLES), value="apa", scale=2,
                                         label="Reference style", elem_id="style")
-                    refs_file = gr.DownloadButton("Export references", value=None, size="md",
-                                                  interactive=False, elem_id="export-refs")
-                    word_file = gr.DownloadButton("Export as Word (.docx)", value=None, size="md",
-                                                  interactive=False, elem_id="export-docx")
+                    refs_file = gr.Button("Export references", size="md", interactive=False,
+                                          elem_id="export-refs")
+                    word_file = gr.Button("Export as Word (.docx)", size="md", interactive=False,
+                                          elem_id="export-docx")
+                download = gr.DownloadButton(value=None, visible="hidden", elem_id="download")
                 with gr.Row():
-                    only = gr.Dropdown(choices=_choices(assistant), value=[], multiselect=True,
+                    only = gr.Dropdown(choices=choices, value=[], multiselect=True,
                                        label="Only these documents (empty: all)",
                                        elem_id="filter", scale=3)
                     # Passed to ask_stream per question; "openai" needs ASSISTANT_LLM_BASE_URL.
@@ -265,7 +135,7 @@ def build(assistant: Assistant) -> Any:
                                 file_count="multiple", elem_id="upload")
                 upload_status = gr.Markdown("", elem_id="upload-status")
                 with gr.Accordion("Edit a reference", open=False, elem_id="ref-editor"):
-                    ref_doc = gr.Dropdown(choices=_choices(assistant), value=None,
+                    ref_doc = gr.Dropdown(choices=choices, value=None,
                                           label="Document", elem_id="ref-doc")
                     ref_fields = [
                         gr.Textbox(label="Title", elem_id="ref-title"),
@@ -286,86 +156,31 @@ def build(assistant: Assistant) -> Any:
                 gr.Markdown("### Document")
                 document = gr.HTML(DOC_HINT, elem_id="document", js_on_load=DOC_JS)
 
-        def restyle(turns: Any, style_name: str, shown: str) -> Any:
-            """Sources in the chosen style, and the conversation's references and Word file."""
-            turns = _valid_turns(turns)
-            m = re.search(r"data-turn='(\d+)'", shown or "")
-            t = int(m.group(1)) if m and int(m.group(1)) < len(turns) else len(turns) - 1
-            html = view.sources_html(turns[t], t, style_name) if turns else gr.update()
-            refs, word = _export_references(turns, style_name, exports)
-            return (html, gr.update(value=refs, interactive=refs is not None),
-                    gr.update(value=word, interactive=word is not None))
-
-        restyled = [sources, refs_file, word_file]
-        gr.on([box.submit, send.click], respond, [box, conv, only, generator, style],
-              [chat, box, sources, conv, status, export, document, refs_file, word_file],
-              api_visibility="private")
-        sources.click(show_document, [conv], [document], api_visibility="private")
-        chat.select(select_turn, [conv], [sources], api_visibility="private").then(
-            restyle, [conv, style, sources], restyled, api_visibility="private")
-        style.change(restyle, [conv, style, sources], restyled, api_visibility="private")
-
-        def load_reference(doc_id: str | None) -> Any:
-            if not doc_id:
-                return [""] * len(ref_fields)
-            try:
-                return report.to_form(assistant.reference(doc_id))
-            except (AssistantError, KeyError) as exc:
-                raise gr.Error(f"cannot read that document's reference: {exc}") from None
-
-        def save_reference(doc_id: str | None, turns: Any, *values: str) -> Any:
-            if not doc_id:
-                raise gr.Error("Choose a document first.")
-            try:
-                item = assistant.save_reference(doc_id, report.from_form(values))
-            except AssistantError as exc:
-                raise gr.Error(str(exc)) from None
-            turns = report.refreshed(_valid_turns(turns), {doc_id: item})
-            return f"Saved in references.json: {view.chat_text(report.describe(item))}", turns
-
-        ref_doc.change(load_reference, [ref_doc], ref_fields, api_visibility="private")
-        ref_save.click(save_reference, [ref_doc, conv, *ref_fields], [ref_status, conv],
-                       api_visibility="private").then(
-            restyle, [conv, style, sources], restyled, api_visibility="private")
-        gr.on([new.click, chat.clear], clear, None,
-              [chat, conv, sources, export, document, status], api_visibility="private")
-        files.upload(add_files, [files], [upload_status, only, files], api_visibility="private")
-        demo.load(restore, [conv], [chat, sources, export, only], api_visibility="private").then(
-            restyle, [conv, style, sources], restyled, api_visibility="private")
-
-        def ask(question: str, doc_ids: list[str] | None = None,
-                history: list[list[str]] | None = None, generator: str | None = None) -> dict:
-            """Answer a question from the indexed documents.
-
-            `history` holds earlier [question, answer] pairs for follow-ups;
-            `generator` is "extractive" or "openai" (default: the server's setting).
-            Returns the answer text with [n] markers and every citation with its
-            verbatim quote, character offsets, locator, plain and Markdown forms, and
-            its reference (`csl`: CSL-JSON plus locator and label).
-            """
-            past = [(str(q), str(a)) for q, a in (history or [])]
-            try:
-                answer = assistant.ask(question, doc_ids=doc_ids or None, history=past,
-                                       generator=generator or None)
-                docs = assistant.retriever().store.documents
-            except AssistantError as exc:
-                raise gr.Error(str(exc)) from None
-            record = view.turn_record(answer, docs)
-            # No "path" key: clients take {"path": ...} for a file to download, and the
-            # server's absolute paths are no business of theirs.
-            return {**answer.to_dict(), "citations": [
-                {**{k: v for k, v in c.to_dict().items() if k != "path"},
-                 "locator": r["locator"], "plain": r["plain"], "markdown": r["markdown"],
-                 "csl": r["csl"]}
-                for c, r in zip(answer.citations, record["citations"], strict=True)]}
-
-        def documents() -> list[dict]:
-            """The indexed documents: doc_id, title and source path."""
-            return [{"doc_id": doc_id, "title": title, "source": source}
-                    for doc_id, title, source in assistant.listing()]
-
-        gr.api(ask, api_name="ask")
-        gr.api(documents, api_name="documents")
+        page = Page(conv=conv, chat=chat, box=box, status=status, sources=sources,
+                    document=document, export=export, refs_file=refs_file, word_file=word_file,
+                    download=download, only=only, upload_status=upload_status, files=files, ref_doc=ref_doc,
+                    ref_fields=ref_fields, ref_status=ref_status)
+        c = Chat(assistant, page)
+        buttons = [export, refs_file, word_file]
+        private: dict[str, Any] = {"api_visibility": "private"}
+        gr.on([box.submit, send.click], c.respond, [box, conv, only, generator, style],
+              [chat, box, sources, conv, status, document, *buttons], **private)
+        for button, make in zip(buttons, (c.export_markdown, c.export_references, c.export_word),
+                                strict=True):
+            button.click(make, [conv, style], [download], **private).then(
+                None, js=DOWNLOAD_JS, **private)
+        sources.click(c.show_document, [conv], [document], **private)
+        chat.select(c.select_turn, [conv, style], [sources], **private)
+        style.change(c.restyle, [conv, style, sources], [sources], **private)
+        ref_doc.change(c.load_reference, [ref_doc], ref_fields, **private)
+        ref_save.click(c.save_reference, [ref_doc, conv, *ref_fields], [ref_status, conv],
+                       **private).then(c.restyle, [conv, style, sources], [sources], **private)
+        gr.on([new.click, chat.clear], c.clear, None,
+              [chat, conv, sources, document, status, *buttons], **private)
+        files.upload(c.add_files, [files], [upload_status, only, files], **private)
+        demo.load(c.restore, [conv, style], [chat, sources, only, *buttons], **private)
+        gr.api(c.ask, api_name="ask")
+        gr.api(c.documents, api_name="documents")
     # Every event answers up to worker_count() requests at once (Gradio's default is one):
     # handlers run in threads, the ONNX session and the loaded index are shared and
     # thread-safe, and an upload being indexed is an event of its own.

@@ -29,11 +29,13 @@ class UploadReport:
     added: tuple[str, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     index: IndexReport | None = None  # None when no file was accepted
+    renamed: tuple[str, ...] = ()  # "x.pdf already exists ... stored as x (2).pdf"
 
     def summary(self) -> str:
         parts = []
         if self.added:
             parts.append(f"added {len(self.added)} file(s): {', '.join(self.added)}")
+        parts += self.renamed
         if self.skipped:
             parts.append("left out " + "; ".join(f"{s.source}: {s.reason}" for s in self.skipped))
         return "; ".join(parts) or "nothing uploaded"
@@ -76,8 +78,8 @@ def read(path: Path, name: str, max_mb: int) -> bytes:
 def destination(docs_dir: Path, name: str, taken: set[Path] | None = None) -> Path:
     """Where an upload called `name` is stored: `<docs_dir>/uploads/<safe name>`.
 
-    A name already used earlier in the same batch (`taken`) gets a " (2)" suffix.
-    Raises IngestError if the result would lie outside `docs_dir` (a symlinked
+    A name already in the folder, or used earlier in the same batch (`taken`), gets
+    a " (2)" suffix (" (3)" ...): an upload never replaces a file. Raises IngestError if the result would lie outside `docs_dir` (a symlinked
     uploads folder, say).
     """
     clean = safe_name(name)
@@ -86,7 +88,7 @@ def destination(docs_dir: Path, name: str, taken: set[Path] | None = None) -> Pa
     stem, ext = os.path.splitext(clean)
     dest = folder / clean
     i = 2
-    while taken is not None and dest in taken:
+    while dest in (taken or ()) or dest.exists():
         dest = folder / f"{stem} ({i}){ext}"
         i += 1
     root = docs_dir.resolve()

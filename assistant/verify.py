@@ -31,12 +31,11 @@ from .claims import is_claim, split_claims
 from .config import Settings
 from .embed import Embedder
 from .retrieve import tokenize
-from .types import Answer, Citation, Document, Hit, Span
+from .types import UNVERIFIED, Answer, Citation, Document, Hit, Span, Statement, marker
 
 # Tuned on XQuAD dev with bench/tune_verify.py; see docs/GENERATION.md.
 MIN_SIMILARITY = 0.55  # cosine of the claim to the passage sentence quoted for it
 MIN_OVERLAP = 0.8  # share of the claim's new content words found in the passage
-UNVERIFIED = "(unverified)"
 CONTEXT = 3  # words either side of a fact that is a clause of its own
 
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
@@ -247,14 +246,14 @@ def verify(
     vec_of = {id(c): vectors[i] for i, c in enumerate(checkable)} if vectors is not None else {}
     citations: list[Citation] = []
     index: dict[tuple[int, tuple[int, ...], bool, tuple[str, ...]], int] = {}  # one per quote
-    parts: list[str] = []
+    said: list[tuple[Statement, str]] = []  # each sentence and the space after it
     dropped: list[int] = []
     lacking: list[str] = []
     unverified = attached = 0
     for claim in claims:
         dropped.extend(claim.dropped)
         if id(claim) not in vec_of:
-            parts.append(claim.text + claim.sep)
+            said.append((Statement(claim.text), claim.sep))
             continue
         vec = vec_of[id(claim)]
         if claim.cited:
@@ -275,15 +274,12 @@ def verify(
             if key not in index:
                 index[key] = len(citations) + 1
                 citations.append(checker.citation(index[key], s, ok))
-            marks.append(f"[{index[key]}]")
-        text = claim.text + (" " + "".join(dict.fromkeys(marks)) if marks else "")
-        if not ok:
-            unverified += 1
-            text += " " + UNVERIFIED
-        parts.append(text + claim.sep)
+            marks.append(index[key])
+        unverified += not ok
+        said.append((Statement(claim.text, tuple(dict.fromkeys(marks)), ok), claim.sep))
     notes = []
     if dropped:
-        nums = ", ".join(f"[{n}]" for n in dict.fromkeys(dropped))
+        nums = ", ".join(marker(n) for n in dict.fromkeys(dropped))
         notes.append(f"removed citations to passages that were not given: {nums}")
     if attached:
         notes.append(f"the model cited no passage for {attached} sentence(s); "
@@ -294,17 +290,6 @@ def verify(
     if lacking:
         notes.append("not in the passages: " + ", ".join(dict.fromkeys(lacking)))
     # found: the model answered (rather than declined); how well is in the citations.
-    return Answer(question=question, text="".join(parts).strip(),
+    return Answer(question=question, text="".join(st.render() + sep for st, sep in said).strip(),
                   found=bool(checkable), citations=tuple(citations),
-                  hits=tuple(hits), notes=tuple(notes))
-
-
-def tally(text: str) -> tuple[int, int]:
-    """(verified, checked) sentences of an answer's final text.
-
-    A verified sentence ends in markers alone; an unverified one in the
-    "(unverified)" mark. Extractive answers quote verbatim, so all of theirs count.
-    """
-    unverified = text.count(UNVERIFIED)
-    verified = len(re.findall(r"(?:\[\d+\])+(?! \(unverified\))(?!\[)", text))
-    return verified, verified + unverified
+                  hits=tuple(hits), notes=tuple(notes), sentences=tuple(st for st, _ in said))

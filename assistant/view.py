@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .cite import answer_markdown, locator, locators, markdown, plain, reflow
-from .types import Answer, Document
+from .cite import answer_markdown, locators, markdown, plain, reflow
+from .types import Answer, Citation, Document, marker
 
 CONTEXT_CHARS = 160  # surrounding text shown around a quote in the sources panel
 DOC_WINDOW = 200_000  # longer documents are shown as this many characters around the quote
@@ -44,29 +44,26 @@ def turn_record(answer: Answer, documents: Mapping[str, Document]) -> Turn:
     """One question and its final answer as plain data, with everything the page shows."""
     from .references import cited_items
 
-    cites = []
-    for c, csl in zip(answer.citations, cited_items(answer, documents), strict=True):
-        doc = documents.get(c.chunk.doc_id)
-        spans = []
-        for i, p in enumerate(c.parts):  # context stops where the next span of the quote starts
-            lo = c.parts[i - 1].end if i else 0
-            hi = c.parts[i + 1].start if i + 1 < len(c.parts) else None
-            before, after = _context(doc, p.start, p.end, lo, hi) if doc else ("", "")
-            spans.append({"quote": p.quote, "start": p.start, "end": p.end,
-                          "locator": locator(p), "before": before, "after": after})
-        cites.append({
-            "n": c.n, "doc_id": c.chunk.doc_id, "title": c.chunk.title, "source": c.chunk.source,
-            "quote": c.quote, "start": c.start, "end": c.end, "locator": locators(c),
-            "score": round(float(c.score), 3), "verified": c.verified,
-            "unsupported": list(c.unsupported), "spans": spans,
-            "plain": plain(c), "markdown": markdown(c),
-            "before": spans[0]["before"], "after": spans[0]["after"],
-            "csl": csl,  # the reference (CSL-JSON + locator) for styles and exports
-        })
+    cites = [citation_record(c, documents.get(c.chunk.doc_id), csl)
+             for c, csl in zip(answer.citations, cited_items(answer, documents), strict=True)]
     short = answer.short_answer.to_dict() if answer.short_answer else None
     return {"question": answer.question, "text": answer.text, "found": answer.found,
             "notes": list(answer.notes), "citations": cites, "short_answer": short,
             "export": answer_markdown(answer)}
+
+
+def citation_record(c: Citation, doc: Document | None, csl: dict[str, Any]) -> dict[str, Any]:
+    """A citation as the page and the API give it: `Citation.to_dict()` without the server's
+    path, plus the text around each span, the forms to paste and the reference (`csl`)."""
+    spans = c.to_dict()["spans"]
+    for i, p in enumerate(spans):  # context stops where the next span of the quote starts
+        lo = spans[i - 1]["end"] if i else 0
+        hi = spans[i + 1]["start"] if i + 1 < len(spans) else None
+        p["before"], p["after"] = _context(doc, p["start"], p["end"], lo, hi) if doc else ("", "")
+    record = {k: v for k, v in c.to_dict().items() if k != "path"}
+    return {**record, "locator": locators(c), "spans": spans, "plain": plain(c),
+            "markdown": markdown(c), "before": spans[0]["before"], "after": spans[0]["after"],
+            "csl": csl}  # the reference (CSL-JSON + locator) for styles and exports
 
 
 def _context(doc: Document, start: int, end: int, lo: int = 0,
@@ -105,7 +102,7 @@ def answer_message(text: str, notes: Sequence[str] = (), short: Mapping[str, Any
     at = _short_in_text(text, short, citations)
     if short is None or at is None:
         return chat_text(reflow(text)) + tail
-    head = f"**{chat_text(reflow(short['text']))}** [{short['citation_n']}]: "
+    head = f"**{chat_text(reflow(short['text']))}** {marker(short['citation_n'])}: "
     a, b = at
     return (head + chat_text(reflow(text[:a])) + "**" + chat_text(reflow(text[a:b])) + "**"
             + chat_text(reflow(text[b:])) + tail)
@@ -118,7 +115,7 @@ def _short_in_text(text: str, short: Mapping[str, Any] | None,
         return None
     for c in citations:
         if c["n"] == short["citation_n"] and c["start"] <= short["start"] < c["end"]:
-            at = text.find(f"{c['quote']} [{c['n']}]")
+            at = text.find(f"{c['quote']} {marker(c['n'])}")
             if at >= 0:
                 rel = at + short["start"] - c["start"]
                 return rel, rel + short["end"] - short["start"]
@@ -171,7 +168,7 @@ def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
             where += " \u00b7 <span class='src-ocr'>text read by OCR</span>"
         rows.append(
             f"<div class='src' id='src-{c['n']}'>"
-            f"<div class='src-head'><b class='src-n'>[{c['n']}]</b> "
+            f"<div class='src-head'><b class='src-n'>{marker(c['n'])}</b> "
             f"<span class='src-title'>{esc(c['title'])}</span></div>"
             f"<div class='src-meta'>{esc(describe(c['csl']) if c.get('csl') else '')}</div>"
             f"<div class='src-loc'>{where} \u00b7 <span class='src-score'>score "
@@ -227,7 +224,7 @@ def document_html(doc: Document, cite: Mapping[str, Any]) -> str:
     out.append(esc(doc.text[pos:hi]))
     note = (f"<p class='hint'>Showing characters {lo:,}\u2013{hi:,} of {len(doc.text):,}.</p>"
             if (lo, hi) != (0, len(doc.text)) else "")
-    return (f"<div class='doc-head'><b>[{esc(str(cite['n']))}]</b> {esc(doc.title)} "
+    return (f"<div class='doc-head'><b>{marker(int(cite['n']))}</b> {esc(doc.title)} "
             f"<span class='src-loc'>{esc(doc.source)} \u00b7 {esc(cite['locator'])}</span></div>"
             f"{note}<div class='doc-text'>{''.join(out)}</div>")
 

@@ -38,7 +38,7 @@ def record(path: Path, out: Path, args_cache: Path) -> None:
         ans = assistant.ask(q.question, k=5)
         rows.append({"qid": q.qid, "question": q.question, "answers": list(q.answers),
                      "article": q.article, "found": ans.found, "text": ans.text,
-                     "contains": ans.found and contains_answer(answer_body(ans.text), q.answers),
+                     "contains": ans.found and contains_answer(answer_body(ans), q.answers),
                      "citations": [{"n": c.n, "quote": c.quote, "start": c.start,
                                     "passage": c.chunk.text}
                                    for c in ans.citations]})
@@ -77,14 +77,9 @@ def main() -> None:
     p.add_argument("squad", nargs="?", type=Path)
     p.add_argument("--out", type=Path)
     p.add_argument("--load", type=Path)
-    p.add_argument("--type-weight", type=float, help="answer.TYPE_WEIGHT for this run")
     p.add_argument("--cache", type=Path, default=Path("index/eval"),
                    help="where the benchmark index is kept (as `assistant eval --cache`)")
     args = p.parse_args()
-    if args.type_weight is not None:
-        from assistant import answer
-
-        answer.TYPE_WEIGHT = args.type_weight
     if args.squad and args.out:
         record(args.squad, args.out, args.cache)
     score(json.loads((args.load or args.out).read_text(encoding="utf-8")))

@@ -77,3 +77,14 @@ def assert_exact(assistant: Assistant, answer) -> None:
                 assert file_text[c.start:c.end] == c.quote
         assert "Hide Ad" not in c.quote
         assert f"[{c.n}]" in answer.text
+
+
+@pytest.fixture(scope="module")
+def docs_index(tmp_path_factory, embedder) -> Assistant:
+    """docs_src/ copied to a temporary folder and indexed once per test module."""
+    root = tmp_path_factory.mktemp("docs")
+    docs = root / "docs_src"
+    shutil.copytree(DOCS_SRC, docs)
+    assistant = make_assistant(root / "index", embedder, docs)
+    assistant.index()
+    return assistant

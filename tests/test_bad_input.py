@@ -21,6 +21,7 @@ import pytest
 from conftest import DOCS_SRC, SEED, assert_exact, make_assistant
 
 from assistant import cli, store
+from assistant.answer import NOT_FOUND
 from assistant.errors import AssistantError
 from assistant.retrieve import embed_text
 
@@ -156,8 +157,6 @@ ZOO = [
     Case("loop.txt", _symlink_loop, reason="broken or looping symlink; not followed"),
     Case("pipe.txt", _fifo, reason="not a regular file"),
     Case("huge.txt", _sparse, reason="file is 201 MB; the limit is 200 MB"),
-    Case("deep.html", _bytes(b"<div>" * 20000 + b"deep" + b"</div>" * 20000),
-         reason="could not be read as html (RecursionError"),
     Case("bad-utf16.txt", _bytes(b"\xff\xfe" + bytes(range(256)) * 4 + b"\x00"),
          reason="not valid UTF-16"),
     # Indexed, with a note on how they were decoded.
@@ -173,6 +172,11 @@ ZOO = [
                                     "minutes in winter.", "utf-16-le"),
          question="How often does the ferry cross in winter?", answer="every ninety minutes",
          note="decoded as UTF-16 without a byte-order mark"),
+    # Nested 20,000 deep: read all the same (the HTML walk keeps its own stack).
+    Case("deep.html", _bytes(b"<div>" * 20000 + b"The innermost box holds a brass key stamped "
+                             b"with the number 7031." + b"</div>" * 20000),
+         question="What number is stamped on the brass key in the innermost box?",
+         answer="7031"),
     Case("otters.html", _bytes(HTML_PAGE), question="How many otters did the survey count?",
          answer="forty-two otters"),
     Case("R\u00e9sum\u00e9 final (v2) \u65e5\u672c.md",
@@ -444,15 +448,20 @@ ODD_QUESTIONS = {
 }
 
 
-@pytest.mark.parametrize("question", list(ODD_QUESTIONS.values()), ids=list(ODD_QUESTIONS))
-def test_odd_question_gets_an_answer_or_a_clear_message(seeded, question: str):
-    answer = seeded.ask(question)
-    assert answer.text.strip()
-    if answer.found:
-        assert answer.citations
+# The odd questions that still ask who carried out the review, in English words the model
+# reads; every other one (no words, other scripts the English model cannot read, noise)
+# must get the plain "not found", never a citation picked at random.
+ANSWERABLE = {"10k characters", "emoji", "control characters"}
+
+
+@pytest.mark.parametrize("name", list(ODD_QUESTIONS))
+def test_odd_question_is_answered_or_declined_as_it_should(seeded, name: str):
+    answer = seeded.ask(ODD_QUESTIONS[name])
+    if name in ANSWERABLE:
+        assert answer.found and any(SEED_A in c.quote for c in answer.citations), answer.text
         assert_exact(seeded, answer)
     else:
-        assert not answer.citations
+        assert not answer.found and answer.text == NOT_FOUND and answer.citations == ()
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t"])

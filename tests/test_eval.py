@@ -130,7 +130,9 @@ def test_eval_beir_command(tmp_path: Path, capsys, embedder):
     for mode in ("dense", "lexical"):
         r = _eval(capsys, "beir", str(BEIR), "--cache", cache, "--mode", mode)
         assert r["mode"] == mode and r["index_cached"] is True
-        assert 0.5 <= r["ndcg@10"] <= 1.0
+        # Each claim shares its key words with its abstract, and paraphrases it: either
+        # retriever alone also puts every judged abstract first.
+        assert (r["mrr@10"], r["ndcg@10"], r["recall@10"]) == (1.0, 1.0, 1.0)
 
 
 def test_eval_beir_reports_bad_input(tmp_path: Path, capsys):

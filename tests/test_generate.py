@@ -23,8 +23,8 @@ from assistant.cli import main
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.generate import OpenAIGenerator, build_messages
-from assistant.types import Answer
-from assistant.verify import UNVERIFIED, split_claims, tally, verify
+from assistant.types import Answer, Statement
+from assistant.verify import UNVERIFIED, split_claims, verify
 
 DOCS = DATA / "generate"
 QUESTION = "When did the Kelling harbour bridge open?"
@@ -60,8 +60,15 @@ def assert_checked(assistant, answer: Answer) -> None:
     for c in answer.citations:
         if not c.verified:  # an unverified citation is flagged right after its sentence
             assert re.search(rf"\[{c.n}\](\[\d+\])* \(unverified\)", answer.text)
-    assert answer.found == (tally(answer.text)[1] > 0)  # answered, verified or not
-    assert not any("extractive answer is shown" in n for n in answer.notes)
+    assert answer.found == (answer.checked > 0)  # answered, verified or not
+    assert not answer.fallback
+    # The sentences as data say what the text says: in order, with the same markers.
+    at = 0
+    for s in answer.sentences:
+        at = answer.text.index(s.render(), at) + len(s.render())
+        assert s.verified is None or all(answer.citations[n - 1].verified is s.verified
+                                         for n in s.cited)
+    assert {n for s in answer.sentences for n in s.cited} == set(numbers)
 
 
 # --- against the real server ---------------------------------------------------
@@ -149,10 +156,26 @@ def test_eval_squad_measures_the_generator(llm_server, tmp_path, capsys):
     assert extractive["questions"] == generated["questions"] == 3
     assert (extractive["generator"], generated["generator"]) == ("extractive", "openai")
     assert extractive["sentences_verified"] == 1.0  # verbatim quotes
-    assert 0.0 <= generated["sentences_verified"] <= 1.0
     assert generated["generator_fallbacks"] == 0  # the model answered every question
     assert generated["recall@5"] == extractive["recall@5"]  # same retrieval underneath
     assert generated["seconds_per_answer"] > 0
+
+
+def test_eval_counts_unverified_sentences_and_fallbacks(tmp_path, capsys):
+    """A generator that makes up every answer: no sentence verified; a dead one: all fall back."""
+    args = ["eval", "squad", str(DATA / "squad-tiny.json"), "--cache", str(tmp_path / "cache"),
+            "--max-questions", "3", "--no-unanswerable", "--json", "--generator", "openai",
+            "--llm-timeout", "5"]
+    made_up = "The answer was painted purple by visitors from Mars in 2077 [1]."
+    with canned_server(made_up) as url:
+        assert main([*args, "--llm-base-url", url]) == 0
+    invented = json.loads(capsys.readouterr().out)
+    assert invented["sentences_verified"] == 0.0 and invented["generator_fallbacks"] == 0
+    with failing_server() as url:
+        assert main([*args, "--llm-base-url", url]) == 0
+    failed = json.loads(capsys.readouterr().out)
+    assert failed["generator_fallbacks"] == 3  # every question, each its extractive answer
+    assert failed["sentences_verified"] == 1.0  # verbatim quotes
 
 
 # --- a served answer whose entity is made up: unverified in --json and in the chat ---
@@ -214,7 +237,8 @@ def _falls_back(index_dir: Path, embedder, url: str, expect: str) -> None:
     elapsed = time.monotonic() - t0
     assert answer.text == extractive.text and answer.citations == extractive.citations
     assert len(answer.notes) == 1 and expect in answer.notes[0]
-    assert "extractive answer is shown instead" in answer.notes[0]
+    assert "extractive answer is shown instead" in answer.notes[0] and answer.fallback
+    assert not extractive.fallback and answer.sentences == extractive.sentences
     assert elapsed < 30, f"fell back only after {elapsed:.1f} s"  # a hang guard, not a benchmark
 
 
@@ -345,6 +369,11 @@ def test_prompt_numbers_passages_and_carries_the_conversation(gen_index, embedde
     assert hits[0].chunk.text.strip() in last and "[3] " not in last
 
 
-def test_tally_counts_verified_and_checked_sentences():
-    assert tally("A. [1] B. [2][3] C. [4] (unverified) D. (unverified)") == (2, 4)
-    assert tally("I could not find this in the documents.") == (0, 0)
+def test_answer_counts_verified_and_checked_sentences():
+    said = (Statement("A.", (1,), True), Statement("B.", (2, 3), True),
+            Statement("C.", (4,), False), Statement("D.", (), False), Statement("In short:"))
+    answer = Answer("q", " ".join(s.render() for s in said), True, sentences=said)
+    assert answer.text == "A. [1] B. [2][3] C. [4] (unverified) D. (unverified) In short:"
+    assert (answer.verified, answer.checked) == (2, 4)
+    assert answer.to_dict()["sentences"][2] == {"text": "C.", "cited": [4], "verified": False}
+    assert (Answer("q", "Nothing found.", False).checked, Answer("q", "x", False).verified) == (0, 0)

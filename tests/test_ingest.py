@@ -366,6 +366,43 @@ def test_ignore_patterns_match_names_paths_and_folders():
     assert ignored("old/x.txt", ["/old/"])
     assert not ignored("drafts.txt", ["drafts/"])
     assert not ignored("notes/new.txt", ["notes/old.txt"])
+    # git's rules: any depth, negation, anchoring.
+    assert ignored("a/b/secret/c/d.txt", ["**/secret/**"]) and not ignored("secret.txt",
+                                                                           ["**/secret/**"])
+    assert ignored("x.tmp.md", ["*.tmp.md", "!keep.tmp.md"])
+    assert not ignored("keep.tmp.md", ["*.tmp.md", "!keep.tmp.md"])
+    assert ignored("top.txt", ["/top.txt"]) and not ignored("sub/top.txt", ["/top.txt"])
+    assert ignored("sub/top.txt", ["top.txt"])
+    assert ignored("a/deep/x.md", ["a/**/x.md"]) and not ignored("b/deep/x.md", ["a/**/x.md"])
+
+
+def test_discover_applies_gitignore_rules(tmp_path):
+    docs = tmp_path / "docs"
+    for name in ("keep.tmp.md", "drop.tmp.md", "top.txt", "sub/top.txt", "a/b/secret/c.txt"):
+        write(docs, name, "Some text.\n")
+    write(docs, ".assistantignore", "*.tmp.md\n!keep.tmp.md\n/top.txt\n**/secret/**\n")
+    files, _ = discover(docs)
+    assert [f.relative_to(docs).as_posix() for f in files] == ["keep.tmp.md", "sub/top.txt"]
+
+
+@pytest.mark.parametrize("text, encoding, named", [
+    ("\u041c\u043e\u0441\u043a\u043e\u0432\u0441\u043a\u043e\u0435 \u043c\u0435\u0442\u0440\u043e "
+     "\u043e\u0442\u043a\u0440\u044b\u043b\u0438 \u0432 1935 \u0433\u043e\u0434\u0443. "
+     "\u041f\u0435\u0440\u0432\u0430\u044f \u043b\u0438\u043d\u0438\u044f \u0448\u043b\u0430 "
+     "\u043e\u0442 \u0421\u043e\u043a\u043e\u043b\u044c\u043d\u0438\u043a\u0438.\n",
+     "cp1251", "cp1251"),
+    ("\u6771\u4eac\u30bf\u30ef\u30fc\u306f1958\u5e74\u306b\u5b8c\u6210\u3057\u307e\u3057\u305f\u3002"
+     "\u9ad8\u3055\u306f333\u30e1\u30fc\u30c8\u30eb\u3067\u3059\u3002\n", "shift_jis", "cp932"),
+    ("The caf\u00e9\u2019s cr\u00e8me br\u00fbl\u00e9e costs \u20ac5.\n", "cp1252", "cp1252"),
+])
+def test_legacy_encodings_are_read_as_written(tmp_path, text, encoding, named):
+    """Files saved in a legacy encoding (a Russian Windows text, a Japanese one) read right."""
+    path = tmp_path / "docs" / f"{encoding}.txt"
+    path.parent.mkdir()
+    path.write_bytes(text.encode(encoding))
+    doc = load_document(path, path.parent)
+    assert doc.text == text
+    assert doc.notes == (f"not valid UTF-8; decoded as {named}",)
 
 
 def test_discover_needs_a_folder(tmp_path):

@@ -64,6 +64,24 @@ def test_cited_page_image_highlights_the_quote_on_each_page(tmp_path: Path) -> N
     assert pages_html(doc, {"start": start, "end": start + 5, "quote": "other"}) == ""
 
 
+def test_every_span_of_a_two_span_quote_is_highlighted(tmp_path: Path) -> None:
+    docs = refdocs.write(tmp_path / "docs")
+    doc = load_document(docs / "survey.pdf", docs)
+
+    def span(quote: str) -> dict[str, object]:
+        at = doc.text.index(quote)
+        return {"quote": quote, "start": at, "end": at + len(quote)}
+
+    first, second, third = span("Harbour Freight"), span("east coast"), span("Felixstowe")
+    same_page = pages_html(doc, {**first, "spans": [first, second]})
+    assert same_page.count("<figure") == 1  # one image of page 1 with both spans marked
+    assert f"data-marked='{len('HarbourFreight') + len('eastcoast')}'" in same_page
+    two_pages = pages_html(doc, {**first, "spans": [first, third]})
+    assert two_pages.count("<figure") == 2 and "data-page='2'" in two_pages
+    # One span that no longer matches the text: no page image at all.
+    assert pages_html(doc, {**first, "spans": [first, {**third, "quote": "other"}]}) == ""
+
+
 def test_scanned_page_is_shown_without_highlight_and_said_so(tmp_path: Path) -> None:
     docs = refdocs.write(tmp_path / "docs")
     doc = load_document(docs / "scan.pdf", docs)

@@ -96,3 +96,28 @@ def test_add_files_with_nothing_acceptable_does_not_touch_the_index(tmp_path: Pa
     report = a.add_files([(bad, "x.exe")])
     assert report.added == () and report.index is None and len(report.skipped) == 1
     assert not (docs / UPLOAD_DIR).exists()
+
+
+def test_reuploading_a_name_keeps_both_files_and_says_so(tmp_path: Path, embedder) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    first, second = incoming / "one.md", incoming / "two.md"
+    first.write_text("The lighthouse at Cromer was first lit in 1833.\n", encoding="utf-8")
+    second.write_text("The pier at Cromer was rebuilt after the storm of 1897.\n",
+                      encoding="utf-8")
+    assert a.add_files([(first, "notes.md")]).renamed == ()
+    report = a.add_files([(second, "notes.md")])
+    assert report.added == ("docs/uploads/notes (2).md",)
+    assert report.renamed == ("notes.md is already in uploads/; both are kept, "
+                              "the new one as notes (2).md",)
+    assert "the new one as notes (2).md" in report.summary()
+    kept = {p.name: p.read_text(encoding="utf-8") for p in (docs / UPLOAD_DIR).iterdir()}
+    assert kept == {"notes.md": first.read_text(encoding="utf-8"),
+                    "notes (2).md": second.read_text(encoding="utf-8")}
+    assert a.ask("When was the Cromer lighthouse first lit?").citations[0].chunk.source \
+        == "docs/uploads/notes.md"
+    assert a.ask("When was the Cromer pier rebuilt?").citations[0].chunk.source \
+        == "docs/uploads/notes (2).md"

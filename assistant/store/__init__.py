@@ -10,7 +10,9 @@ catalog (records and the commit point)::
       .lock              held while a writer runs
       eval/              cached evaluation indexes
 
-Another backend (e.g. Milvus) implements `Store` with the same meaning.
+The Milvus backend (milvus.py reads, milvus_writer.py writes; ASSISTANT_STORE=milvus)
+keeps the same catalog and puts the vectors and BM25 weights in Milvus instead of
+segment folders. `open_store` and `writer` pick the backend from the settings.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -30,10 +32,15 @@ from ..types import Chunk, Document
 from . import catalog
 from .local import LocalStore
 from .segment import REBUILD_HINT
+from .transfer import copy_index
 from .writer import ANN_THRESHOLD, FORMAT_VERSION, Known, Writer
 
+if TYPE_CHECKING:
+    from ..config import Settings
+
 __all__ = ["ANN_THRESHOLD", "FORMAT_VERSION", "REBUILD_HINT", "Known", "LocalStore", "Store",
-           "Writer", "check_compatible", "exists", "generation", "is_legacy", "load", "locked"]
+           "Writer", "check_compatible", "copy_index", "exists", "generation", "is_legacy", "load", "locked",
+           "open_store", "writer"]
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +131,54 @@ def check_compatible(manifest: dict[str, Any], expected: dict[str, Any]) -> None
             )
 
 
-def load(index_dir: Path, expected: dict[str, Any] | None = None) -> LocalStore:
+def backend_of(index_dir: Path) -> str | None:
+    """"local" or "milvus": what the index in `index_dir` was built for; None without one."""
+    try:
+        db = catalog.connect(index_dir)
+    except (FileNotFoundError, sqlite3.DatabaseError):
+        return None  # damaged: the local path says so with its own reasons
+    try:
+        if catalog.get_meta(db, "format_version") is None:
+            return None
+        return "milvus" if catalog.get_meta(db, "milvus") is not None else "local"
+    except (sqlite3.DatabaseError, ValueError):
+        return None  # damaged: the local path says so with its own reasons
+    finally:
+        db.close()
+
+
+def _check_backend(index_dir: Path, settings: Settings | None) -> None:
+    built = backend_of(index_dir)
+    wanted = settings.store if settings is not None else "local"
+    if built is not None and built != wanted:
+        raise IndexMismatchError(
+            f"the index in {index_dir} was built for the {built} store but ASSISTANT_STORE is "
+            f"{wanted}; set ASSISTANT_STORE={built}, or use another --index folder")
+
+
+def open_store(index_dir: Path, settings: Settings | None = None) -> LocalStore:
+    """The last commit, opened with the backend the settings name (ASSISTANT_STORE)."""
+    _check_backend(index_dir, settings)
+    if settings is not None and settings.store == "milvus":
+        from .milvus import MilvusStore
+
+        return MilvusStore(index_dir, settings.milvus_uri, settings.milvus_token)
+    return LocalStore(index_dir)
+
+
+def writer(index_dir: Path, manifest: Callable[[], dict[str, Any]], settings: Settings) -> Writer:
+    """The index's writer for the backend the settings name; use inside `locked(index_dir)`."""
+    _check_backend(index_dir, settings)
+    if settings.store == "milvus":
+        from .milvus_writer import MilvusWriter
+
+        return MilvusWriter(index_dir, manifest, settings.milvus_uri, settings.milvus_token,
+                            settings.bm25_k1, settings.bm25_b)
+    return Writer(index_dir, manifest, settings.ann_threshold)
+
+
+def load(index_dir: Path, expected: dict[str, Any] | None = None,
+         settings: Settings | None = None) -> LocalStore:
     """Open the last commit, checked against `expected` (model, dimension, chunking...)."""
     if is_legacy(index_dir):
         raise IndexMismatchError(
@@ -137,7 +191,7 @@ def load(index_dir: Path, expected: dict[str, Any] | None = None) -> LocalStore:
             raise IndexMissingError(
                 f"no index in {index_dir}; run `assistant index` (or `make index`) first")
         try:
-            opened = LocalStore(index_dir)
+            opened = open_store(index_dir, settings)
         except IndexCorruptError:
             # A merge may have removed a segment while we opened the catalog's list of them:
             # then read the new commit. Otherwise it is damage.

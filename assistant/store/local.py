@@ -67,8 +67,7 @@ class LocalStore:
         except (sqlite3.DatabaseError, json.JSONDecodeError, TypeError, ValueError) as exc:
             raise IndexCorruptError(f"{index_dir}/{catalog.CATALOG} is damaged ({exc}); "
                                     f"{REBUILD_HINT}") from None
-        self.segments = [Segment(index_dir / name, rows, kind, json.loads(info))
-                         for name, rows, kind, info in seg_rows]
+        self.segments = self._open_segments(seg_rows)
         # Per segment, its deleted rows (ascending): searches skip them, BM25 statistics
         # leave them out.
         self._deleted: list[np.ndarray] = [s.rows_of(deleted)[0] for s in self.segments]
@@ -78,6 +77,10 @@ class LocalStore:
         self._norm_params: tuple[float, float] | None = None
         self._last_terms: tuple[Any, Any] = (None, None)
         self._recent: OrderedDict[str, Document | None] = OrderedDict()
+
+    def _open_segments(self, rows: list[Any]) -> list[Segment]:
+        """The catalog's live segments, mapped (another backend keeps its rows elsewhere)."""
+        return [Segment(self.path / name, n, kind, json.loads(info)) for name, n, kind, info in rows]
 
     @property
     def documents(self) -> Documents:

@@ -151,11 +151,10 @@ class Writer:
         if n:
             start = int(catalog.get_meta(db, "next_key", 0))
             keys = np.arange(start, start + n, dtype=np.int64)
-            kind = "hnsw" if n >= self.ann_threshold else "flat"
             name = _new_name(db)
             vectors = np.concatenate([a.vectors for a in self._adds if len(a.chunks)])
             tokens = [t for a in self._adds for t in a.tokens]
-            info = segment.write(self.index_dir / name, keys, vectors, segment.postings(tokens), kind)
+            kind, info = self._write_segment(name, keys, vectors, tokens)
         db.execute("BEGIN IMMEDIATE")
         try:
             for doc_id in self._removes | {a.doc.doc_id for a in self._adds}:
@@ -179,6 +178,7 @@ class Writer:
             for doc_id, (size, mtime) in self._touches.items():
                 db.execute("UPDATE documents SET size = ?, mtime_ns = ? WHERE doc_id = ?",
                            (size, mtime, doc_id))
+            self._committing(db)
             self._drop_empty()
             if self._manifest is not None:
                 catalog.set_meta(db, "manifest", self._manifest)
@@ -191,6 +191,17 @@ class Writer:
         self.cleanup()
         if self.segment_count() > self.max_segments:
             self.merge()
+
+    def _write_segment(self, name: str, keys: np.ndarray, vectors: np.ndarray,
+                       tokens: Sequence[Sequence[str]]) -> tuple[str, dict[str, Any]]:
+        """Write the new rows where searches find them; returns (kind, info) for the catalog."""
+        kind = "hnsw" if len(keys) >= self.ann_threshold else "flat"
+        return kind, segment.write(self.index_dir / name, keys, vectors, segment.postings(tokens),
+                                   kind)
+
+    def _committing(self, db: Any) -> None:
+        """Inside the commit's transaction, before emptied segments are dropped: another
+        backend (milvus_writer.py) records what it must do to its own engine here."""
 
     def _delete(self, doc_id: str) -> None:
         db = self.db

@@ -1,0 +1,226 @@
+"""`assistant index --ray [ADDRESS]`: parse, chunk and embed on a Ray cluster; the driver writes.
+
+The driver lists the folder and decides by stat what changed (as indexer.py
+does, with the same catalog); the files to read go through a Ray Data pipeline:
+
+    paths -> parse (tasks, 0.5 CPU)  -> Document, or why it failed, or "same"
+          -> chunk + embed (actors, 0.5 CPU, one model each) -> chunks, vectors,
+             sentence table
+
+and come back in order to the driver, which adds them to the configured store
+(local or Milvus) and commits once: the same report as the local path. Ray is
+for clusters: on one 2-core box it is slower than the plain loop (docs/SCALE.md).
+The files must be readable at the same path on every node (a shared file system).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+
+from . import store
+from .config import Settings
+from .errors import AssistantError, IngestError, NoDocumentsError
+from .indexer import Progress, _summary, _tokens, changed_files, open_writer
+from .ingest import discover, file_hash, load_document, read_file, source_of
+from .types import Document, IndexReport, Skipped
+
+if TYPE_CHECKING:
+    from .pipeline import Assistant
+
+log = logging.getLogger(__name__)
+
+PARSE_BATCH = 8  # files per parse task
+EMBED_BATCH = 16  # documents per call to an embedding actor
+OBJECT_STORE_MB = 256  # a local cluster's shared memory: batches are small
+
+
+def parse(batch: dict[str, np.ndarray], docs_dir: str) -> dict[str, np.ndarray]:
+    """Read and parse a batch of files: a Document, "same" (only its stat changed) or a reason."""
+    root = Path(docs_dir)
+    docs, reasons = [], []
+    for path, prev_hash in zip(batch["path"], batch["prev_hash"], strict=True):
+        doc: Document | str | None = None
+        reason = ""
+        try:
+            data = read_file(Path(path), root)
+            if prev_hash and prev_hash == file_hash(data):
+                doc = "same"
+            else:
+                doc = load_document(Path(path), root, data)
+        except IngestError as exc:
+            reason = exc.reason
+        docs.append(doc)
+        reasons.append(reason)
+    return {**batch, "doc": _objects(docs), "reason": np.array(reasons, dtype=object)}
+
+
+class Embed:
+    """One model per actor: chunks each new Document and embeds its chunks and sentences."""
+
+    def __init__(self, settings: Settings) -> None:
+        from .pipeline import Assistant
+
+        self.assistant = Assistant(settings)
+        self.assistant.embedder  # noqa: B018 - load once, before the first batch
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from .sentences import embed_with_sentences
+
+        a = self.assistant
+        new = [d for d in batch["doc"] if isinstance(d, Document)]
+        chunks = {d.doc_id: a.chunk(d) for d in new}
+        flat = [c for d in new for c in chunks[d.doc_id]]
+        vectors, tables = embed_with_sentences({d.doc_id: d for d in new}, flat, a.embedder,
+                                               a.settings.embed_titles)
+        out_chunks: list[Any] = []
+        out_vectors: list[Any] = []
+        out_tables: list[Any] = []
+        row = 0
+        for d in batch["doc"]:
+            if isinstance(d, Document):
+                n = len(chunks[d.doc_id])
+                out_chunks.append(chunks[d.doc_id])
+                out_vectors.append(vectors[row:row + n])
+                out_tables.append(tables.get(d.doc_id))
+                row += n
+            else:
+                out_chunks.append(None)
+                out_vectors.append(None)
+                out_tables.append(None)
+        return {**batch, "chunks": _objects(out_chunks), "vectors": _objects(out_vectors),
+                "table": _objects(out_tables)}
+
+
+def _objects(items: list[Any]) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+@contextlib.contextmanager
+def cluster(address: str | None, cpus: int | None = None) -> Iterator[None]:
+    """Connect to the Ray cluster at `address`, or start a quiet local one (address None)."""
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise AssistantError("`assistant index --ray` needs Ray: pip install 'assistant[ray]'") from None
+    if address and address.startswith("ray://"):
+        raise AssistantError(
+            f"{address}: Ray Data does not run through a ray:// client; give the cluster's "
+            "address (host:6379) and run `assistant index --ray` on a node of the cluster")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
+    for name in ("ray", "ray.data"):  # its INFO lines would bury the index report
+        logging.getLogger(name).setLevel(logging.WARNING)
+    tmp = None
+    if address:
+        import assistant
+
+        # The cluster's Python needs the same dependencies; this package travels with the job.
+        ray.init(address=address, log_to_driver=False, configure_logging=False,
+                 runtime_env={"py_modules": [str(Path(assistant.__file__).parent)]})
+    else:
+        tmp = tempfile.mkdtemp(prefix="ray-")
+        if len(tmp) > 40:  # Ray's socket paths under it must stay within 107 bytes
+            os.rmdir(tmp)
+            tmp = tempfile.mkdtemp(prefix="assistant-ray-", dir="/tmp")
+        ray.init(num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False,
+                 log_to_driver=False, configure_logging=False,
+                 object_store_memory=OBJECT_STORE_MB << 20, _temp_dir=tmp)
+    try:
+        ctx = ray.data.DataContext.get_current()
+        ctx.execution_options.preserve_order = True  # documents reach the writer in file order
+        ctx.enable_progress_bars = False
+        yield
+    finally:
+        ray.shutdown()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def update_folder(a: Assistant, docs_dir: Path, address: str | None, rebuild: bool,
+                  progress: Progress | None = None, cpus: int | None = None) -> IndexReport:
+    """Bring the index up to date with `docs_dir`, parsing and embedding on Ray (`address`
+    None: a local cluster of `cpus` CPUs, default all)."""
+    settings = a.settings
+    with store.locked(settings.index_dir, settings.lock_timeout):
+        files, skipped_files = discover(docs_dir)
+        skipped = list(skipped_files)
+        writer = open_writer(a, rebuild, str(docs_dir.resolve()))
+        try:
+            known = {} if writer.rebuilding else writer.known()
+            counts = {"added": 0, "updated": 0, "unchanged": 0}
+            notes: list[str] = []
+            seen: set[str] = set()
+            root = docs_dir.absolute()  # workers on other nodes see the same absolute paths
+            todo = [{"path": str(root / path.relative_to(docs_dir)), "doc_id": doc_id, "size": st.st_size,
+                     "mtime_ns": st.st_mtime_ns, "known": prev is not None,
+                     "prev_hash": prev.content_hash if same_path and prev else ""}
+                    for path, doc_id, st, prev, same_path in
+                    changed_files(files, docs_dir, known, counts, seen, skipped, notes)]
+            embedded = 0
+            if todo:
+                store.check_compatible(writer.manifest, a.expected())
+                with cluster(address, cpus):
+                    import ray.data
+
+                    actors = max(1, int(ray.cluster_resources().get("CPU", 1)) - 1)
+                    ds = ray.data.from_items(todo).map_batches(
+                        cast(Any, parse), fn_kwargs={"docs_dir": str(root)},
+                        batch_size=PARSE_BATCH, batch_format="numpy", num_cpus=0.5)
+                    ds = ds.map_batches(
+                        Embed, fn_constructor_kwargs={"settings": settings.replace(onnx_threads=1)},
+                        batch_size=EMBED_BATCH, batch_format="numpy", num_cpus=0.5,
+                        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors))
+                    for i, row in enumerate(ds.iter_rows()):
+                        embedded += _take(a, writer, row, counts, seen, skipped, notes, root)
+                        if progress is not None:
+                            progress(i + 1, len(todo))
+            removed = set(known) - seen
+            if not seen:
+                reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
+                raise NoDocumentsError(f"no document in {docs_dir} could be indexed"
+                                       + (f" ({reasons})" if reasons else ""))
+            for doc_id in removed:
+                writer.remove(doc_id)
+            writer.commit()
+            kind, total = _summary(writer)
+        finally:
+            writer.close()
+    return IndexReport(removed=len(removed), chunks=total, embedded=embedded,
+                       skipped=tuple(skipped), notes=tuple(notes), vector_index=kind, **counts)
+
+
+def _take(a: Assistant, writer: store.Writer, row: dict[str, Any], counts: dict[str, int],
+          seen: set[str], skipped: list[Skipped], notes: list[str], docs_dir: Path) -> int:
+    """Hand one parsed and embedded file to the writer; returns the chunks it adds."""
+    doc, doc_id = row["doc"], str(row["doc_id"])
+    if doc == "same":
+        writer.touch(doc_id, int(row["size"]), int(row["mtime_ns"]))
+        seen.add(doc_id)
+        counts["unchanged"] += 1
+        return 0
+    if not isinstance(doc, Document):
+        source = source_of(Path(row["path"]), docs_dir)
+        skipped.append(Skipped(source, str(row["reason"])))
+        if row["known"]:
+            seen.add(doc_id)  # never lose what was indexed: keep the last good version
+            notes.append(f"{source}: kept the previously indexed version")
+        return 0
+    seen.add(doc_id)
+    chunks = list(row["chunks"])
+    writer.add(doc, chunks, np.asarray(row["vectors"], dtype=np.float32), _tokens(a, chunks),
+               int(row["size"]), int(row["mtime_ns"]), row["table"])
+    counts["updated" if row["known"] else "added"] += 1
+    notes.extend(f"{doc.source}: {note}" for note in doc.notes)
+    return len(chunks)

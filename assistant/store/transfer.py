@@ -1,0 +1,25 @@
+"""Copy an index into another store without embedding anything again (e.g. local -> Milvus)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ..types import Chunk
+from .local import LocalStore
+from .writer import Writer
+
+
+def copy_index(src: LocalStore, dst: Writer, tokens: Callable[[Sequence[Chunk]], list[list[str]]]) -> int:
+    """Every document of `src` with its chunks, vectors and sentence vectors into `dst`,
+    committed at once; returns the number of chunks. `tokens` makes BM25 tokens of chunks."""
+    n = 0
+    for doc_id, _, _ in src.listing():
+        doc = src.document(doc_id)
+        if doc is None:
+            continue
+        chunks = src.document_chunks(doc_id)  # in key order, as keys_of returns the keys
+        vectors = src.vectors(src.keys_of([doc_id]).tolist())
+        dst.add(doc, chunks, vectors, tokens(chunks), sentences=src.sentence_vectors(doc_id))
+        n += len(chunks)
+    dst.commit()
+    return n

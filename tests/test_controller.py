@@ -1,0 +1,143 @@
+"""The chat controller without a browser: handlers keyed by component, no leaks over a long chat.
+
+The components are stand-ins (their names): a handler's result is a dict keyed by
+them, so each test reads what an event changes by name. The assistant, its index
+and the model are real.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from conftest import make_assistant
+
+from assistant.controller import Chat, Page
+from assistant.exports import Exports
+
+MILL = "The old mill on the river Wensum ground wheat for the village until 1952.\n"
+BELL = "The bell foundry in Whitechapel cast the great bell of Westminster in 1858.\n"
+QUESTIONS = ["When did the old mill stop grinding wheat?", "Where was the great bell cast?",
+             "What did the mill on the Wensum grind?"]
+
+
+@dataclass
+class Request:
+    """What Gradio passes as gr.Request, as far as the controller reads it."""
+
+    session_hash: str
+
+
+def page() -> Page:
+    names = {f.name: f.name for f in fields(Page)}
+    names["ref_fields"] = [f"ref_{i}" for i in range(7)]  # type: ignore[assignment]
+    return Page(**names)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path, embedder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "mill.txt").write_text(MILL, encoding="utf-8")
+    (docs / "bell.txt").write_text(BELL, encoding="utf-8")
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    a.index()
+    return a, docs
+
+
+def ask(chat: Chat, question: str, turns: list) -> dict:
+    *_, last = chat.respond(question, turns, None, "extractive", "apa")
+    return last
+
+
+def test_a_replaced_retriever_is_freed(corpus) -> None:
+    a, docs = corpus
+    first = a.retriever()
+    first.search(QUESTIONS[0])  # fills its query-vector cache
+    gone = weakref.ref(first)
+    del first
+    (docs / "mill.txt").write_text(MILL + "It is now a museum.\n", encoding="utf-8")
+    a.index()
+    assert a.retriever().search(QUESTIONS[0])  # the new generation is in use
+    gc.collect()
+    assert gone() is None  # no cache holds the old one (and its index) alive
+
+
+def test_exports_are_made_when_asked_in_one_folder_per_session(corpus) -> None:
+    a, _ = corpus
+    exports = Exports(keep=2)
+    chat, p = Chat(a, page(), exports), page()
+    tab, other, third = Request("tab-1"), Request("tab-2"), Request("tab-3")
+    with pytest.raises(gr.Error, match="nothing to export"):
+        chat.export_markdown([], "apa", tab)  # type: ignore[arg-type]
+    turns: list = []
+    for q in QUESTIONS:
+        last = ask(chat, q, turns)
+        turns = last[p.conv]
+        assert last[p.export]["interactive"] is True  # the buttons work once there is a turn
+    assert list(exports.root.iterdir()) == []  # answering writes no file
+    made = {}
+    for make, suffix in ((chat.export_markdown, ".md"), (chat.export_references, ".txt"),
+                         (chat.export_word, ".docx")):
+        path = Path(make(turns, "apa", tab)[p.download])  # type: ignore[arg-type]
+        assert path.suffix == suffix and path.stat().st_size > 0
+        assert len(list(exports.root.iterdir())) == 1  # the session's one folder, replaced
+        assert [f.name for f in path.parent.iterdir()] == [path.name]
+        made[suffix] = path
+    assert made[".md"].exists() is False  # replaced by the later exports
+    text = Path(chat.export_markdown(turns, "apa", tab)[p.download]).read_text(encoding="utf-8")  # type: ignore[arg-type]
+    assert [ln for ln in text.splitlines() if ln.startswith("## ")] == [
+        f"## {i}. {q}" for i, q in enumerate(QUESTIONS, 1)]
+    second = Path(chat.export_word(turns, "harvard", other)[p.download])  # type: ignore[arg-type]
+    assert len(list(exports.root.iterdir())) == 2
+    first = Path(chat.export_word(turns, "apa", tab)[p.download])  # type: ignore[arg-type]
+    chat.export_word(turns, "apa", third)  # type: ignore[arg-type]  # over keep: the oldest goes
+    assert len(list(exports.root.iterdir())) == 2 and first.exists() and not second.exists()
+    cleared = chat.clear(third)  # type: ignore[arg-type]
+    assert cleared[p.conv] == [] and cleared[p.word_file]["interactive"] is False
+    assert len(list(exports.root.iterdir())) == 1
+    exports.close()
+    assert not exports.root.exists()
+
+
+def test_the_page_reads_the_generation_it_answered_from(corpus) -> None:
+    """A commit between the answer and its record must not shift the record's context."""
+    a, docs = corpus
+    chat, p = Chat(a, page()), page()
+    updates = chat.respond(QUESTIONS[1], [], None, "extractive", "apa")
+    next(updates)  # "Searching ..."
+    streamed = next(updates)  # the answer has been given from the generation it read
+    assert "Whitechapel" in streamed[p.chat][-1]["content"]
+    (docs / "bell.txt").write_text("A new opening paragraph that moves every offset along.\n\n"
+                                   + BELL, encoding="utf-8")
+    a.index()
+    *_, last = updates
+    cite = last[p.conv][-1]["citations"][0]
+    assert cite["before"] + cite["quote"] + cite["after"] in BELL
+    assert cite["quote"] == BELL[cite["start"]:cite["end"]]
+
+
+def test_handlers_return_only_what_they_change(corpus) -> None:
+    a, _ = corpus
+    chat, p = Chat(a, page()), page()
+    empty = list(chat.respond("  ", [], None, "extractive", "apa"))
+    assert empty == [{p.box: "  ", p.conv: [], p.status: chat_prompt()}]
+    turns = ask(chat, QUESTIONS[1], [])[p.conv]
+    shown = chat.show_document(turns, gr.EventData(None, {"turn": 0, "n": 1}))
+    assert set(shown) == {p.document} and "<mark id='cited'>" in shown[p.document]
+    assert chat.show_document(turns, gr.EventData(None, {"turn": 5, "n": 1})) == {}
+    assert chat.show_document(turns, gr.EventData(None, {})) == {}
+    assert set(chat.load_reference(None)) == set(p.ref_fields)
+    restored = chat.restore(turns, "harvard")
+    assert set(restored) == {p.chat, p.sources, p.only, p.export, p.refs_file, p.word_file}
+    assert "data-turn='0'" in restored[p.sources]
+
+
+def chat_prompt() -> str:
+    from assistant.controller import EMPTY_PROMPT
+
+    return EMPTY_PROMPT
