@@ -12,7 +12,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +68,7 @@ def open_writer(a: Indexer, rebuild: bool, docs_dir: str | None) -> store.Writer
         for name in (catalog.CATALOG, f"{catalog.CATALOG}-wal", f"{catalog.CATALOG}-shm"):
             (index_dir / name).unlink(missing_ok=True)
         writer = store.writer(index_dir, new, a.settings)
-    if not rebuild and writer.known():
+    if not rebuild and writer.any_documents():
         try:
             store.open_store(index_dir, a.settings).close()  # checks every live segment (sizes, checksums)
         except IndexCorruptError as exc:
@@ -82,7 +82,7 @@ def open_writer(a: Indexer, rebuild: bool, docs_dir: str | None) -> store.Writer
         store.check_compatible(writer.manifest, {"model": s.model, "chunking": s.chunking(),
                                                  "lexical": s.lexical()})
     if store.is_legacy(index_dir) or (index_dir / "CURRENT").is_file():
-        if not rebuild and not writer.known():
+        if not rebuild and not writer.any_documents():
             _convert(a, writer)
         legacy.remove(index_dir)
     return writer
@@ -124,15 +124,19 @@ def reusable(prev: store.Known | None, path: str, content_hash: str, title: str 
 Todo = tuple[Path, str, os.stat_result, Any, bool]  # path, doc_id, stat, Known or None, same path
 
 
-def changed_files(files: Sequence[Path], docs_dir: Path, known: dict[str, store.Known],
+def changed_files(files: Sequence[Path], docs_dir: Path, stats: Mapping[str, tuple[Any, ...]],
                   counts: dict[str, int], seen: set[str], skipped: list[Skipped],
                   notes: list[str]) -> list[Todo]:
     """The files to read (new, or stat changed), by stat alone; counts the unchanged ones,
-    and records unreadable ones (keeping their last indexed version) in `skipped`."""
+    and records unreadable ones (keeping their last indexed version) in `skipped`.
+
+    `stats` maps doc_id to a row starting (path, size, mtime_ns): `Writer.stats()` (then
+    the caller reads the Known rows of the files returned) or `Writer.known()`.
+    """
     todo: list[Todo] = []
     for path in files:
         doc_id = doc_id_of(path, docs_dir)
-        prev = known.get(doc_id)
+        prev = stats.get(doc_id)
         try:
             st = path.stat()
         except OSError as exc:
@@ -142,9 +146,8 @@ def changed_files(files: Sequence[Path], docs_dir: Path, known: dict[str, store.
                 seen.add(doc_id)
                 notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
             continue
-        same_path = prev is not None and prev.path == str(path.resolve())
-        if same_path and prev is not None \
-                and (prev.size, prev.mtime_ns) == (st.st_size, st.st_mtime_ns):
+        same_path = prev is not None and prev[0] == str(path.resolve())
+        if same_path and prev is not None and tuple(prev[1:3]) == (st.st_size, st.st_mtime_ns):
             seen.add(doc_id)
             counts["unchanged"] += 1
             continue
@@ -160,11 +163,15 @@ def update_folder(a: Indexer, docs_dir: Path, rebuild: bool, progress: Progress 
         skipped = list(skipped_files)
         writer = open_writer(a, rebuild, str(docs_dir.resolve()))
         try:
-            known = {} if writer.rebuilding else writer.known()
+            # Every file's stat is compared with the catalog's (path, size, mtime_ns) rows; hashes
+            # and titles are read only for the files whose stat changed.
+            stats = {} if writer.rebuilding else writer.stats()
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             notes: list[str] = []
             seen: set[str] = set()
-            todo = changed_files(files, docs_dir, known, counts, seen, skipped, notes)
+            todo = changed_files(files, docs_dir, stats, counts, seen, skipped, notes)
+            known = writer.known([t[1] for t in todo if t[3] is not None])
+            todo = [(path, doc_id, st, known.get(doc_id), same) for path, doc_id, st, _, same in todo]
 
             def load(item: Todo) -> Document | str | IngestError:
                 """The file as a Document; "same" if only its stat changed; or why it failed."""
@@ -201,7 +208,7 @@ def update_folder(a: Indexer, docs_dir: Path, rebuild: bool, progress: Progress 
                     batches.add(_New(got, a.chunk(got), st.st_size, st.st_mtime_ns))
                     counts["updated" if prev is not None else "added"] += 1
                     notes.extend(f"{got.source}: {note}" for note in got.notes)  # e.g. cp1252
-            removed = set(known) - seen
+            removed = set(stats) - seen
             if not seen:
                 reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
                 raise NoDocumentsError(

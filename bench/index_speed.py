@@ -59,9 +59,19 @@ def _tokens(records: list[dict[str, str]], index: Path) -> tuple[int, int]:
 
     e = load_embedder(Settings.load(env={}))
     bare = e.count_tokens([r["title"] + "\n" + r["text"] for r in records])
-    chunks = e.count_tokens([embed_text(c, True) for c in load(index).chunks])
+    chunks = e.count_tokens([embed_text(c, True) for c in load(index).iter_chunks()])
     cap = e.max_seq_length
     return sum(min(n + 2, cap) for n in bare), sum(min(n + 2, cap) for n in chunks)
+
+
+def _chunks(index: Path) -> int:
+    from assistant.store import load
+
+    s = load(index)
+    try:
+        return len(s)
+    finally:
+        s.close()
 
 
 def main() -> int:
@@ -93,10 +103,9 @@ def main() -> int:
         bare = timed([py, "-c", BARE, str(subset)], env)
         index = timed([py, "-m", "assistant", "index", "--docs", str(docs),
                        "--index", str(tmp / "index"), "--json"], env)
-        manifest = json.loads(next((tmp / "index").glob("gen-*/manifest.json")).read_text())
         bare_tokens, index_tokens = _tokens(records, tmp / "index")
         figures: dict[str, object] = {
-            "abstracts": len(records), "chunks": manifest["chunks"],
+            "abstracts": len(records), "chunks": _chunks(tmp / "index"), "load": os.getloadavg()[0],
             "bare_encode_s": round(bare, 2), "assistant_index_s": round(index, 2),
             "ratio": round(index / bare, 3),
             # The index embeds every token of every abstract (chunks overlap, titles are

@@ -228,6 +228,17 @@ def start_app(work: Path, threads: int = 1) -> tuple[subprocess.Popen, str]:
     raise SystemExit("app.py did not answer within 600 s")
 
 
+def _cpu(proc: subprocess.Popen | None) -> tuple[float, float]:
+    """(CPU seconds of the app this bench started, 0 if none; CPU seconds of this process,
+    i.e. of the clients)."""
+    own = os.times()
+    server = 0.0
+    if proc is not None:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        server = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return server, own.user + own.system
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", help="a running app (default: start app.py on a copy of docs_src/)")
@@ -249,8 +260,14 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             proc, url = start_app(work, args.threads)
             print(f"app started (index built first) in {time.perf_counter() - t0:.1f} s: {url}")
+        cpu0 = _cpu(proc)
         result = run(url, args.clients, args.questions, auth,  # type: ignore[arg-type]
                      http=args.http)
+        cpu1 = _cpu(proc)
+        asked = result.requests + min(args.questions, len(QUESTIONS))  # the baseline's too
+        cpu = {"server_cpu_ms_per_request": round(1000 * (cpu1[0] - cpu0[0]) / asked, 1),
+               "client_cpu_ms_per_request": round(1000 * (cpu1[1] - cpu0[1]) / asked, 1),
+               "load": os.getloadavg()[0]}
     finally:
         if proc is not None:
             proc.terminate()
@@ -261,10 +278,12 @@ def main(argv: list[str] | None = None) -> int:
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
     print(result.summary())
+    print("CPU per request: server {server_cpu_ms_per_request} ms (when this bench started it), "
+          "clients {client_cpu_ms_per_request} ms; load average {load:.1f}".format(**cpu))
     for msg in result.error_messages:
         print("error:", msg)
     if args.json:
-        data = asdict(result)
+        data = {**asdict(result), **cpu}
         data.pop("answers")
         args.json.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     return 1 if result.errors else 0

@@ -164,6 +164,49 @@ def test_auto_merge_past_the_segment_limit(tmp_path: Path):
     assert len(s) == 36 and {c.doc_id for c in s.iter_chunks()} == {f"doc{i}" for i in range(9)}
 
 
+def test_auto_merge_leaves_a_big_segment_alone(tmp_path: Path):
+    """One-document updates merge with each other, never into a big segment (whose rewrite
+    would rebuild its HNSW graph and make a small update cost what the whole index costs)."""
+    w = writer(tmp_path / "index", max_segments=4)
+    for i in range(300):
+        add(w, i)
+        if i % 100 == 99:
+            w.commit()  # three segments of 100 documents
+    big = {r[0] for r in w.db.execute("SELECT name FROM segments")}
+    for i in range(300, 315):
+        add(w, i)
+        w.commit()
+        assert w.segment_count() <= 4
+        assert big <= {r[0] for r in w.db.execute("SELECT name FROM segments")}
+    w.close()
+    s = store.load(tmp_path / "index")
+    assert len(s) == 315 * 4 and len({c.doc_id for c in s.iter_chunks()}) == 315
+    # --optimize still merges everything into one.
+    w = writer(tmp_path / "index", max_segments=4)
+    assert w.merge(everything=True) >= 2 and w.segment_count() == 1
+    w.close()
+
+
+def test_known_reads_the_named_documents_of_a_large_catalog(tmp_path: Path):
+    """Change detection for named documents reads their rows by key; a folder scan reads the
+    stat rows of all; both agree with what was committed."""
+    w = writer(tmp_path / "index", max_segments=100)
+    for i in range(1200):  # more than one batch of SQL parameters
+        d, cs, v = make_doc(i, n=1)
+        w.add(d, cs, v, toks(cs), size=i, mtime_ns=10 * i)
+    w.commit()
+    names = [f"doc{i}" for i in range(0, 1200, 2)] + ["doc7", "nope"]
+    got = w.known(names)
+    assert set(got) == set(names) - {"nope"}
+    assert got["doc7"].size == 7 and got["doc7"].mtime_ns == 70 and got["doc7"].path == "/t/doc7.txt"
+    assert got["doc8"].content_hash == make_doc(8, n=1)[0].content_hash
+    stats = w.stats()
+    assert len(stats) == 1200 and stats["doc1199"] == ("/t/doc1199.txt", 1199, 11990)
+    assert w.known() == {**w.known(list(stats))}
+    assert w.known([]) == {} and w.any_documents()
+    w.close()
+
+
 def test_sentence_vectors_are_stored_with_their_document(tmp_path: Path):
     w = writer(tmp_path / "index")
     d, cs, v = make_doc(1)
@@ -274,8 +317,11 @@ def test_kill_9_during_a_commit_or_a_merge_leaves_the_last_commit(tmp_path: Path
     assert {p.name for p in index.iterdir() if p.name.startswith("seg-")} == live
 
 
-def test_top_n_with_skipped_common_terms_equals_the_full_ranking(tmp_path: Path):
-    """bm25_top skips common terms' postings where they cannot matter; the result must not move."""
+@pytest.mark.parametrize("n", [1, 10, 100])
+def test_top_n_with_skipped_common_terms_equals_the_full_ranking(tmp_path: Path, n: int,
+                                                                  monkeypatch: pytest.MonkeyPatch):
+    """bm25_top skips common terms' postings where they cannot matter (MaxScore with per-term
+    bounds); its top n must be exactly the top n of scoring every chunk."""
     rng = random.Random(4)
     w = writer(tmp_path / "index", max_segments=100)
     zipf = [1 / (r + 1) for r in range(len(VOCAB))]
@@ -296,14 +342,60 @@ def test_top_n_with_skipped_common_terms_equals_the_full_ranking(tmp_path: Path)
     w.commit()
     w.close()
     s = store.load(tmp_path / "index")
-    for _ in range(40):
-        q = tokenize([" ".join(rng.sample(VOCAB, rng.randint(1, 5)))], S.stemmer, S.stopwords)[0]
+    skipped = 0
+    for _ in range(60):
+        # Rare words (the tail of the Zipf draw) with common ones, and common ones alone.
+        words = rng.sample(VOCAB, rng.randint(1, 5)) if rng.random() < 0.7 else VOCAB[:3]
+        q = tokenize([" ".join(words)], S.stemmer, S.stopwords)[0]
         keys, scores = s.bm25(q, 1.2, 0.75)
         want = sorted(zip(keys.tolist(), scores.tolist(), strict=True),
-                      key=lambda kv: (-kv[1], kv[0]))[:10]
-        got = s.bm25_top(q, 1.2, 0.75, 10)
+                      key=lambda kv: (-kv[1], kv[0]))[:n]
+        got = s.bm25_top(q, 1.2, 0.75, n)
+        skipped += bm25_skipped(s, q, n, monkeypatch)
         assert [k for k, _ in got] == [k for k, _ in want] or \
             [round(x, 4) for _, x in got] == [round(x, 4) for _, x in want]
         assert [x for _, x in got] == pytest.approx([x for _, x in want], rel=1e-5)
         pick = keys[::7]
         assert s.bm25_of(q, 1.2, 0.75, pick.tolist()) == pytest.approx(scores[::7], rel=1e-5)
+    assert skipped > 0, "no query skipped a term's postings: the pruning was not exercised"
+
+
+def bm25_skipped(s: store.LocalStore, q: list[str], n: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """1 if bm25_top added fewer postings to its accumulators than the query's terms have."""
+    from assistant.store import bm25, topn
+
+    added = []
+    real = topn._accumulate
+    with monkeypatch.context() as m:
+        m.setattr(topn, "_accumulate", lambda i, rows, *a: (added.append(len(rows)), real(i, rows, *a))[1])
+        s.bm25_top(q, 1.2, 0.75, n)
+    postings = sum(len(r) for t, _ in bm25.terms(s, q, 1.2, 0.75) or [] for _, r, _ in t[1])
+    return int(sum(added) < postings)
+
+
+def test_top_n_when_every_query_word_is_common(tmp_path: Path):
+    """Words in most chunks with varied counts and lengths: the split of common terms into
+    their largest contributions and the rest must not lose a chunk that the rest lifts."""
+    rng = random.Random(9)
+    words = VOCAB[:6]
+    w = writer(tmp_path / "index", max_segments=100)
+    for i in range(400):
+        d, cs, v = make_doc(i, n=1)
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(2, 40)))
+        d = Document(**{**d.__dict__, "text": text})
+        c = Chunk(**{**cs[0].__dict__, "text": text, "start": 0, "end": len(text),
+                     "spans": ((0, len(text)),)})
+        w.add(d, [c], v, toks([c]))
+        if i % 150 == 149:
+            w.commit()
+    w.commit()
+    w.close()
+    s = store.load(tmp_path / "index")
+    for _ in range(80):
+        n = rng.choice([1, 2, 3, 5, 8])
+        q = tokenize([" ".join(rng.sample(words, rng.randint(2, 4)))], S.stemmer, S.stopwords)[0]
+        q += ["zeppelin"] * rng.randint(0, 1)  # a word no chunk has: no postings, no score
+        keys, scores = s.bm25(q, 1.2, 0.75)
+        want = sorted(zip(keys.tolist(), scores.tolist(), strict=True), key=lambda kv: (-kv[1], kv[0]))[:n]
+        got = s.bm25_top(q, 1.2, 0.75, n)
+        assert [x for _, x in got] == pytest.approx([x for _, x in want], rel=1e-5)

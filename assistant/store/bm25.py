@@ -2,9 +2,8 @@
 
 N, each term's document frequency and the average length are taken across all
 live segments minus deletions when a query runs, so an update never rescans
-old segments and k1, b can change without a rebuild. The top-n search skips the
-postings of common terms that cannot lift any chunk into the top n (MaxScore):
-their contributions are then added only to the candidates found by rarer terms.
+old segments and k1, b can change without a rebuild. The top-n search (topn.py)
+skips the postings that cannot lift any chunk into the top n.
 """
 
 from __future__ import annotations
@@ -99,44 +98,6 @@ def _lookup(qterms: list[tuple[Term, list[np.ndarray]]], i: int, rows: np.ndarra
             if found.any():
                 out[found] += _part(term, norms, i, rows[found], tf[pos[found]])
     return out
-
-
-def top(store: LocalStore, qterms: list[tuple[Term, list[np.ndarray]]], n: int) -> list[tuple[int, float]]:
-    """(key, score) of the n best chunks, best first; ties to the lower key."""
-    # Rarest (highest weight) first; a term's contribution never exceeds its weight.
-    order = sorted(qterms, key=lambda t: -float(t[0][0]))
-    rest = float(sum(t[0][0] for t in order))
-    acc: dict[int, np.ndarray] = {}
-    done = 0
-    for term, norms in order:
-        for i, rows, tf in term[1]:
-            if i not in acc:
-                acc[i] = np.zeros(store.segments[i].rows, dtype=np.float32)
-            acc[i][rows] += _part(term, norms, i, rows, tf)
-            acc[i][store._deleted[i]] = 0
-        done += 1
-        rest -= float(term[0])
-        if done < len(order) and rest < _nth(acc, n):
-            break  # no chunk the remaining terms alone reach can enter the top n
-    keys, scores = [], []
-    for i, sc in acc.items():
-        rows = np.flatnonzero(sc)  # every chunk a processed term occurs in (parts are > 0)
-        part = sc[rows]
-        if done < len(order):
-            part = part + _lookup(order[done:], i, rows)
-        keys.append(np.asarray(store.segments[i].keys[rows]))
-        scores.append(part)
-    k, s = _sorted(keys, scores)
-    best = np.lexsort((k, -s))[:n]
-    return [(int(k[j]), float(s[j])) for j in best if s[j] > 0]
-
-
-def _nth(acc: dict[int, np.ndarray], n: int) -> float:
-    """The n-th best partial score so far (a lower bound of the final n-th best)."""
-    vals = np.concatenate([sc[sc > 0] for sc in acc.values()]) if acc else np.zeros(0)
-    if len(vals) < n:
-        return -math.inf  # fewer than n candidates yet: nothing can be skipped
-    return float(np.partition(vals, len(vals) - n)[len(vals) - n])
 
 
 def _sorted(keys: list[np.ndarray], scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

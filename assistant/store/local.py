@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from ..types import Chunk, Document
-from . import bm25, catalog
+from . import bm25, catalog, topn
 from .segment import REBUILD_HINT, Segment
 
 
@@ -73,6 +73,7 @@ class LocalStore:
         self._deleted: list[np.ndarray] = [s.rows_of(deleted)[0] for s in self.segments]
         self._documents = Documents(self)
         self._norm: list[np.ndarray] = []
+        self._norm_min: list[float] = []  # per segment, the smallest norm (for score bounds)
         self._norm_params: tuple[float, float] | None = None
         self._last_terms: tuple[Any, Any] = (None, None)
         self._recent: OrderedDict[str, Document | None] = OrderedDict()
@@ -127,11 +128,18 @@ class LocalStore:
 
     def chunks(self, keys: Sequence[int]) -> list[Chunk | None]:
         """The chunks with these keys (None for one removed since this store was opened)."""
+        wanted = [int(k) for k in keys]
+        found: dict[int, tuple[str, str, str]] = {}
+        for a in range(0, len(wanted), 500):  # one query per 500 keys, not one per key
+            part = wanted[a:a + 500]
+            found.update((r[0], r[1:]) for r in self.query(
+                f"SELECT key, doc_id, chunk_id, record FROM chunks WHERE key IN "
+                f"({','.join('?' * len(part))})", part))
         out: list[Chunk | None] = []
-        for key in keys:
-            rows = self.query("SELECT doc_id, chunk_id, record FROM chunks WHERE key = ?", (int(key),))
-            doc = self.document(rows[0][0]) if rows else None
-            out.append(catalog.chunk_of(rows[0][1], rows[0][2], doc) if rows and doc else None)
+        for key in wanted:
+            row = found.get(key)
+            doc = self.document(row[0]) if row else None
+            out.append(catalog.chunk_of(row[1], row[2], doc) if row and doc else None)
         return out
 
     def iter_chunks(self) -> Iterator[Chunk]:
@@ -194,6 +202,7 @@ class LocalStore:
             # As bm25s computes it: the length term in float64, then float32 against tf.
             self._norm = [(k1 * ((1 - b) + b * np.asarray(s.arrays["doclen"], dtype=np.float64)
                                  / avgdl)).astype(np.float32) for s in self.segments]
+            self._norm_min = [float(x.min()) if len(x) else 1.0 for x in self._norm]
             self._norm_params = (k1, b)
         return self._norm
 
@@ -229,7 +238,8 @@ class LocalStore:
             scores = bm25.of(self, terms, keys)
             order = np.lexsort((keys, -scores))[:n]
             return [(int(keys[i]), float(scores[i])) for i in order if scores[i] > 0]
-        return bm25.top(self, terms, n)
+        return topn.top(self._norm_min, self._deleted, [s.rows for s in self.segments],
+                        [s.keys for s in self.segments], terms, n)
 
     def bm25_of(self, tokens: Sequence[str], k1: float, b: float, keys: Sequence[int]) -> np.ndarray:
         """BM25 scores of these chunks (0 where no query term occurs)."""

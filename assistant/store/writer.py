@@ -12,7 +12,7 @@ import json
 import logging
 import shutil
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 2
 ANN_THRESHOLD = 50_000  # rows from which a segment gets an HNSW index (docs/BENCHMARKS.md)
 MAX_SEGMENTS = 8
+MERGE_RATIO = 4  # see _tier
 
 
 class Known(NamedTuple):
@@ -85,9 +86,31 @@ class Writer:
 
     # --- what is there -----------------------------------------------------
 
-    def known(self) -> dict[str, Known]:
-        rows = self.db.execute("SELECT doc_id, path, size, mtime_ns, content_hash, title FROM documents")
-        return {r[0]: Known._make(r[1:]) for r in rows}
+    def known(self, doc_ids: Collection[str] | None = None) -> dict[str, Known]:
+        """What the catalog records about these documents (every document if None).
+
+        With `doc_ids` the rows are read by primary key, so the cost follows the number
+        asked for, not the size of the index.
+        """
+        sql = "SELECT doc_id, path, size, mtime_ns, content_hash, title FROM documents"
+        if doc_ids is None:
+            return {r[0]: Known._make(r[1:]) for r in self.db.execute(sql)}
+        ids = list(dict.fromkeys(doc_ids))
+        out: dict[str, Known] = {}
+        for a in range(0, len(ids), 500):  # SQLite's limit on bound parameters is 999+
+            part = ids[a:a + 500]
+            rows = self.db.execute(f"{sql} WHERE doc_id IN ({','.join('?' * len(part))})", part)
+            out.update((r[0], Known._make(r[1:])) for r in rows)
+        return out
+
+    def stats(self) -> dict[str, tuple[str, int | None, int | None]]:
+        """doc_id -> (path, size, mtime_ns) of every document: what a folder scan compares
+        each file's stat with (hashes and titles are read only for files whose stat changed)."""
+        rows = self.db.execute("SELECT doc_id, path, size, mtime_ns FROM documents")
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def any_documents(self) -> bool:
+        return self.db.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is not None
 
     def add(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray,
             tokens: Sequence[Sequence[str]], size: int | None = None, mtime_ns: int | None = None,
@@ -209,7 +232,7 @@ class Writer:
                 if not deleted:
                     return 0
         else:
-            names = [r[0] for r in rows[: len(rows) - self.max_segments // 2 + 1]]
+            names = [r[0] for r in _tier(rows, len(rows) - self.max_segments // 2 + 1)]
         if not names:
             return 0
         reader = LocalStore(self.index_dir)
@@ -248,6 +271,23 @@ class Writer:
         for entry in self.index_dir.iterdir():
             if entry.name.startswith("seg-") and entry.name not in live:
                 shutil.rmtree(entry, ignore_errors=True)
+
+
+def _tier(rows: Sequence[tuple[str, int]], want: int) -> list[tuple[str, int]]:
+    """The smallest segments to merge (`rows` by live rows ascending): up to `want` of them, and a
+    larger one only while it is at most MERGE_RATIO times the rows taken so far.
+
+    So a one-document update never rewrites a big segment (and rebuilds its HNSW graph):
+    small segments merge with small ones, and a row is rewritten about log(N) times.
+    """
+    taken: list[tuple[str, int]] = []
+    total = 0
+    for name, live in rows[:max(want, 2)]:
+        if len(taken) >= 2 and live > MERGE_RATIO * max(total, 1):
+            break
+        taken.append((name, live))
+        total += live
+    return taken
 
 
 def _new_name(db: Any) -> str:
