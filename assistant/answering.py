@@ -33,7 +33,6 @@ class Answerer:
         self.loaded = loaded
         self.settings: Settings = loaded.settings
         self._retriever: Retriever | None = None
-        self._loaded_gen: int | None = None
         self._lock = threading.Lock()
         self._loading = threading.Lock()  # held by the one thread loading a new generation
         self._llm: Any = None  # generate.OpenAIGenerator, made on first use
@@ -56,18 +55,19 @@ class Answerer:
         index_dir = self.settings.index_dir
         gen = store.generation(index_dir)
         current = self._retriever
-        if current is not None and gen == self._loaded_gen:
+        if current is not None and gen == current.store.generation:
             return current
         if current is not None and not self._loading.acquire(blocking=False):
             return current  # another thread is opening the new commit
         if current is None:
             self._loading.acquire()
         try:
-            if self._retriever is None or store.generation(index_dir) != self._loaded_gen:
+            if self._retriever is None or \
+                    store.generation(index_dir) != self._retriever.store.generation:
                 loaded = store.load(index_dir, self.expected(), self.settings)
                 retriever = Retriever(loaded, self.embedder, self.settings)
                 with self._lock:
-                    self._retriever, self._loaded_gen = retriever, loaded.generation
+                    self._retriever = retriever
             assert self._retriever is not None
             return self._retriever
         finally:
