@@ -130,8 +130,7 @@ def changed_files(files: Sequence[Path], docs_dir: Path, stats: Mapping[str, tup
     """The files to read (new, or stat changed), by stat alone; counts the unchanged ones,
     and records unreadable ones (keeping their last indexed version) in `skipped`.
 
-    `stats` maps doc_id to a row starting (path, size, mtime_ns): `Writer.stats()` (then
-    the caller reads the Known rows of the files returned) or `Writer.known()`.
+    `stats` maps doc_id to a row starting (path, size, mtime_ns), as `Writer.stats()` gives.
     """
     todo: list[Todo] = []
     for path in files:
@@ -155,6 +154,18 @@ def changed_files(files: Sequence[Path], docs_dir: Path, stats: Mapping[str, tup
     return todo
 
 
+def scan(writer: store.Writer, files: Sequence[Path], docs_dir: Path, counts: dict[str, int],
+         seen: set[str], skipped: list[Skipped], notes: list[str]) -> tuple[set[str], list[Todo]]:
+    """(doc ids indexed now, the files to read with their Known rows): every file's stat is
+    compared with the catalog's (path, size, mtime_ns) rows, and the hash and title rows are
+    read, by key, only for the files whose stat changed."""
+    stats = {} if writer.rebuilding else writer.stats()
+    todo = changed_files(files, docs_dir, stats, counts, seen, skipped, notes)
+    known = writer.known([t[1] for t in todo if t[3] is not None])
+    return set(stats), [(path, doc_id, st, known.get(doc_id), same)
+                        for path, doc_id, st, _, same in todo]
+
+
 def update_folder(a: Indexer, docs_dir: Path, rebuild: bool, progress: Progress | None
                   ) -> IndexReport:
     """Bring the index up to date with `docs_dir`."""
@@ -163,15 +174,10 @@ def update_folder(a: Indexer, docs_dir: Path, rebuild: bool, progress: Progress 
         skipped = list(skipped_files)
         writer = open_writer(a, rebuild, str(docs_dir.resolve()))
         try:
-            # Every file's stat is compared with the catalog's (path, size, mtime_ns) rows; hashes
-            # and titles are read only for the files whose stat changed.
-            stats = {} if writer.rebuilding else writer.stats()
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             notes: list[str] = []
             seen: set[str] = set()
-            todo = changed_files(files, docs_dir, stats, counts, seen, skipped, notes)
-            known = writer.known([t[1] for t in todo if t[3] is not None])
-            todo = [(path, doc_id, st, known.get(doc_id), same) for path, doc_id, st, _, same in todo]
+            indexed, todo = scan(writer, files, docs_dir, counts, seen, skipped, notes)
 
             def load(item: Todo) -> Document | str | IngestError:
                 """The file as a Document; "same" if only its stat changed; or why it failed."""
@@ -208,7 +214,7 @@ def update_folder(a: Indexer, docs_dir: Path, rebuild: bool, progress: Progress 
                     batches.add(_New(got, a.chunk(got), st.st_size, st.st_mtime_ns))
                     counts["updated" if prev is not None else "added"] += 1
                     notes.extend(f"{got.source}: {note}" for note in got.notes)  # e.g. cp1252
-            removed = set(stats) - seen
+            removed = indexed - seen
             if not seen:
                 reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
                 raise NoDocumentsError(

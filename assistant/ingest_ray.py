@@ -29,7 +29,7 @@ import numpy as np
 from . import store
 from .config import Settings
 from .errors import AssistantError, IngestError, NoDocumentsError
-from .indexer import Progress, _summary, _tokens, changed_files, open_writer
+from .indexer import Progress, _summary, _tokens, open_writer, scan
 from .ingest import discover, file_hash, load_document, read_file, source_of
 from .types import Document, IndexReport, Skipped
 
@@ -158,16 +158,15 @@ def update_folder(a: Indexer, docs_dir: Path, address: str | None, rebuild: bool
         skipped = list(skipped_files)
         writer = open_writer(a, rebuild, str(docs_dir.resolve()))
         try:
-            known = {} if writer.rebuilding else writer.known()
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             notes: list[str] = []
             seen: set[str] = set()
+            indexed, changed = scan(writer, files, docs_dir, counts, seen, skipped, notes)
             root = docs_dir.absolute()  # workers on other nodes see the same absolute paths
             todo = [{"path": str(root / path.relative_to(docs_dir)), "doc_id": doc_id, "size": st.st_size,
                      "mtime_ns": st.st_mtime_ns, "known": prev is not None,
                      "prev_hash": prev.content_hash if same_path and prev else ""}
-                    for path, doc_id, st, prev, same_path in
-                    changed_files(files, docs_dir, known, counts, seen, skipped, notes)]
+                    for path, doc_id, st, prev, same_path in changed]
             embedded = 0
             if todo:
                 store.check_compatible(writer.manifest, a.expected())
@@ -186,7 +185,7 @@ def update_folder(a: Indexer, docs_dir: Path, address: str | None, rebuild: bool
                         embedded += _take(a, writer, row, counts, seen, skipped, notes, root)
                         if progress is not None:
                             progress(i + 1, len(todo))
-            removed = set(known) - seen
+            removed = indexed - seen
             if not seen:
                 reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
                 raise NoDocumentsError(f"no document in {docs_dir} could be indexed"
