@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-EMBED_BATCH = 256  # texts per call to the model while files are still being read
+# Texts per call to the model while files are still being read. Each call sorts its texts by
+# length and runs them as batches on every core; with 256 the cores sat idle at the end of
+# each call and padding was longer: 1,000 abstracts took 57 s against 50 s with 2,048.
+EMBED_BATCH = 2048
 
 
 @dataclass

@@ -70,8 +70,18 @@ def lexical_text(chunk: Chunk, with_title: bool) -> str:
     return f"{chunk.title}\n{chunk.text}" if with_title else chunk.text
 
 
+def title_prefix(chunk: Chunk, with_title: bool) -> str:
+    """What embed_text puts before the chunk's text: its document's title and a newline,
+    unless the chunk opens with that title already (a heading such as "# Title"), which
+    the model would otherwise read twice."""
+    if not with_title or not chunk.title:
+        return ""
+    first = chunk.text.lstrip().split("\n", 1)[0].lstrip("#").strip()
+    return "" if first == chunk.title.strip() else chunk.title + "\n"
+
+
 def embed_text(chunk: Chunk, with_title: bool) -> str:
-    return f"{chunk.title}\n{chunk.text}" if with_title else chunk.text
+    return title_prefix(chunk, with_title) + chunk.text
 
 
 def _query_cache(embedder: Embedder) -> functools._lru_cache_wrapper[np.ndarray]:

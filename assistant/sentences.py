@@ -56,7 +56,7 @@ def embed_with_sentences(
     copied file) are run once. `chunks` must hold every chunk of each document
     whose table is wanted; tables come back for the documents of `chunks`.
     """
-    from .retrieve import embed_text  # retrieve imports store, which imports this module
+    from .retrieve import embed_text, title_prefix  # retrieve imports store, which imports us
 
     texts = [embed_text(c, with_titles) for c in chunks]
     unique = list(dict.fromkeys(texts))
@@ -67,7 +67,7 @@ def embed_with_sentences(
         doc = documents[c.doc_id]
         mine = owner.setdefault(c.doc_id, {})
         j = row[text]
-        base = len(c.title) + 1 if with_titles else 0  # embed_text puts the title first
+        base = len(title_prefix(c, with_titles))  # embed_text puts it before the text
         for a, b in c.spans:
             for s, e in body_sentences(doc, a, b):
                 if (s, e) in mine or len(doc.text[s:e].split()) < MIN_WORDS:
