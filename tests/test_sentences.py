@@ -125,3 +125,58 @@ def test_an_embedder_without_span_pooling_embeds_sentences_alone(tmp_path, embed
     spans, vecs = store.sentence_vectors(doc.doc_id)
     alone = embedder.embed([doc.text[s:e] for s, e in spans[:20]])
     assert ((vecs[:20].astype(np.float32) * alone).sum(axis=1) >= 0.999).all()
+
+
+def test_title_prefix_is_left_out_when_the_chunk_opens_with_the_title():
+    from assistant.retrieve import embed_text, title_prefix
+    from assistant.types import Chunk
+
+    def chunk(text: str, title: str = "Lighthouses") -> Chunk:
+        return Chunk("c", "d", title, "x.md", "/x.md", text, 0, len(text), ((0, len(text)),))
+
+    assert embed_text(chunk("# Lighthouses\n\nThe lamp."), True) == "# Lighthouses\n\nThe lamp."
+    assert embed_text(chunk("Lighthouses\nThe lamp."), True) == "Lighthouses\nThe lamp."
+    assert embed_text(chunk("The lamp burned colza oil."), True) == \
+        "Lighthouses\nThe lamp burned colza oil."
+    # A first line that only begins with the title is not the title.
+    assert title_prefix(chunk("Lighthouses of Norfolk\nThe lamp."), True) == "Lighthouses\n"
+    assert title_prefix(chunk("The lamp."), False) == ""
+    assert title_prefix(chunk("The lamp.", title=""), True) == ""
+
+
+def test_a_file_opening_with_its_title_is_embedded_with_it_once(tmp_path, embedder):
+    """Sentence vectors are pooled at the right offsets whether or not a title is put first."""
+    from assistant.retrieve import embed_text
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "lighthouse.md").write_text(
+        "# Kelling lighthouse\n\nThe Kelling lighthouse was first lit in 1867 by the harbour "
+        "board. Its lamp burned colza oil until 1902. A keeper and two assistants lived in "
+        "the cottages below the tower. The tower was painted with red and white bands in "
+        "1911. Ships reported its light at eighteen nautical miles on clear nights.\n",
+        encoding="utf-8")
+    (docs / "mill.txt").write_text(
+        "The mill ground wheat for three villages until the flood of 1953. Its wheel was "
+        "rebuilt in oak by a firm from Norwich. Flour was carried to the market by barge. "
+        "The miller kept bees in the orchard behind the race.\n", encoding="utf-8")
+    counting = Counting(embedder)
+    a = make_assistant(tmp_path / "index", counting, docs)
+    a.index()
+    by_start = {t.split("\n", 1)[0]: t for t in counting.texts}
+    assert "# Kelling lighthouse" in by_start  # no "Kelling lighthouse\n" before the heading
+    assert by_start["# Kelling lighthouse"].count("Kelling lighthouse") == 2  # heading + text
+    store = a.retriever().store
+    chunks = list(store.iter_chunks())
+    assert len(chunks) == 2
+    for c in chunks:
+        text = embed_text(c, True)
+        spans, vecs = store.sentence_vectors(c.doc_id)
+        assert len(spans) >= 4
+        # Each stored vector is the pooling of its own sentence inside the embedded text.
+        at = text.index(c.text)
+        local = [(at + s - c.start, at + e - c.start) for s, e in spans]
+        assert [text[x:y] for x, y in local] == [c.text[s - c.start:e - c.start] for s, e in spans]
+        want = embedder.embed_spans([text], [local])[1][0]
+        cos = (vecs.astype(np.float32) * want).sum(axis=1)
+        assert (cos > 0.999).all(), (c.source, cos)
