@@ -83,10 +83,10 @@ def percentile(values: list[float], q: float) -> float:
 class HttpClient:
     """The same /ask API over plain HTTP (Gradio's REST form: POST, then read the event).
 
-    gradio_client spends ~50 ms of CPU per request in the client itself; on a
-    2-core machine where the clients share the cores with the server, that is
-    more than the server's own ~20 ms, so this lean client shows what the
-    server sustains. No login support: use the default client with --auth.
+    A second view of the same API without gradio_client's own work (it spends
+    ~8 ms of CPU a request even with the shared SSL context, against the
+    server's ~20 ms, and the clients share the cores with the server). No login
+    support: use the default client with --auth.
     """
 
     def __init__(self, url: str) -> None:
