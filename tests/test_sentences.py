@@ -135,7 +135,9 @@ def test_title_prefix_is_left_out_when_the_chunk_opens_with_the_title():
         return Chunk("c", "d", title, "x.md", "/x.md", text, 0, len(text), ((0, len(text)),))
 
     assert embed_text(chunk("# Lighthouses\n\nThe lamp."), True) == "# Lighthouses\n\nThe lamp."
-    assert embed_text(chunk("Lighthouses\nThe lamp."), True) == "Lighthouses\nThe lamp."
+    assert embed_text(chunk("## Lighthouses\nThe lamp."), True) == "## Lighthouses\nThe lamp."
+    # A plain first line that is the title keeps the title put first (see title_prefix).
+    assert embed_text(chunk("Lighthouses\nThe lamp."), True) == "Lighthouses\nLighthouses\nThe lamp."
     assert embed_text(chunk("The lamp burned colza oil."), True) == \
         "Lighthouses\nThe lamp burned colza oil."
     # A first line that only begins with the title is not the title.
