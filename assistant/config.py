@@ -73,6 +73,11 @@ class Settings(BaseModel):
     backend: Backend = "auto"
     onnx_dir: Path | None = None  # folder of the ONNX copy; None = <venv>/share/assistant
     onnx_threads: int = Field(0, ge=0)  # batches embedded side by side when indexing; 0 = one per core
+    # What runs the ONNX copy when many texts are embedded at once (indexing): "auto" is
+    # OpenVINO when it is installed, else ONNX Runtime. OpenVINO computes in bfloat16 on CPUs
+    # with native bf16 (vectors within cosine 0.9999 of float32; ~4x faster on these cores,
+    # docs/BENCHMARKS.md). Questions are always embedded on ONNX Runtime (faster to load).
+    index_runtime: Literal["auto", "openvino", "onnxruntime"] = "auto"
     torch_threads: int = Field(1, ge=1)  # one thread measured faster than two under load on 2 cores
     batch_size: int = Field(32, ge=1)
     # Chunking, in the embedding model's own tokens (capped at its max_seq_length).

@@ -1,4 +1,5 @@
-"""ONNX Runtime and sentence-transformers give the same vectors; asking never imports torch."""
+"""ONNX Runtime, OpenVINO and sentence-transformers give the same vectors; asking never
+imports torch."""
 
 from __future__ import annotations
 
@@ -18,11 +19,20 @@ from assistant.ingest import discover, load_document
 
 @pytest.fixture(scope="module")
 def onnx_embedder():
-    settings = Settings.load(env={}, backend="onnx")
+    """ONNX Runtime for every call (no OpenVINO for many texts at once)."""
+    settings = Settings.load(env={}, backend="onnx", index_runtime="onnxruntime")
     if not onnx_file(settings).is_file():
         pytest.fail(f"{onnx_file(settings)} is missing: `make install` writes it "
                     "(python -m assistant.embed.export)")
     return load_embedder(settings)
+
+
+@pytest.fixture(scope="module")
+def openvino_embedder():
+    """The same ONNX copy; calls with more than one batch of texts run on OpenVINO."""
+    e = load_embedder(Settings.load(env={}, backend="onnx", index_runtime="openvino"))
+    assert e.bulk() is not None
+    return e
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +70,47 @@ def test_onnx_vectors_equal_sentence_transformers(onnx_embedder, torch_embedder)
     assert float(one[0] @ a[5]) >= 0.99999
 
 
-@pytest.mark.parametrize("build,query", [("torch", "onnx"), ("onnx", "torch")])
+def test_openvino_bulk_vectors_equal_sentence_transformers(openvino_embedder, onnx_embedder,
+                                                           torch_embedder):
+    texts = _sample_texts()
+    bulk = openvino_embedder.embed(texts)  # many batches: OpenVINO
+    assert bulk.shape == (len(texts), 384) and bulk.dtype == np.float32
+    for other in (torch_embedder.embed(texts), onnx_embedder.embed(texts)):
+        cos = (bulk * other).sum(axis=1)
+        worst = int(np.argmin(cos))
+        assert cos.min() >= 0.999, (texts[worst][:80], cos.min())
+    np.testing.assert_allclose(np.linalg.norm(bulk, axis=1), 1.0, atol=1e-5)
+    # One text (a question) runs on ONNX Runtime, exactly as the ONNX-only embedder's.
+    one = openvino_embedder.embed([texts[5]])
+    assert float(one[0] @ onnx_embedder.embed([texts[5]])[0]) >= 0.99999
+    # Sentence vectors pooled in a bulk call agree with ONNX Runtime's too.
+    spans = [[(0, min(len(t), 60))] if t.strip() else [] for t in texts]
+    _, pooled_ov = openvino_embedder.embed_spans(texts, spans)
+    _, pooled_ort = onnx_embedder.embed_spans(texts, spans)
+    for a, b, t in zip(pooled_ov, pooled_ort, texts, strict=True):
+        ok = np.isfinite(b).all(axis=1)
+        assert np.isfinite(a[ok]).all() and ((a[ok] * b[ok]).sum(axis=1) >= 0.999).all(), t[:60]
+
+
+def test_openvino_runtime_without_openvino_says_how_to_install_it(monkeypatch):
+    from assistant.embed.onnx import OnnxEmbedder
+
+    e = load_embedder(Settings.load(env={}, backend="onnx", index_runtime="onnxruntime"))
+    fresh = OnnxEmbedder(e._path, e._tokenizer_dir, e.name, bulk="openvino")
+    monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino -> ImportError
+    with pytest.raises(ModelLoadError, match="pip install openvino"):
+        fresh.embed(["one text"] * 40)
+    auto = OnnxEmbedder(e._path, e._tokenizer_dir, e.name, bulk="auto")
+    assert auto.bulk() is None  # "auto" falls back to ONNX Runtime
+    vecs = auto.embed(["one text"] * 40)
+    assert float(vecs[0] @ e.embed(["one text"])[0]) >= 0.99999
+
+
+@pytest.mark.parametrize("build,query", [("torch", "onnx"), ("onnx", "torch"),
+                                         ("openvino", "torch"), ("openvino", "onnx")])
 def test_index_built_with_one_backend_serves_the_other(tmp_path, onnx_embedder, torch_embedder,
-                                                       build, query):
-    by = {"onnx": onnx_embedder, "torch": torch_embedder}
+                                                       openvino_embedder, build, query):
+    by = {"onnx": onnx_embedder, "torch": torch_embedder, "openvino": openvino_embedder}
     builder = make_assistant(tmp_path / "index", by[build])
     builder.index()
     asker = make_assistant(tmp_path / "index", by[query])

@@ -2,7 +2,7 @@
 
 The bundled MiniLM runs on ONNX Runtime (`onnx.py`) from a copy exported at
 install time (`python -m assistant.embed.export`), so asking never imports
-torch. Any other model, or the bundled one when its ONNX copy is missing,
+torch; indexing runs the same copy on OpenVINO when it is installed. Any other model, or the bundled one when its ONNX copy is missing,
 runs on sentence-transformers (`sentence_transformers.py`). Both give the same
 vectors (cosine >= 0.999), so an index built by one serves the other.
 """
@@ -118,7 +118,8 @@ def load_embedder(settings: Settings) -> Embedder:
         log.warning("no ONNX copy of the bundled model at %s, so torch is loaded (slower to "
                     "start): run `python -m assistant.embed.export` to make it", path)
     key: tuple[object, ...] = (
-        ("onnx", str(path), settings.onnx_threads, settings.batch_size) if use_onnx
+        ("onnx", str(path), settings.onnx_threads, settings.batch_size, settings.index_runtime)
+        if use_onnx
         else ("torch", settings.model, settings.torch_threads, settings.batch_size)
     )
     with _CACHE_LOCK:
@@ -129,7 +130,8 @@ def load_embedder(settings: Settings) -> Embedder:
 
                 _CACHE[key] = OnnxEmbedder(path, bundled_path(), name=settings.model,
                                            threads=settings.onnx_threads,
-                                           batch_size=settings.batch_size)
+                                           batch_size=settings.batch_size,
+                                           bulk=settings.index_runtime)
             else:
                 from .sentence_transformers import SentenceTransformerEmbedder
 

@@ -5,6 +5,11 @@ tokenizer.json tokenizer truncating to 256 tokens, BERT, mean pooling over the
 attention mask, L2 normalisation. One session serves every thread (ONNX
 Runtime sessions are thread-safe); a long list of texts is cut into
 length-sorted batches that `threads` workers run side by side.
+
+Many texts at once (indexing) run on the same ONNX graph compiled by OpenVINO
+when it is installed (`bulk`): in bfloat16 on CPUs with native bf16, ~4x the
+speed of ONNX Runtime here with vectors within cosine 0.9999 of float32. It is
+compiled on the first such call (~0.8 s), so asking never pays for it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,11 +34,19 @@ class OnnxEmbedder:
     """An exported BERT encoder (last_hidden_state) plus its tokenizer, mean-pooled."""
 
     def __init__(self, onnx_path: Path, model_dir: Path, name: str, threads: int = 0,
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 32, bulk: str = "onnxruntime") -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        if bulk not in ("auto", "openvino", "onnxruntime"):
+            raise ValueError(f"bulk must be auto, openvino or onnxruntime, not {bulk!r}")
         self.name = name
+        self._path = onnx_path
+        self._tokenizer_dir = model_dir
+        self._bulk_choice = bulk
+        self._bulk: _OpenVino | None = None
+        self._bulk_lock = threading.Lock()
+        self._bulk_tried = bulk == "onnxruntime"
         self.batch_size = batch_size
         self.threads = threads if threads > 0 else (os.cpu_count() or 1)
         self.max_seq_length = _max_seq_length(model_dir)
@@ -89,9 +103,10 @@ class OnnxEmbedder:
         # Sorting by token count keeps padding small; results are put back in order.
         order = sorted(range(len(enc)), key=lambda i: len(enc[i].ids))
         batches = [order[lo : lo + self.batch_size] for lo in range(0, len(order), self.batch_size)]
+        bulk = self.bulk() if len(batches) > 1 else None
 
         def run(idx: list[int]) -> list[int]:
-            hidden, mask = self.token_states([enc[i].ids for i in idx])
+            hidden, mask = self.token_states([enc[i].ids for i in idx], bulk)
             out[idx] = _mean(hidden, mask.astype(np.float32))
             for row, i in enumerate(idx):
                 if spans[i]:
@@ -110,8 +125,36 @@ class OnnxEmbedder:
                 progress(len(idx))
         return out, pooled
 
-    def token_states(self, batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-        """(last_hidden_state (n, length, dim), attention mask (n, length)) of token id lists."""
+    def bulk(self) -> _OpenVino | None:
+        """The OpenVINO runner for many texts at once, compiled on first use; None when
+        ONNX Runtime does the bulk work (bulk="onnxruntime", or "auto" without OpenVINO)."""
+        if self._bulk_tried:
+            return self._bulk
+        with self._bulk_lock:
+            if not self._bulk_tried:
+                try:
+                    self._bulk = _OpenVino(self._path, self.threads)
+                    log.info("indexing on OpenVINO (%s)", self._bulk.precision)
+                except ImportError:
+                    if self._bulk_choice == "openvino":
+                        raise ModelLoadError(
+                            "ASSISTANT_INDEX_RUNTIME=openvino, but OpenVINO is not installed: "
+                            "run `make install` (or `pip install openvino==2026.4.1`), or set "
+                            "ASSISTANT_INDEX_RUNTIME=auto") from None
+                except Exception as exc:  # OpenVINO raises its own error types
+                    if self._bulk_choice == "openvino":
+                        raise ModelLoadError(f"OpenVINO could not compile {self._path} ({exc})") \
+                            from exc
+                    log.warning("OpenVINO could not compile %s (%s); indexing on ONNX Runtime",
+                                self._path, exc)
+                self._bulk_tried = True
+        return self._bulk
+
+    def token_states(
+        self, batch: Sequence[Sequence[int]], bulk: _OpenVino | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(last_hidden_state (n, length, dim), attention mask (n, length)) of token id lists,
+        from ONNX Runtime, or from `bulk` (OpenVINO) when given."""
         length = max(len(x) for x in batch)
         input_ids = np.zeros((len(batch), length), dtype=np.int64)
         mask = np.zeros((len(batch), length), dtype=np.int64)
@@ -121,7 +164,7 @@ class OnnxEmbedder:
         feed = {"input_ids": input_ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(input_ids)
-        hidden = self._session.run(None, feed)[0]
+        hidden = bulk.run(feed) if bulk is not None else self._session.run(None, feed)[0]
         return hidden, mask
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
@@ -130,6 +173,32 @@ class OnnxEmbedder:
             return []
         enc = self._counter.encode_batch(list(texts), add_special_tokens=False)
         return [len(e.ids) for e in enc]
+
+
+class _OpenVino:
+    """The ONNX copy compiled by OpenVINO for the CPU, one stream per worker thread.
+
+    OpenVINO picks its inference precision: bfloat16 where the CPU computes it
+    natively, float32 elsewhere. Each thread runs its own infer request (a request
+    is not to be shared between threads; the compiled model is).
+    """
+
+    def __init__(self, path: Path, streams: int) -> None:
+        import openvino as ov
+
+        core = ov.Core()
+        self._model = core.compile_model(core.read_model(str(path)), "CPU", {
+            "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": str(streams),
+            "INFERENCE_NUM_THREADS": str(streams)})
+        self.precision = str(self._model.get_property("INFERENCE_PRECISION_HINT"))
+        self._local = threading.local()
+
+    def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self._model.create_infer_request()
+        out = request.infer(feed)  # copies the outputs (share_outputs=False)
+        return np.asarray(out[0])
 
 
 def _mean(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
