@@ -8,7 +8,8 @@ sentence-transformers and encodes the same title + text (max_seq_length 256,
 batch 32, torch's default threads); the contender is `assistant index` in a
 fresh process (model load, parsing, chunking, chunk and sentence vectors,
 BM25, writing the index). Both are wall times from process start, so the
-ratio is measured in one run on the same machine. With --torch, `assistant
+ratio is measured in one run on the same machine. `--index-runtime onnxruntime`
+times indexing without OpenVINO. With --torch, `assistant
 index --backend torch` is timed as well.
 """
 
@@ -79,6 +80,8 @@ def main() -> int:
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("-n", type=int, default=1000, help="abstracts (default 1000)")
     ap.add_argument("--torch", action="store_true", help="also time --backend torch")
+    ap.add_argument("--index-runtime", choices=["auto", "openvino", "onnxruntime"], default="auto",
+                    help="ASSISTANT_INDEX_RUNTIME for `assistant index` (default auto: OpenVINO)")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = ap.parse_args()
 
@@ -99,6 +102,7 @@ def main() -> int:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
         env = {k: v for k, v in env.items() if not k.startswith("ASSISTANT_")}
+        env["ASSISTANT_INDEX_RUNTIME"] = args.index_runtime
         py = sys.executable
         bare = timed([py, "-c", BARE, str(subset)], env)
         index = timed([py, "-m", "assistant", "index", "--docs", str(docs),

@@ -137,7 +137,8 @@ def test_ask_imports_neither_torch_nor_sentence_transformers(tmp_path, onnx_embe
         "import sys\n"
         "from assistant.cli import main\n"
         f"rc = main(['ask', 'Who carried out the review?', '--index', {str(tmp_path / 'index')!r}])\n"
-        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers') "
+        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers', "
+        "'openvino') "
         "if m in sys.modules)\n"
         "print('HEAVY', heavy, rc)\n"
     )
