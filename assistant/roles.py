@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 RANK_NOUNS = frozenset(
     "superintendent inspector constable sergeant detective commissioner commander captain colonel "
-    "general lieutenant major admiral brigadier corporal private commodore "
+    "general lieutenant major admiral brigadier corporal private commodore marshal "
     "chief-superintendent chief-inspector chief-constable".split())
 ROLE_NOUNS = RANK_NOUNS | frozenset(
     "officer chairman chairwoman chairperson chair president vice-president director manager "

@@ -133,6 +133,9 @@ def test_role_phrases_say_what_someone_is():
     assert [text[a:b] for a, b in role_phrases(text, ranks_only=True)] == \
         ["a former chief superintendent"]
     assert role_phrases("The way officials deal with it is a problem.") == []
+    marshal = "Montgomery, a British field marshal, commanded the army."
+    assert [marshal[a:b] for a, b in role_phrases(marshal, ranks_only=True)] == \
+        ["a British field marshal"]
 
 
 def test_names_follow_the_document_and_he_points_back():
