@@ -12,8 +12,9 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,66 +170,104 @@ def scan(writer: store.Writer, files: Sequence[Path], docs_dir: Path, counts: di
                         for path, doc_id, st, _, same in todo]
 
 
+class FolderUpdate:
+    """One update of the index from a folder, under the index lock: what the scan found,
+    then each changed file's outcome, then the report. The loop below and Ray
+    (ingest_ray.update_folder) both go through it, so they count, skip, keep and report
+    alike."""
+
+    def __init__(self, docs_dir: Path, writer: store.Writer, files: Sequence[Path],
+                 skipped: Sequence[Skipped]) -> None:
+        self.docs_dir, self.writer = docs_dir, writer
+        self.counts = {"added": 0, "updated": 0, "unchanged": 0}
+        self.notes: list[str] = []
+        self.seen: set[str] = set()
+        self.skipped = list(skipped)
+        self.indexed, self.todo = scan(writer, files, docs_dir, self.counts, self.seen,
+                                       self.skipped, self.notes)
+
+    def unchanged(self, doc_id: str, size: int, mtime_ns: int) -> None:
+        """Only the file's stat changed: touched, not re-indexed."""
+        self.writer.touch(doc_id, size, mtime_ns)
+        self.seen.add(doc_id)
+        self.counts["unchanged"] += 1
+
+    def failed(self, doc_id: str, source: str, reason: str, known: bool) -> None:
+        """The file could not be read: skipped, and a version indexed before is kept."""
+        self.skipped.append(Skipped(source, reason))
+        if known:
+            # Never lose what was indexed: keep the last good version of the file.
+            self.seen.add(doc_id)
+            self.notes.append(f"{source}: kept the previously indexed version")
+
+    def loaded(self, doc_id: str, doc: Document, known: bool) -> None:
+        """`doc` is (re-)indexed; the caller hands its chunks to the writer."""
+        self.seen.add(doc_id)
+        self.counts["updated" if known else "added"] += 1
+        self.notes.extend(f"{doc.source}: {note}" for note in doc.notes)  # e.g. cp1252
+
+    def removed(self) -> set[str]:
+        """Documents no longer in the folder; NoDocumentsError if none could be indexed."""
+        if not self.seen:
+            reasons = "; ".join(f"{s.source}: {s.reason}" for s in self.skipped[:5])
+            raise NoDocumentsError(
+                f"no document in {self.docs_dir} could be indexed"
+                + (f" ({reasons})" if reasons else "; add .txt, .md, .html, .pdf or .docx files"))
+        return self.indexed - self.seen
+
+    def report(self, removed: set[str], embedded: int) -> IndexReport:
+        kind, total = _summary(self.writer)
+        return IndexReport(removed=len(removed), chunks=total, embedded=embedded,
+                           skipped=tuple(self.skipped), notes=tuple(self.notes),
+                           vector_index=kind, **self.counts)
+
+
+@contextmanager
+def folder_update(a: Indexer, docs_dir: Path, rebuild: bool) -> Iterator[FolderUpdate]:
+    """Lock the index, list `docs_dir` and compare it with the catalog; the writer is closed
+    on the way out (committed or not)."""
+    with store.locked(a.settings.index_dir, a.settings.lock_timeout):
+        files, skipped = discover(docs_dir)  # what is there once it is our turn
+        writer = open_writer(a, rebuild, str(docs_dir.resolve()))
+        try:
+            yield FolderUpdate(docs_dir, writer, files, skipped)
+        finally:
+            writer.close()
+
+
 def update_folder(a: Indexer, docs_dir: Path, rebuild: bool, progress: Progress | None
                   ) -> IndexReport:
     """Bring the index up to date with `docs_dir`."""
-    with store.locked(a.settings.index_dir, a.settings.lock_timeout):
-        files, skipped_files = discover(docs_dir)  # what is there once it is our turn
-        skipped = list(skipped_files)
-        writer = open_writer(a, rebuild, str(docs_dir.resolve()))
-        try:
-            counts = {"added": 0, "updated": 0, "unchanged": 0}
-            notes: list[str] = []
-            seen: set[str] = set()
-            indexed, todo = scan(writer, files, docs_dir, counts, seen, skipped, notes)
+    with folder_update(a, docs_dir, rebuild) as u:
 
-            def load(item: Todo) -> Document | str | IngestError:
-                """The file as a Document; "same" if only its stat changed; or why it failed."""
-                path, _, _, prev, _ = item
-                try:
-                    data = read_file(path, docs_dir)  # size limit checked first
-                except IngestError as exc:
-                    return exc
-                if reusable(prev, str(path.resolve()), file_hash(data)):
-                    return "same"
-                try:
-                    return load_document(path, docs_dir, data)
-                except IngestError as exc:
-                    return exc
+        def load(item: Todo) -> Document | str | IngestError:
+            """The file as a Document; "same" if only its stat changed; or why it failed."""
+            path, _, _, prev, _ = item
+            try:
+                data = read_file(path, docs_dir)  # size limit checked first
+            except IngestError as exc:
+                return exc
+            if reusable(prev, str(path.resolve()), file_hash(data)):
+                return "same"
+            try:
+                return load_document(path, docs_dir, data)
+            except IngestError as exc:
+                return exc
 
-            batches = _Batches(a, writer, progress)
-            # Files are read and parsed one ahead in a thread while the model embeds.
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                for (path, doc_id, st, prev, _), got in zip(todo, pool.map(load, todo), strict=True):
-                    if got == "same":
-                        writer.touch(doc_id, st.st_size, st.st_mtime_ns)  # touched, not changed
-                        seen.add(doc_id)
-                        counts["unchanged"] += 1
-                        continue
-                    if isinstance(got, IngestError):
-                        skipped.append(Skipped(got.path, got.reason))
-                        if prev is not None:
-                            # Never lose what was indexed: keep the last good version of the file.
-                            seen.add(doc_id)
-                            notes.append(f"{source_of(path, docs_dir)}: kept the previously indexed version")
-                        continue
+        batches = _Batches(a, u.writer, progress)
+        # Files are read and parsed one ahead in a thread while the model embeds.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for (_, doc_id, st, prev, _), got in zip(u.todo, pool.map(load, u.todo), strict=True):
+                if got == "same":
+                    u.unchanged(doc_id, st.st_size, st.st_mtime_ns)
+                elif isinstance(got, IngestError):
+                    u.failed(doc_id, got.path, got.reason, prev is not None)
+                else:
                     assert isinstance(got, Document)
-                    seen.add(doc_id)
+                    u.loaded(doc_id, got, prev is not None)
                     batches.add(_New(got, a.chunk(got), st.st_size, st.st_mtime_ns))
-                    counts["updated" if prev is not None else "added"] += 1
-                    notes.extend(f"{got.source}: {note}" for note in got.notes)  # e.g. cp1252
-            removed = indexed - seen
-            if not seen:
-                reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
-                raise NoDocumentsError(
-                    f"no document in {docs_dir} could be indexed"
-                    + (f" ({reasons})" if reasons else "; add .txt, .md, .html, .pdf or .docx files"))
-            embedded = batches.commit(removed)
-            kind, total = _summary(writer)
-        finally:
-            writer.close()
-    return IndexReport(removed=len(removed), chunks=total, embedded=embedded,
-                       skipped=tuple(skipped), notes=tuple(notes), vector_index=kind, **counts)
+        removed = u.removed()
+        return u.report(removed, batches.commit(removed))
 
 
 def update_documents(a: Indexer, documents: Sequence[Document], progress: Progress | None

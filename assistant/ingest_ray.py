@@ -28,10 +28,10 @@ import numpy as np
 
 from . import store
 from .config import Settings
-from .errors import AssistantError, IngestError, NoDocumentsError
-from .indexer import Progress, _summary, _tokens, open_writer, scan
-from .ingest import discover, file_hash, load_document, read_file, source_of
-from .types import Document, IndexReport, Skipped
+from .errors import AssistantError, IngestError
+from .indexer import FolderUpdate, Progress, _tokens, folder_update
+from .ingest import file_hash, load_document, read_file, source_of
+from .types import Document, IndexReport
 
 if TYPE_CHECKING:
     from .indexing import Indexer
@@ -153,73 +153,49 @@ def update_folder(a: Indexer, docs_dir: Path, address: str | None, rebuild: bool
     """Bring the index up to date with `docs_dir`, parsing and embedding on Ray (`address`
     None: a local cluster of `cpus` CPUs, default all)."""
     settings = a.settings
-    with store.locked(settings.index_dir, settings.lock_timeout):
-        files, skipped_files = discover(docs_dir)
-        skipped = list(skipped_files)
-        writer = open_writer(a, rebuild, str(docs_dir.resolve()))
-        try:
-            counts = {"added": 0, "updated": 0, "unchanged": 0}
-            notes: list[str] = []
-            seen: set[str] = set()
-            indexed, changed = scan(writer, files, docs_dir, counts, seen, skipped, notes)
-            root = docs_dir.absolute()  # workers on other nodes see the same absolute paths
-            todo = [{"path": str(root / path.relative_to(docs_dir)), "doc_id": doc_id, "size": st.st_size,
-                     "mtime_ns": st.st_mtime_ns, "known": prev is not None,
-                     "prev_hash": prev.content_hash if same_path and prev else ""}
-                    for path, doc_id, st, prev, same_path in changed]
-            embedded = 0
-            if todo:
-                store.check_compatible(writer.manifest, a.expected())
-                with cluster(address, cpus):
-                    import ray.data
+    with folder_update(a, docs_dir, rebuild) as u:
+        root = docs_dir.absolute()  # workers on other nodes see the same absolute paths
+        todo = [{"path": str(root / path.relative_to(docs_dir)), "doc_id": doc_id, "size": st.st_size,
+                 "mtime_ns": st.st_mtime_ns, "known": prev is not None,
+                 "prev_hash": prev.content_hash if same_path and prev else ""}
+                for path, doc_id, st, prev, same_path in u.todo]
+        embedded = 0
+        if todo:
+            store.check_compatible(u.writer.manifest, a.expected())
+            with cluster(address, cpus):
+                import ray.data
 
-                    actors = max(1, int(ray.cluster_resources().get("CPU", 1)) - 1)
-                    ds = ray.data.from_items(todo).map_batches(
-                        cast(Any, parse), fn_kwargs={"docs_dir": str(root)},
-                        batch_size=PARSE_BATCH, batch_format="numpy", num_cpus=0.5)
-                    ds = ds.map_batches(
-                        Embed, fn_constructor_kwargs={"settings": settings.replace(onnx_threads=1)},
-                        batch_size=EMBED_BATCH, batch_format="numpy", num_cpus=0.5,
-                        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors))
-                    for i, row in enumerate(ds.iter_rows()):
-                        embedded += _take(a, writer, row, counts, seen, skipped, notes, root)
-                        if progress is not None:
-                            progress(i + 1, len(todo))
-            removed = indexed - seen
-            if not seen:
-                reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
-                raise NoDocumentsError(f"no document in {docs_dir} could be indexed"
-                                       + (f" ({reasons})" if reasons else ""))
-            for doc_id in removed:
-                writer.remove(doc_id)
-            writer.commit()
-            kind, total = _summary(writer)
-        finally:
-            writer.close()
-    return IndexReport(removed=len(removed), chunks=total, embedded=embedded,
-                       skipped=tuple(skipped), notes=tuple(notes), vector_index=kind, **counts)
+                actors = max(1, int(ray.cluster_resources().get("CPU", 1)) - 1)
+                ds = ray.data.from_items(todo).map_batches(
+                    cast(Any, parse), fn_kwargs={"docs_dir": str(root)},
+                    batch_size=PARSE_BATCH, batch_format="numpy", num_cpus=0.5)
+                ds = ds.map_batches(
+                    Embed, fn_constructor_kwargs={"settings": settings.replace(onnx_threads=1)},
+                    batch_size=EMBED_BATCH, batch_format="numpy", num_cpus=0.5,
+                    compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors))
+                for i, row in enumerate(ds.iter_rows()):
+                    embedded += _take(a, u, row, root)
+                    if progress is not None:
+                        progress(i + 1, len(todo))
+        removed = u.removed()
+        for doc_id in removed:
+            u.writer.remove(doc_id)
+        u.writer.commit()
+        return u.report(removed, embedded)
 
 
-def _take(a: Indexer, writer: store.Writer, row: dict[str, Any], counts: dict[str, int],
-          seen: set[str], skipped: list[Skipped], notes: list[str], docs_dir: Path) -> int:
+def _take(a: Indexer, u: FolderUpdate, row: dict[str, Any], docs_dir: Path) -> int:
     """Hand one parsed and embedded file to the writer; returns the chunks it adds."""
     doc, doc_id = row["doc"], str(row["doc_id"])
     if doc == "same":
-        writer.touch(doc_id, int(row["size"]), int(row["mtime_ns"]))
-        seen.add(doc_id)
-        counts["unchanged"] += 1
+        u.unchanged(doc_id, int(row["size"]), int(row["mtime_ns"]))
         return 0
     if not isinstance(doc, Document):
-        source = source_of(Path(row["path"]), docs_dir)
-        skipped.append(Skipped(source, str(row["reason"])))
-        if row["known"]:
-            seen.add(doc_id)  # never lose what was indexed: keep the last good version
-            notes.append(f"{source}: kept the previously indexed version")
+        u.failed(doc_id, source_of(Path(row["path"]), docs_dir), str(row["reason"]),
+                 bool(row["known"]))
         return 0
-    seen.add(doc_id)
+    u.loaded(doc_id, doc, bool(row["known"]))
     chunks = list(row["chunks"])
-    writer.add(doc, chunks, np.asarray(row["vectors"], dtype=np.float32), _tokens(a, chunks),
-               int(row["size"]), int(row["mtime_ns"]), row["table"])
-    counts["updated" if row["known"] else "added"] += 1
-    notes.extend(f"{doc.source}: {note}" for note in doc.notes)
+    u.writer.add(doc, chunks, np.asarray(row["vectors"], dtype=np.float32), _tokens(a, chunks),
+                 int(row["size"]), int(row["mtime_ns"]), row["table"])
     return len(chunks)

@@ -12,7 +12,7 @@ from conftest import DOCS_SRC, ROOT, make_assistant
 
 from assistant.chunk import sentence_spans
 from assistant.config import Settings
-from assistant.embed import load_embedder, onnx_file
+from assistant.embed import bundled_path, load_embedder, onnx_file
 from assistant.errors import ModelLoadError
 from assistant.ingest import discover, load_document
 
@@ -95,12 +95,13 @@ def test_openvino_bulk_vectors_equal_sentence_transformers(openvino_embedder, on
 def test_openvino_runtime_without_openvino_says_how_to_install_it(monkeypatch):
     from assistant.embed.onnx import OnnxEmbedder
 
-    e = load_embedder(Settings.load(env={}, backend="onnx", index_runtime="onnxruntime"))
-    fresh = OnnxEmbedder(e._path, e._tokenizer_dir, e.name, bulk="openvino")
+    settings = Settings.load(env={}, backend="onnx", index_runtime="onnxruntime")
+    e = load_embedder(settings)
+    fresh = OnnxEmbedder(onnx_file(settings), bundled_path(), e.name, bulk="openvino")
     monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino -> ImportError
     with pytest.raises(ModelLoadError, match="pip install openvino"):
         fresh.embed(["one text"] * 40)
-    auto = OnnxEmbedder(e._path, e._tokenizer_dir, e.name, bulk="auto")
+    auto = OnnxEmbedder(onnx_file(settings), bundled_path(), e.name, bulk="auto")
     assert auto.bulk() is None  # "auto" falls back to ONNX Runtime
     vecs = auto.embed(["one text"] * 40)
     assert float(vecs[0] @ e.embed(["one text"])[0]) >= 0.99999

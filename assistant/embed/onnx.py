@@ -42,7 +42,6 @@ class OnnxEmbedder:
             raise ValueError(f"bulk must be auto, openvino or onnxruntime, not {bulk!r}")
         self.name = name
         self._path = onnx_path
-        self._tokenizer_dir = model_dir
         self._bulk_choice = bulk
         self._bulk: _OpenVino | None = None
         self._bulk_lock = threading.Lock()
