@@ -1,4 +1,7 @@
-"""`assistant index|ask|serve`: a thin layer over pipeline; the only place errors become exit codes."""
+"""`assistant index|ask|serve|eval`: a thin layer over pipeline; the only place errors become exit codes.
+
+Heavy libraries (torch, faiss, ONNX Runtime, Gradio) load inside the functions that need
+them, so `assistant --help` answers at once."""
 
 from __future__ import annotations
 
@@ -11,8 +14,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import BACKENDS, GENERATORS, MODES, Settings
+from .cite.references import cited_items, render
+from .cite.styles import ANSWER_STYLES
+from .cite.text import answer_text
+from .config import BACKENDS, FLAGS, GENERATORS, MODES, Settings
 from .errors import AssistantError
+from .eval.data import load_beir, load_squad
+from .eval.dialog import run_dialogs
+from .eval.runners import run_beir, run_squad
+from .pipeline import Assistant
+from .types import marker
+from .web.page import serve
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -58,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (each citation with its CSL-JSON reference)")
     p.add_argument("--style", default=None, metavar="STYLE",
-                   choices=["apa", "harvard", "chicago", "bibtex", "ris", "csl-json"],
+                   choices=list(ANSWER_STYLES),
                    help="references in this style: apa, harvard or chicago (in-text citations "
                         "and a reference list), or bibtex, ris, csl-json (for Zotero and co.)")
     _generator_flags(p)
@@ -115,33 +127,18 @@ def _eval_parser(sub: Any) -> None:
         _common(b)
 
 
+def dest(flag: str) -> str:
+    """The attribute argparse stores a flag under: "--llm-base-url" -> "llm_base_url"."""
+    return flag.lstrip("-").replace("-", "_")
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
-    """Defaults < ASSISTANT_* variables < flags."""
-    over: dict[str, Any] = {
-        "index_dir": getattr(args, "index", None),
-        "docs_dir": getattr(args, "docs", None),
-        "model": getattr(args, "model", None),
-        "torch_threads": getattr(args, "threads", None),
-        "backend": getattr(args, "backend", None),
-        "top_k": getattr(args, "k", None),
-        "mode": getattr(args, "mode", None),
-        "chunk_tokens": getattr(args, "chunk_tokens", None),
-        "chunk_overlap": getattr(args, "chunk_overlap", None),
-        "host": getattr(args, "host", None),
-        "port": getattr(args, "port", None),
-        "lock_timeout": getattr(args, "wait", None),
-        "generator": getattr(args, "generator", None),
-        "llm_base_url": getattr(args, "llm_base_url", None),
-        "llm_model": getattr(args, "llm_model", None),
-        "llm_timeout": getattr(args, "llm_timeout", None),
-    }
-    return Settings.load(**over)
+    """Defaults < ASSISTANT_* variables < flags (config.FLAGS names each setting's flag)."""
+    return Settings.load(**{name: getattr(args, dest(flag), None) for name, flag in FLAGS.items()})
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
-
-    from .pipeline import Assistant
 
     bar: tqdm | None = None
 
@@ -160,7 +157,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
                              ray=args.ray)
     if bar is not None:
         bar.close()
-    merged = assistant.optimize() if args.optimize else 0
+    merged = assistant.indexer.optimize() if args.optimize else 0
     if args.json:
         print(json.dumps({
             "added": report.added, "updated": report.updated, "removed": report.removed,
@@ -183,27 +180,19 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from .cite import answer_text
-    from .pipeline import Assistant
-    from .types import marker
-
-    assistant = Assistant(settings)
+    answerer = Assistant(settings).answerer
     if args.json or settings.generator == "extractive":
-        answer = assistant.ask(args.question, k=args.k)
+        answer = answerer.ask(args.question, k=args.k)
     else:
-        answer = _stream(assistant.ask_stream(args.question, k=args.k))
+        answer = _stream(answerer.ask_stream(args.question, k=args.k))
     if args.json:
-        from .references import cited_items
-
         out = answer.to_dict()
-        for c, csl in zip(out["citations"], cited_items(answer, assistant.cited_documents(answer)),
+        for c, csl in zip(out["citations"], cited_items(answer, answerer.cited_documents(answer)),
                           strict=True):
             c["csl"] = csl
         print(json.dumps(out, ensure_ascii=False, indent=1))
     elif args.style:
-        from .references import render
-
-        print(render(answer, assistant.cited_documents(answer), args.style))
+        print(render(answer, answerer.cited_documents(answer), args.style))
     else:
         if answer.short_answer is not None:  # the few words that answer, first
             print(f"{answer.short_answer.text} {marker(answer.short_answer.citation_n)}\n")
@@ -233,16 +222,12 @@ def _stream(answers: Any) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from .ui import serve
-
     serve(settings)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
-
-    from . import evaldata, evaluate
 
     bars: dict[str, tqdm] = {}
 
@@ -256,19 +241,17 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     cache = args.cache or settings.index_dir / "eval"
     if args.benchmark == "beir":
-        beir = evaldata.load_beir(args.path, args.split)
-        report = evaluate.run_beir(settings, beir, cache, progress=progress)
+        beir = load_beir(args.path, args.split)
+        report = run_beir(settings, beir, cache, progress=progress)
     elif args.benchmark == "dialog":
-        from .dialog import run_dialogs
-
         report = run_dialogs(settings, args.path, cache, progress=progress)
     else:
-        squad = evaldata.load_squad(args.path)
+        squad = load_squad(args.path)
         if args.max_questions is not None and 0 < args.max_questions < len(squad.questions):
             step = len(squad.questions) / args.max_questions
             picked = tuple(squad.questions[int(i * step)] for i in range(args.max_questions))
             squad = dataclasses.replace(squad, questions=picked)
-        report = evaluate.run_squad(settings, squad, cache, progress=progress,
+        report = run_squad(settings, squad, cache, progress=progress,
                                     unanswerable=not args.no_unanswerable)
     for bar in bars.values():
         bar.close()

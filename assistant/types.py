@@ -39,11 +39,11 @@ class Document:
     # Spans of `text` that are boilerplate (repeated ad/nav lines): never chunked.
     skip_spans: tuple[tuple[int, int], ...] = ()
     notes: tuple[str, ...] = ()  # e.g. "decoded as cp1252"
+    ocr_pages: tuple[int, ...] = ()  # 1-based pages whose text was read by OCR
     # Bibliographic metadata the file carries, as a CSL-JSON item without "id" (title,
     # author, issued, container-title, publisher, URL, DOI, number-of-pages, type); JSON-able
-    # so that it is stored as it is; plus "ocr-pages" (1-based) when some text was read by
-    # OCR. The user's corrections (references.json) are applied
-    # when a reference is made, not here (see references.py).
+    # so that it is stored as it is. The user's corrections (references.json) are applied
+    # when a reference is made, not here (see cite/references.py).
     meta: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
@@ -111,8 +111,6 @@ class Span:
         return self.heading_path
 
     def to_dict(self) -> dict[str, Any]:
-        from .cite import locator  # cite formats; types only holds data
-
         return {"quote": self.quote, "start": self.start, "end": self.end,
                 "line_start": self.line_start, "line_end": self.line_end,
                 "page_start": self.page_start, "page_end": self.page_end,
@@ -178,6 +176,24 @@ class Citation:
             "unsupported": list(self.unsupported),
             "spans": [s.to_dict() for s in self.parts],
         }
+
+
+def locator(c: Citation | Span) -> str:
+    """'lines 5–6', 'line 5', 'p. 3', 'pp. 3–4', plus the heading path where there is one."""
+    parts = []
+    if c.page_start is not None:
+        if c.page_end is not None and c.page_end != c.page_start:
+            parts.append(f"pp. {c.page_start}\u2013{c.page_end}")
+        else:
+            parts.append(f"p. {c.page_start}")
+    if c.line_start is not None:
+        if c.line_end is not None and c.line_end != c.line_start:
+            parts.append(f"lines {c.line_start}\u2013{c.line_end}")
+        else:
+            parts.append(f"line {c.line_start}")
+    if c.headings:
+        parts.append("\u00a7 " + " > ".join(c.headings))
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -54,9 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from assistant.config import Settings
+    from assistant.embed.chunks import embed_text
     from assistant.ingest import load_document
     from assistant.pipeline import Assistant
-    from assistant.retrieve import build_lexical, embed_text
+    from assistant.retrieve import build_lexical
 
     work = Path(tempfile.mkdtemp(prefix="assistant-bigfile-"))
     path = work / "big.txt"
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.load(index_dir=work / "index", docs_dir=work)
     assistant = Assistant(settings)
     t0 = time.perf_counter()
-    assistant.embedder  # noqa: B018 - load the model outside the timings
+    assistant.indexer.embedder  # noqa: B018 - load the model outside the timings
     print(f"file: {path.stat().st_size / 2**20:.1f} MB; model loaded in "
           f"{time.perf_counter() - t0:.1f} s; memory after loading {peak_mb():.0f} MB")
 
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = load_document(path, work)
     rows.append(("read + decode + boilerplate", time.perf_counter() - t0))
     t0 = time.perf_counter()
-    chunks = assistant.chunk(doc)
+    chunks = assistant.indexer.chunk(doc)
     rows.append((f"chunk ({len(chunks)} chunks, tokenizer)", time.perf_counter() - t0))
     t0 = time.perf_counter()
     build_lexical(chunks, settings)
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     texts = [embed_text(c, settings.embed_titles) for c in chunks]
     todo = texts if args.full else random.Random(0).sample(texts, min(args.sample, len(texts)))
     t0 = time.perf_counter()
-    assistant.embedder.embed(todo)
+    assistant.indexer.embedder.embed(todo)
     dt = time.perf_counter() - t0
     rate = len(todo) / dt
     label = "embed (all)" if args.full else (f"embed (projected from {len(todo)} chunks "

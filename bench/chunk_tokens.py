@@ -31,10 +31,10 @@ def main() -> None:
                     help="index seconds per token / bare encode seconds per token (index_speed.py)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from assistant.chunk import chunk_document
     from assistant.config import Settings
     from assistant.embed import load_embedder
-    from assistant.evaldata import make_document
+    from assistant.eval.data import make_document
+    from assistant.indexing.chunk import chunk_document
 
     e = load_embedder(Settings.load(env={}))
     cap = e.max_seq_length

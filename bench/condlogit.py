@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant import fitted
+from assistant.answer import fitted
 
 
 def fit(groups: Sequence[tuple[np.ndarray, np.ndarray]], names: Sequence[str],

@@ -59,17 +59,17 @@ def main() -> int:
         settings = Settings.load(index_dir=tmp / "index", docs_dir=args.docs)
         assistant = Assistant(settings)
         t0 = time.perf_counter()
-        assistant.embedder  # noqa: B018 - load the model outside the timed build
+        assistant.indexer.embedder  # noqa: B018 - load the model outside the timed build
         load_s = time.perf_counter() - t0
         report = assistant.index(rebuild=True)
-        store = assistant.retriever().store
+        store = assistant.answerer.retriever().store
         texts = [f"{c.title}\n{c.text}" for c in store.iter_chunks()]
         # Enough text for a stable rate, whatever the corpus size.
         sample = (texts * (256 // max(1, len(texts)) + 1))[:256]
         rate1 = embed_rate(1, sample)
         rate2 = embed_rate(2, sample)
 
-        retriever = assistant.retriever()
+        retriever = assistant.answerer.retriever()
         for q in QUESTIONS:
             assistant.ask(q)  # warm: model, index and caches loaded
         ask_ms, embed_ms = [], []

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.config import Settings  # noqa: E402
 from assistant.embed import load_embedder  # noqa: E402
-from assistant.evaldata import load_beir, load_squad  # noqa: E402
-from assistant.evaluate import run_beir, run_squad  # noqa: E402
+from assistant.eval.data import load_beir, load_squad  # noqa: E402
+from assistant.eval.runners import run_beir, run_squad  # noqa: E402
 
 MODES = ("dense", "lexical", "hybrid")
 

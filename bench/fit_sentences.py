@@ -31,22 +31,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import condlogit  # noqa: E402
 
-from assistant import fitted  # noqa: E402
-from assistant.answer import OVERLAP_WEIGHT, SENTENCE_FEATURES, featurize  # noqa: E402
-from assistant.squadmetrics import contains_answer  # noqa: E402
+from assistant.answer import fitted  # noqa: E402
+from assistant.answer.extractive import SENTENCE_FEATURES, featurize  # noqa: E402
+from assistant.eval.metrics import contains_answer  # noqa: E402
+from assistant.text.passages import OVERLAP_WEIGHT
 
 MARGINS = (0.0, 1.0, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 99.0)
 
 
 def record(squad: Path, out: Path, cache: Path, k: int) -> list[dict]:
     from assistant.config import Settings
-    from assistant.evaldata import load_squad
-    from assistant.evaluate import build_index
+    from assistant.eval.data import load_squad
+    from assistant.eval.runners import build_index
 
     settings = Settings.load()
     data = load_squad(squad)
     assistant, _ = build_index(settings, data.documents, data.corpus_hash, cache)
-    retriever = assistant.retriever()
+    retriever = assistant.answerer.retriever()
     documents = retriever.store.documents
     by_article: dict[str, list[str]] = {}
     for d in data.documents:
@@ -57,7 +58,7 @@ def record(squad: Path, out: Path, cache: Path, k: int) -> list[dict]:
             others = None if setting == "answerable" else [
                 d for t, ids in by_article.items() if t != q.article for d in ids]
             hits = retriever.search(q.question, k=k, doc_ids=others)
-            sents, feats = featurize(q.question, hits, documents, assistant.embedder, settings,
+            sents, feats = featurize(q.question, hits, documents, assistant.indexer.embedder, settings,
                                      retriever.query_vector(q.question),
                                      retriever.store.sentence_vectors)
             rows.append({"qid": q.qid, "article": q.article, "setting": setting,

@@ -33,10 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import condlogit  # noqa: E402
 
-from assistant import fitted  # noqa: E402
-from assistant.shortanswer import answer_type, short_answer, span_table  # noqa: E402
-from assistant.spans import SPAN_FEATURES  # noqa: E402
-from assistant.squadmetrics import exact_match, f1_score  # noqa: E402
+from assistant.answer import fitted  # noqa: E402
+from assistant.answer.short import short_answer, span_table  # noqa: E402
+from assistant.answer.spans import SPAN_FEATURES  # noqa: E402
+from assistant.eval.metrics import exact_match, f1_score  # noqa: E402
+from assistant.text.questions import answer_type
 
 SHARES = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.01)
 

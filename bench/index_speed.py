@@ -55,7 +55,7 @@ def _tokens(records: list[dict[str, str]], index: Path) -> tuple[int, int]:
     sys.path.insert(0, str(ROOT))
     from assistant.config import Settings
     from assistant.embed import load_embedder
-    from assistant.retrieve import embed_text
+    from assistant.embed.chunks import embed_text
     from assistant.store import load
 
     e = load_embedder(Settings.load(env={}))

@@ -64,8 +64,8 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    from assistant.formats import LOADERS
-    from assistant.ocr import engine
+    from assistant.ingest.formats import LOADERS
+    from assistant.ingest.ocr import engine
 
     data = args.pdf.read_bytes()
     t0 = time.perf_counter()

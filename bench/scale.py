@@ -33,7 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant import store  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.retrieve import Retriever, lexical_text, tokenize  # noqa: E402
+from assistant.indexing.writer import lexical_text
+from assistant.retrieve import Retriever
+from assistant.text.analyzer import tokenize  # noqa: E402
 from assistant.types import Chunk, Document  # noqa: E402
 
 DIM = 384
@@ -115,7 +117,7 @@ def manifest() -> dict:
 def build(index: Path, docs: int, corpus: Corpus, batch_docs: int, threshold: int) -> float:
     t0 = time.perf_counter()
     with store.locked(index):
-        w = store.Writer(index, manifest, ann_threshold=threshold, max_segments=64)
+        w = store.LocalWriter(index, manifest, ann_threshold=threshold, max_segments=64)
         for start in range(0, docs, batch_docs):
             for i in range(start, min(docs, start + batch_docs)):
                 d, cs, v, picks = corpus.doc(i)
@@ -142,7 +144,7 @@ def update(index: Path, threshold: int, change: tuple | None, remove: str | None
     documents named, add/replace one document or remove one, commit (merging as configured)."""
     t0 = time.perf_counter()
     with store.locked(index):
-        w = store.Writer(index, manifest, ann_threshold=threshold)
+        w = store.LocalWriter(index, manifest, ann_threshold=threshold)
         named = [d for d in (change[0].doc_id if change else None, remove) if d]
         w.known(named)  # what an indexer reads to decide what changed
         if change is not None:
@@ -173,7 +175,7 @@ class Fixed:
 def scan_costs(index: Path, files: int) -> tuple[float, float]:
     """(s to read the catalog's stat rows of every document, s to stat `files` files on disk):
     what a folder scan costs whatever changed. The files are empty ones made for this."""
-    w = store.Writer(index, manifest)
+    w = store.LocalWriter(index, manifest)
     t0 = time.perf_counter()
     n = len(w.stats())
     table_s = time.perf_counter() - t0
@@ -298,7 +300,7 @@ def dense_recall(s: store.LocalStore, corpus: Corpus, docs: int, qs: list[np.nda
     best_keys = np.full((len(q), 10), -1, dtype=np.int64)
     for seg in s.segments:
         live = np.ones(seg.rows, dtype=bool)
-        live[s._deleted[s.segments.index(seg)]] = False
+        live[s.deleted[s.segments.index(seg)]] = False
         for a in range(0, seg.rows, 100_000):
             rows = np.flatnonzero(live[a:a + 100_000]) + a
             x = seg.reconstruct(rows)

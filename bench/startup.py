@@ -96,9 +96,9 @@ def warm(index: Path, repeat: int) -> dict[str, float]:
     for _ in range(repeat):
         for q in QUESTIONS:
             t0 = time.perf_counter()
-            a.embedder.embed([q + " "])  # a fresh text: the retriever caches query vectors
+            a.indexer.embedder.embed([q + " "])  # a fresh text: the retriever caches query vectors
             embeds.append(time.perf_counter() - t0)
-            a.retriever().query_vector.cache_clear()
+            a.answerer.retriever().query_vector.cache_clear()
             t0 = time.perf_counter()
             a.ask(q)
             asks.append(time.perf_counter() - t0)

@@ -25,11 +25,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.answer import candidate_sentences, overlap  # noqa: E402
+from assistant.answer.extractive import overlap  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.evaldata import load_squad  # noqa: E402
-from assistant.evaluate import build_index, contains_answer  # noqa: E402
-from assistant.retrieve import tokenize  # noqa: E402
+from assistant.eval.data import load_squad  # noqa: E402
+from assistant.eval.metrics import contains_answer  # noqa: E402
+from assistant.eval.runners import build_index
+from assistant.text.analyzer import tokenize  # noqa: E402
+from assistant.text.passages import candidate_sentences
 
 
 def main() -> None:
@@ -47,7 +49,7 @@ def main() -> None:
     settings = Settings.load()
     data = load_squad(args.squad)
     assistant, _ = build_index(settings, data.documents, data.corpus_hash, args.cache)
-    retriever = assistant.retriever()
+    retriever = assistant.answerer.retriever()
     documents = retriever.store.documents
     vec_cache: dict[str, np.ndarray] = {}
     by_article: dict[str, list[str]] = {}
@@ -64,7 +66,7 @@ def main() -> None:
             sents = candidate_sentences(hits, documents)
             todo = [s.text for s in sents if s.text not in vec_cache]
             if todo:
-                for t, v in zip(todo, assistant.embedder.embed(todo), strict=True):
+                for t, v in zip(todo, assistant.indexer.embedder.embed(todo), strict=True):
                     vec_cache[t] = v
             rows.append({
                 "qid": q.qid, "setting": setting, "question": q.question,
@@ -103,7 +105,7 @@ def select(row: dict, a: float, c: float, margin: float, threshold: float) -> li
 
 
 def sweep(rows: list[dict]) -> None:
-    from assistant import answer
+    from assistant.answer import extractive as answer
     from assistant.config import Settings
 
     a, c, m = answer.OVERLAP_WEIGHT, 0.1, 0.2  # the hand-set weights before fit_sentences.py

@@ -28,9 +28,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.config import Settings  # noqa: E402
-from assistant.evaldata import load_beir  # noqa: E402
-from assistant.evaluate import build_index, ir_metrics  # noqa: E402
-from assistant.retrieve import tokenize  # noqa: E402
+from assistant.eval.data import load_beir  # noqa: E402
+from assistant.eval.runners import build_index, ir_metrics  # noqa: E402
+from assistant.text.analyzer import tokenize  # noqa: E402
 
 
 class Sweep:
@@ -112,13 +112,13 @@ def main() -> None:
     t0 = time.time()
     assistant, build = build_index(settings, data.documents, data.corpus_hash, args.cache)
     print(json.dumps(build.__dict__), f"{time.time() - t0:.0f}s", flush=True)
-    store = assistant.retriever().store
+    store = assistant.answerer.retriever().store
     keys = [k for d in store.documents for k in store.keys_of([d]).tolist()]
     chunks = [c for c in store.chunks(keys) if c is not None]
     mat = store.vectors(keys)  # rows in chunk order
     qids = list(data.queries)
     queries = [data.queries[q] for q in qids]
-    qv = assistant.embedder.embed(queries)
+    qv = assistant.indexer.embedder.embed(queries)
     dense = qv @ mat.T
     texts = [f"{c.title}\n{c.text}" for c in chunks]
     lex = bm25_scores(texts, queries, settings.bm25_k1, settings.bm25_b, settings.stemmer,

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.squadmetrics import (  # noqa: E402
+from assistant.eval.metrics import (  # noqa: E402
     answer_body,
     contains_answer,
     exact_match,
@@ -27,8 +27,9 @@ from assistant.squadmetrics import (  # noqa: E402
 
 
 def record(path: Path, out: Path, args_cache: Path) -> None:
-    from assistant import evaldata, evaluate
     from assistant.config import Settings
+    from assistant.eval import data as evaldata
+    from assistant.eval import runners as evaluate
 
     data = evaldata.load_squad(path)
     assistant, _ = evaluate.build_index(Settings(), data.documents, data.corpus_hash,
@@ -46,7 +47,8 @@ def record(path: Path, out: Path, args_cache: Path) -> None:
 
 
 def score(rows: list[dict]) -> None:
-    from assistant.shortanswer import answer_type, short_answer
+    from assistant.answer.short import short_answer
+    from assistant.text.questions import answer_type
 
     articles = list(dict.fromkeys(r["article"] for r in rows))
     half = {a: ("tune" if i % 2 == 0 else "held-out") for i, a in enumerate(articles)}

@@ -34,10 +34,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import verify  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.evaldata import load_squad  # noqa: E402
-from assistant.evaluate import build_index, contains_answer  # noqa: E402
+from assistant.eval.data import load_squad  # noqa: E402
+from assistant.eval.metrics import contains_answer  # noqa: E402
+from assistant.eval.runners import build_index  # noqa: E402
+from assistant.generate import verify  # noqa: E402
 
 SQUAD = ROOT.parent / "shared" / "eval" / "xquad-dev" / "xquad.en.dev.json"
 
@@ -64,7 +65,7 @@ class CachedEmbedder:
 def pairs(assistant, data, embedder, settings: Settings, seed: int = 0):
     """(article, kind, label, similarity, overlap, numbers_ok) for every constructed pair."""
     rng = random.Random(seed)
-    retriever = assistant.retriever()
+    retriever = assistant.answerer.retriever()
     documents = retriever.store.documents
     rows = []
     for q in data.questions:

@@ -61,18 +61,18 @@ import json, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
 from assistant.config import Settings
-from assistant.evaldata import make_document
+from assistant.eval.data import make_document
 from assistant.pipeline import Assistant
 corpus, queries, index = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), Path(sys.argv[3])
 a = Assistant(Settings.load().replace(index_dir=index))
-a.embedder
+a.indexer.embedder
 load_s = time.perf_counter() - t0
 docs = [make_document(d["id"], d["title"], d["text"], f"scifact/{d['id']}.txt", Path("/scifact") / d["id"])
         for d in corpus]
 t1 = time.perf_counter()
-report = a.index_documents(docs)
+report = a.indexer.index_documents(docs)
 index_s = time.perf_counter() - t1
-r = a.retriever()
+r = a.answerer.retriever()
 out = {"load_s": load_s, "index_s": index_s, "chunks": report.chunks}
 for mode in ("hybrid", "dense"):
     r.query_vector.cache_clear()

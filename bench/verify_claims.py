@@ -50,10 +50,10 @@ if not os.environ.get("PYTHONPATH"):  # PYTHONPATH chooses whose code is measure
     sys.path.insert(0, str(ROOT))
 
 import assistant  # noqa: E402
-from assistant import verify  # noqa: E402
-from assistant.chunk import sentence_spans  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.evaldata import load_squad  # noqa: E402
+from assistant.eval.data import load_squad  # noqa: E402
+from assistant.generate import verify  # noqa: E402
+from assistant.text.sentences import sentence_spans  # noqa: E402
 from assistant.types import Chunk, Document, Hit  # noqa: E402
 
 SQUAD = ROOT.parent / "shared" / "eval" / "xquad-dev" / "xquad.en.dev.json"

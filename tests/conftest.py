@@ -64,7 +64,7 @@ def assert_exact(assistant: Assistant, answer) -> None:
     For .txt/.md files that is checked against the file as `Path.read_text()`
     decodes it; for other formats against the extracted text in the index.
     """
-    store = assistant.retriever().store
+    store = assistant.answerer.retriever().store
     for c in answer.citations:
         doc = store.documents[c.chunk.doc_id]
         assert doc.text[c.start:c.end] == c.quote, (c.start, c.end, c.quote)

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from conftest import DATA, DOCS_SRC, SEED, assert_exact
 
-from assistant import cli, fitted
-from assistant.answer import SENTENCE_FEATURES, featurize, sentence_model
-from assistant.dialog import load_dialogs, run_dialogs
+from assistant import cli
+from assistant.answer import fitted
+from assistant.answer.extractive import SENTENCE_FEATURES, featurize, sentence_model
+from assistant.answer.spans import SPAN_FEATURES, phrases, stop_words
 from assistant.errors import AssistantError, IngestError
-from assistant.spans import SPAN_FEATURES, phrases, stop_words
+from assistant.eval.dialog import load_dialogs, run_dialogs
 
 
 def test_models_load_from_json_with_the_features_the_code_computes():
@@ -42,9 +43,9 @@ def test_the_fitted_ranker_changes_the_choice_it_should(docs_index):
     """Cosine + overlap (the old score, without its type bonus) prefers the sentence that
     repeats the question's words; the fitted model picks the one that says when."""
     q = "What year saw the earliest recorded use of the steam engine indicator?"
-    r = docs_index.retriever()
+    r = docs_index.answerer.retriever()
     hits = r.search(q)
-    sents, rows = featurize(q, hits, r.store.documents, docs_index.embedder,
+    sents, rows = featurize(q, hits, r.store.documents, docs_index.indexer.embedder,
                             docs_index.settings, r.query_vector(q), r.store.sentence_vectors)
     by_model = sents[int(np.argmax(sentence_model().logits(rows)))]
     by_relevance = max(sents, key=lambda s: s.relevance + 0.1 / (1 + s.hit))
@@ -60,7 +61,7 @@ def test_a_question_of_no_asked_type_gets_the_span_rankers_pick(docs_index):
     assert sa is not None and "Miasma" in sa.text
     cite = next(c for c in answer.citations if c.n == sa.citation_n)
     assert cite.start <= sa.start < sa.end <= cite.end
-    assert docs_index.retriever().store.documents[cite.chunk.doc_id].text[sa.start:sa.end] \
+    assert docs_index.answerer.retriever().store.documents[cite.chunk.doc_id].text[sa.start:sa.end] \
         == sa.text
 
 

@@ -21,9 +21,9 @@ import pytest
 from conftest import DOCS_SRC, SEED, assert_exact, make_assistant
 
 from assistant import cli, store
-from assistant.answer import NOT_FOUND
+from assistant.answer.extractive import NOT_FOUND
+from assistant.embed.chunks import embed_text
 from assistant.errors import AssistantError
-from assistant.retrieve import embed_text
 
 SEED_Q = "Who carried out the review?"
 SEED_A = "Steve Ashley"
@@ -236,7 +236,7 @@ def test_bad_file_is_skipped_with_its_reason(zoo: Zoo, case: Case):
                  if ln.startswith(f"skipped {zoo.source(case.name)}: ")), None)
     assert line is not None, zoo.out
     assert case.reason in line
-    indexed = {d.source for d in zoo.assistant.documents()}
+    indexed = {d.source for d in zoo.assistant.answerer.documents()}
     assert zoo.source(case.name) not in indexed
 
 
@@ -257,7 +257,7 @@ def test_odd_but_readable_file_is_indexed_and_cited_exactly(zoo: Zoo, case: Case
 
 
 def test_nothing_outside_the_corpus_and_no_script_text_is_indexed(zoo: Zoo):
-    store = zoo.assistant.retriever().store
+    store = zoo.assistant.answerer.retriever().store
     everything = "\n".join(d.text for d in store.documents.values())
     everything += "\n".join(c.text + c.title for c in store.iter_chunks())
     for secret in ("PLATYPUS", "WOMBAT", "SCRIPTTEXT", "SCRIPTTWO", "STYLETEXT", "NOSCRIPTTEXT",
@@ -282,7 +282,7 @@ def test_a_file_that_turns_bad_keeps_its_previous_version(tmp_path: Path, embedd
     assistant = make_assistant(index, embedder, docs)
     answer = assistant.ask("Who serviced the boiler?")
     assert answer.found and "Alder Heating" in answer.citations[0].quote
-    assert assistant.retriever().store.documents[answer.citations[0].chunk.doc_id].text[
+    assert assistant.answerer.retriever().store.documents[answer.citations[0].chunk.doc_id].text[
         answer.citations[0].start:answer.citations[0].end] == answer.citations[0].quote
 
 
@@ -313,7 +313,7 @@ def test_owner_protected_pdf_without_user_password_is_read(tmp_path: Path):
 
 def _token_limit_ok(assistant, chunks) -> int:
     """The longest embedded text of `chunks` in model tokens, [CLS] and [SEP] included."""
-    e = assistant.embedder
+    e = assistant.indexer.embedder
     counts = e.count_tokens([embed_text(c, assistant.settings.embed_titles) for c in chunks])
     return max(counts) + 2
 
@@ -327,7 +327,7 @@ def test_2mb_line_without_spaces_fits_the_model_window(tmp_path: Path, embedder)
     assert path.stat().st_size >= 2_000_000
     assistant = make_assistant(tmp_path / "index", embedder, tmp_path)
     doc = load_document(path, tmp_path)
-    chunks = assistant.chunk(doc)
+    chunks = assistant.indexer.chunk(doc)
     assert _token_limit_ok(assistant, chunks) <= embedder.max_seq_length
     for c in chunks:
         assert c.text == "\n\n".join(doc.text[a:b] for a, b in c.spans)
@@ -348,7 +348,7 @@ def test_dense_stretch_inside_a_sentence_is_cut_until_it_fits(tmp_path: Path, em
     path.write_text("word " * 400 + "!" * 390 + " end.", encoding="utf-8")
     assistant = make_assistant(tmp_path / "index", embedder, tmp_path,
                                chunk_tokens=200, chunk_overlap=0)
-    chunks = assistant.chunk(load_document(path, tmp_path))
+    chunks = assistant.indexer.chunk(load_document(path, tmp_path))
     assert _token_limit_ok(assistant, chunks) <= embedder.max_seq_length
     assert max(embedder.count_tokens([c.text for c in chunks])) <= 200 + 2
 
@@ -364,7 +364,7 @@ def test_2mb_line_is_indexed_and_others_stay_answerable(tmp_path: Path, embedder
     assert rc == 0, err
     assert "skipped" not in out
     assistant = make_assistant(index, embedder, docs)
-    store = assistant.retriever().store
+    store = assistant.answerer.retriever().store
     dump = [c for c in store.iter_chunks() if c.source.endswith("dump.txt")]
     assert len(dump) > 10
     assert _token_limit_ok(assistant, dump[:50]) <= embedder.max_seq_length
@@ -382,7 +382,7 @@ def test_identical_passages_are_embedded_once(tmp_path: Path, embedder):
     assistant = make_assistant(tmp_path / "index", embedder, docs)
     totals: list[int] = []
     report = assistant.index(docs, progress=lambda done, total: totals.append(total))
-    store = assistant.retriever().store
+    store = assistant.answerer.retriever().store
     per_doc: dict[str, list[str]] = {}
     for c in store.iter_chunks():
         per_doc.setdefault(c.doc_id, []).append(c.chunk_id)
@@ -410,7 +410,7 @@ def test_20mb_text_file_is_indexed_and_answerable(tmp_path: Path, embedder, caps
     rc, out, err = run_cli(capsys, "index", "--docs", docs, "--index", index)
     assert rc == 0, err
     assistant = make_assistant(index, embedder, docs)
-    assert len(assistant.retriever().store) > 10_000
+    assert len(assistant.answerer.retriever().store) > 10_000
     answer = assistant.ask("What was the lighthouse keeper's code word?")
     assert answer.found and "PELICAN SEVEN" in answer.citations[0].quote
     assert_exact(assistant, answer)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from assistant.chunk import chunk_document, paragraph_spans, sentence_spans
+from assistant.indexing.chunk import chunk_document
 from assistant.ingest import boilerplate_spans
+from assistant.text.sentences import paragraph_spans, sentence_spans
 from assistant.types import Document
 
 

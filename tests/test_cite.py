@@ -10,8 +10,8 @@ from pathlib import Path
 
 from conftest import assert_exact, make_assistant
 
-from assistant import cite
-from assistant.chunk import heading_path
+from assistant.cite import text as cite
+from assistant.text.locate import heading_path
 from assistant.types import Answer, Chunk, Citation
 
 
@@ -120,7 +120,7 @@ def test_real_citations_carry_the_quotes_lines_pages_and_headings(tmp_path: Path
 
     a = make_assistant(tmp_path / "index", embedder, docs)
     a.index()
-    docs_by_id = {d.doc_id: d for d in a.documents()}
+    docs_by_id = {d.doc_id: d for d in a.answerer.documents()}
 
     port = a.ask("Which port does the server listen on?")
     c = port.citations[0]
@@ -144,7 +144,7 @@ def test_real_citations_carry_the_quotes_lines_pages_and_headings(tmp_path: Path
 
 
 def test_reflow_joins_lines_inside_paragraphs_only():
-    from assistant.cite import reflow
+    from assistant.cite.text import reflow
 
     pdf_answer = "The Black Death ravaged Europe for three years before\nit continued. [1]"
     assert reflow(pdf_answer) == "The Black Death ravaged Europe for three years before it continued. [1]"

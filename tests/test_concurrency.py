@@ -81,7 +81,7 @@ def test_questions_are_answered_while_an_upload_is_being_indexed(tmp_path, embed
 
     result: dict[str, object] = {}
     worker = threading.Thread(target=lambda: result.update(
-        report=a.add_files([(upload, "ledger.md")], progress=progress)))
+        report=a.indexer.add_files([(upload, "ledger.md")], progress=progress)))
     worker.start()
     try:
         assert embedding.wait(120)

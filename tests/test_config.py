@@ -89,7 +89,7 @@ def test_the_choices_are_read_from_the_settings_types():
 def test_stop_word_lists_are_bm25s_own():
     from bm25s.stopwords import STOPWORDS_GERMAN
 
-    from assistant.retrieve import tokenize
+    from assistant.text.analyzer import tokenize
 
     assert tokenize(["und der Hund"], "", "de") == [["hund"]]
     assert "und" in STOPWORDS_GERMAN

@@ -16,8 +16,8 @@ import gradio as gr
 import pytest
 from conftest import make_assistant
 
-from assistant.controller import Chat, Page
-from assistant.exports import Exports
+from assistant.web.controller import Chat, Page
+from assistant.web.downloads import Exports
 
 MILL = "The old mill on the river Wensum ground wheat for the village until 1952.\n"
 BELL = "The bell foundry in Whitechapel cast the great bell of Westminster in 1858.\n"
@@ -56,13 +56,13 @@ def ask(chat: Chat, question: str, turns: list) -> dict:
 
 def test_a_replaced_retriever_is_freed(corpus) -> None:
     a, docs = corpus
-    first = a.retriever()
+    first = a.answerer.retriever()
     first.search(QUESTIONS[0])  # fills its query-vector cache
     gone = weakref.ref(first)
     del first
     (docs / "mill.txt").write_text(MILL + "It is now a museum.\n", encoding="utf-8")
     a.index()
-    assert a.retriever().search(QUESTIONS[0])  # the new generation is in use
+    assert a.answerer.retriever().search(QUESTIONS[0])  # the new generation is in use
     gc.collect()
     assert gone() is None  # no cache holds the old one (and its index) alive
 
@@ -138,6 +138,6 @@ def test_handlers_return_only_what_they_change(corpus) -> None:
 
 
 def chat_prompt() -> str:
-    from assistant.controller import EMPTY_PROMPT
+    from assistant.web.controller import EMPTY_PROMPT
 
     return EMPTY_PROMPT

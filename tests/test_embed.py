@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from conftest import DOCS_SRC, ROOT, make_assistant
 
-from assistant.chunk import sentence_spans
 from assistant.config import Settings
 from assistant.embed import bundled_path, load_embedder, onnx_file
 from assistant.errors import ModelLoadError
 from assistant.ingest import discover, load_document
+from assistant.text.sentences import sentence_spans
 
 
 @pytest.fixture(scope="module")

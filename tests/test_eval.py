@@ -10,9 +10,9 @@ import pytest
 
 from assistant import cli
 from assistant.errors import IngestError
-from assistant.evaldata import load_beir, load_squad
-from assistant.evaluate import doc_ranking, ir_metrics
-from assistant.squadmetrics import best_scores, contains_answer, normalize_answer
+from assistant.eval.data import load_beir, load_squad
+from assistant.eval.metrics import best_scores, contains_answer, normalize_answer
+from assistant.eval.runners import doc_ranking, ir_metrics
 
 DATA = Path(__file__).resolve().parent / "data"
 BEIR = DATA / "beir-tiny"
@@ -167,7 +167,7 @@ def test_eval_squad_command(tmp_path: Path, capsys, embedder):
 
 
 def test_convex_fusion_weighs_cosine_against_relative_bm25():
-    from assistant.retrieve import fuse_convex
+    from assistant.retrieve.fusion import fuse_convex
 
     cosine = {0: 0.50, 1: 0.40, 2: 0.45}
     bm25 = {0: 0.0, 1: 10.0, 2: 5.0}  # row 1 is the query's best BM25 match

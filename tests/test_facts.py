@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.facts import evidence, extract, found, lowercase_words, negations
-from assistant.retrieve import tokenize
+from assistant.text.analyzer import tokenize
+from assistant.text.facts import evidence, extract, found, lowercase_words, negations
 
 
 def facts_of(text: str, common: str = "") -> list[tuple[str, str, float]]:

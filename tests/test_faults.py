@@ -377,7 +377,7 @@ def test_damaged_index_is_a_clear_error_that_says_rebuild(damaged, embedder, cap
     docs, index = damaged
     assistant = make_assistant(index, embedder, docs)
     with pytest.raises(IndexCorruptError, match=r"assistant index --rebuild"):
-        store.load(index, assistant.expected())
+        store.load(index, assistant.indexer.expected())
     rc = cli.main(["ask", SEED_Q, "--index", str(index)])
     out, err = capsys.readouterr()
     assert rc == 1
@@ -402,7 +402,7 @@ def test_index_built_with_other_settings_says_rebuild(pristine, embedder, capsys
     docs, index, _ = pristine
     assistant = make_assistant(index, embedder, docs, chunk_tokens=64, chunk_overlap=8)
     with pytest.raises(IndexMismatchError, match=r"chunking=.*assistant index --rebuild"):
-        assistant.retriever()
+        assistant.answerer.retriever()
 
 
 def test_index_loads_without_unpickling_anything(pristine, monkeypatch: pytest.MonkeyPatch):

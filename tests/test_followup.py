@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.followup import is_followup, retrieval_query, standalone, topic
+from assistant.answer.followup import is_followup, retrieval_query, standalone, topic
 
 REVIEW = "What did the independent review of Rotherham find?"
 

@@ -18,13 +18,14 @@ from conftest import DATA, assert_exact, make_assistant
 from llmserver import canned_server, failing_server, free_port, stalled_server
 from ui_server import start_app
 
-from assistant.answer import candidate_sentences
 from assistant.cli import main
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.generate import OpenAIGenerator, build_messages
-from assistant.types import Answer, Statement
-from assistant.verify import UNVERIFIED, split_claims, verify
+from assistant.generate.claims import split_claims
+from assistant.generate.verify import verify
+from assistant.text.passages import candidate_sentences
+from assistant.types import UNVERIFIED, Answer, Statement
 
 DOCS = DATA / "generate"
 QUESTION = "When did the Kelling harbour bridge open?"
@@ -54,7 +55,7 @@ def assert_checked(assistant, answer: Answer) -> None:
     for c in answer.citations:
         assert c.verified in (True, False)
         assert c.chunk.chunk_id in hit_chunks  # only passages that were given
-        doc = assistant.retriever().store.documents[c.chunk.doc_id]
+        doc = assistant.answerer.retriever().store.documents[c.chunk.doc_id]
         assert any(a <= c.start and c.end <= b for a, b in c.chunk.spans)
         assert c.quote.strip() == c.quote and doc.text[c.start:c.end] == c.quote
     for c in answer.citations:
@@ -77,7 +78,7 @@ def assert_checked(assistant, answer: Answer) -> None:
 @pytest.mark.llm
 def test_streamed_answer_grows_then_ends_checked(llm_server, gen_index, embedder):
     assistant = assistant_for(gen_index, embedder, generator="openai", llm_base_url=llm_server)
-    answers = list(assistant.ask_stream(QUESTION))
+    answers = list(assistant.answerer.ask_stream(QUESTION))
     drafts, final = answers[:-1], answers[-1]
     assert len(drafts) >= 2  # token by token, not all at once
     for a, b in zip(drafts, drafts[1:], strict=False):
@@ -103,7 +104,7 @@ def test_page_can_switch_generator_per_question(llm_server, gen_index, embedder)
 def test_verification_of_real_model_output(llm_server, gen_index, embedder):
     """The model's own draft, plus a bad marker, a false claim and a verbatim one, through verify."""
     assistant = assistant_for(gen_index, embedder, llm_base_url=llm_server)
-    retriever = assistant.retriever()
+    retriever = assistant.answerer.retriever()
     hits = retriever.search(QUESTION, k=5)
     gen = OpenAIGenerator(assistant.settings)
     draft = gen.complete(build_messages(QUESTION, hits))
@@ -293,7 +294,7 @@ def test_per_question_switch_without_a_server_falls_back(gen_index, embedder):
 
 def _verify(gen_index, embedder, draft: str, question: str = QUESTION) -> tuple[Answer, list]:
     assistant = assistant_for(gen_index, embedder)
-    retriever = assistant.retriever()
+    retriever = assistant.answerer.retriever()
     hits = retriever.search(question, k=5)
     return verify(question, draft, hits, retriever.store.documents, embedder,
                   assistant.settings), hits
@@ -358,7 +359,7 @@ def test_split_claims_reads_marker_styles():
 
 def test_prompt_numbers_passages_and_carries_the_conversation(gen_index, embedder):
     assistant = assistant_for(gen_index, embedder)
-    hits = assistant.retriever().search(QUESTION, k=2)
+    hits = assistant.answerer.retriever().search(QUESTION, k=2)
     history = [(f"question {i}", f"answer {i} [1] (unverified)") for i in range(5)]
     messages = build_messages("And who designed it?", hits, history)
     assert messages[0]["role"] == "system" and "[2]" in messages[0]["content"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import make_assistant
 
-from assistant.indexer import reusable
+from assistant.indexing.changes import reusable
 from assistant.store import Known
 from assistant.types import Document
 
@@ -38,11 +38,11 @@ def test_documents_at_a_new_path_are_chunked_again_and_cite_it(tmp_path: Path, e
              "d1": "The foundry in Whitechapel cast the great bell in 1858.\n"}
     docs = [Document(doc_id=d, source=f"docs/{d}.txt", path=f"/docs/{d}.txt", title=d.upper(),
                      text=t, format="txt", content_hash=f"hash of {d}") for d, t in texts.items()]
-    assert a.index_documents(docs).embedded == 2
+    assert a.indexer.index_documents(docs).embedded == 2
     moved = [docs[0], Document(**{**docs[1].__dict__, "path": "/archive/d1.txt"})]
-    report = a.index_documents(moved)
+    report = a.indexer.index_documents(moved)
     assert (report.updated, report.unchanged, report.embedded) == (1, 1, 1)
-    hit = a.search("Whitechapel foundry bell", k=1)[0]
+    hit = a.answerer.search("Whitechapel foundry bell", k=1)[0]
     assert hit.chunk.doc_id == "d1" and hit.chunk.path == "/archive/d1.txt"
 
 

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from conftest import DOCS_SRC, SEED, make_assistant
 
-from assistant.chunk import body_sentences, chunk_document, heading_path, sentence_spans
 from assistant.errors import IngestError
+from assistant.indexing.chunk import chunk_document
 from assistant.ingest import discover, ignored, load_document
+from assistant.text.locate import heading_path
+from assistant.text.sentences import body_sentences, sentence_spans
 from assistant.types import Chunk, Document
 
 
@@ -326,7 +328,7 @@ def test_seed_article_is_cleaned_and_every_span_is_exact(tmp_path, embedder):
     assert doc.title == "Praise for Rotherham fight against child sex abuse"
     assert doc.skip_spans and all(doc.text[a:b].strip() == "Hide Ad" for a, b in doc.skip_spans)
     assert len(doc.skip_spans) == file_text.count("Hide Ad")
-    chunks = make_assistant(tmp_path / "index", embedder).chunk(doc)
+    chunks = make_assistant(tmp_path / "index", embedder).indexer.chunk(doc)
     check_chunks(doc, chunks)
     for c in chunks:
         assert "Hide Ad" not in c.text

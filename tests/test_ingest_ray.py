@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from conftest import make_assistant
 
-from assistant import ingest_ray, store
+from assistant import store
+from assistant.indexing import ray as ingest_ray
 
 TIMEOUT_S = 300
 
@@ -61,13 +62,13 @@ def test_ray_update_gives_the_local_paths_report_chunks_and_vectors(
     touched = docs_copy / "rotherham-cse-review.txt"
     os.utime(touched, ns=(time.time_ns(), time.time_ns()))  # stat changed, content did not
 
-    report = ingest_ray.update_folder(ray_a, docs_copy, None, False, cpus=2)
+    report = ingest_ray.update_folder(ray_a.indexer, docs_copy, None, False, cpus=2)
 
     local_a = make_assistant(tmp_path / "local-index", embedder, docs_copy)
     want = local_a.index(docs_copy)  # the same folder by the plain loop, from scratch
     assert (report.added, report.updated, report.removed, report.unchanged) == (1, 1, 1, 3)
-    changed = [d for d, _, src in local_a.listing() if src.endswith(("notes.txt", "steam-engine.md"))]
-    assert report.embedded == len(local_a.retriever().store.keys_of(changed)) > 0
+    changed = [d for d, _, src in local_a.answerer.listing() if src.endswith(("notes.txt", "steam-engine.md"))]
+    assert report.embedded == len(local_a.answerer.retriever().store.keys_of(changed)) > 0
     assert [(s.source, s.reason) for s in report.skipped] == \
         [(s.source, s.reason) for s in want.skipped] and report.skipped
     assert report.chunks == want.chunks
@@ -77,9 +78,9 @@ def test_ray_update_gives_the_local_paths_report_chunks_and_vectors(
         assert got[cid][0] == text
         assert float(got[cid][1] @ vector) >= 0.999
     for doc_id in changed:  # the sentence tables made in the actors' model pass
-        (sa, va), (sb, vb) = (ray_a.retriever().store.sentence_vectors(doc_id),
-                              local_a.retriever().store.sentence_vectors(doc_id))
+        (sa, va), (sb, vb) = (ray_a.answerer.retriever().store.sentence_vectors(doc_id),
+                              local_a.answerer.retriever().store.sentence_vectors(doc_id))
         assert np.array_equal(sa, sb) and len(sa)
         assert np.allclose(va.astype(np.float32), vb.astype(np.float32), atol=2e-3)
-    hits = ray_a.search("kettle boils water", k=1)
+    hits = ray_a.answerer.search("kettle boils water", k=1)
     assert hits[0].chunk.source.endswith("steam-engine.md")

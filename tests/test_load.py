@@ -25,7 +25,7 @@ from conftest import DOCS_SRC, ROOT, SEED
 from ui_server import App, start_app
 
 from assistant import store
-from assistant.answer import NOT_FOUND
+from assistant.answer.extractive import NOT_FOUND
 
 SEED_Q = "Who carried out the review?"
 SEED_A = "Steve Ashley"

@@ -9,7 +9,7 @@ import refdocs
 from conftest import DOCS_SRC
 
 from assistant.ingest import load_document
-from assistant.pageview import page_parts, pages_html, render_page
+from assistant.web.pageview import page_parts, pages_html, render_page
 
 
 def test_outline_gives_the_heading_path(tmp_path: Path) -> None:
@@ -29,7 +29,7 @@ def test_outline_gives_the_heading_path(tmp_path: Path) -> None:
     for offset, _, title in doc.headings:
         assert doc.text[offset:].startswith(title)
 
-    from assistant.chunk import heading_path
+    from assistant.text.locate import heading_path
 
     at = doc.text.index("Felixstowe is the busiest")
     assert heading_path(doc, at) == ("Harbours", "Felixstowe")
@@ -85,7 +85,7 @@ def test_every_span_of_a_two_span_quote_is_highlighted(tmp_path: Path) -> None:
 def test_scanned_page_is_shown_without_highlight_and_said_so(tmp_path: Path) -> None:
     docs = refdocs.write(tmp_path / "docs")
     doc = load_document(docs / "scan.pdf", docs)
-    assert doc.meta["ocr-pages"] == [1]
+    assert doc.ocr_pages == (1,) and "ocr-pages" not in doc.meta
     quote = "Orford Ness"
     start = doc.text.index(quote)
     html = pages_html(doc, {"start": start, "end": start + len(quote), "quote": quote})
@@ -102,4 +102,4 @@ def test_an_image_file_is_a_one_page_document_read_by_ocr(tmp_path: Path) -> Non
     doc = load_document(png, png.parent)
     assert doc.format == "image" and doc.page_starts == (0,)
     assert "Orford Ness" in doc.text and "1998" in doc.text
-    assert doc.meta["ocr-pages"] == [1] and any("OCR" in n for n in doc.notes)
+    assert doc.ocr_pages == (1,) and "ocr-pages" not in doc.meta and any("OCR" in n for n in doc.notes)

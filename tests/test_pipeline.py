@@ -49,7 +49,7 @@ def test_seed_questions_cite_the_right_passage_exactly(seed_index, question, exp
 
 
 def test_no_chunk_holds_boilerplate_and_every_span_is_exact(seed_index):
-    st = seed_index.retriever().store
+    st = seed_index.answerer.retriever().store
     assert len(st) > 0
     for c in st.iter_chunks():
         doc = st.documents[c.doc_id]
@@ -59,7 +59,7 @@ def test_no_chunk_holds_boilerplate_and_every_span_is_exact(seed_index):
 
 
 def test_chunks_fit_the_model_window(seed_index, embedder):
-    st = seed_index.retriever().store
+    st = seed_index.answerer.retriever().store
     texts = [f"{c.title}\n{c.text}" for c in st.iter_chunks()]
     assert max(embedder.count_tokens(texts)) + 2 <= embedder.max_seq_length
 
@@ -90,7 +90,7 @@ def test_incremental_add_change_delete(tmp_path, embedder):
     a = make_assistant(tmp_path / "index", embedder, docs)
     first = a.index()
     assert (first.added, first.updated, first.removed, first.unchanged) == (3, 0, 0, 0)
-    seed_ids = {c.chunk_id for c in a.retriever().store.iter_chunks() if c.source.endswith(SEED)}
+    seed_ids = {c.chunk_id for c in a.answerer.retriever().store.iter_chunks() if c.source.endswith(SEED)}
 
     (docs / "owls.md").write_text(
         "# Owls\n\nThe tawny owl nests in hollow beech trees.\n\nIt hunts at night.\n",
@@ -102,7 +102,7 @@ def test_incremental_add_change_delete(tmp_path, embedder):
     assert (second.added, second.updated, second.removed, second.unchanged) == (1, 1, 1, 1)
     # Only the changed and added documents were embedded; the seed kept its chunk ids.
     assert second.embedded < second.chunks
-    st = a.retriever().store
+    st = a.answerer.retriever().store
     assert seed_ids <= {c.chunk_id for c in st.iter_chunks()}
     assert not any(c.source.endswith("gone.txt") for c in st.iter_chunks())
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import refdocs
 
+from assistant.cite.references import export, formatted
 from assistant.cli import main
-from assistant.metadata import date_parts, front_matter, html_meta, people
-from assistant.references import export, formatted
+from assistant.ingest.metadata import date_parts, front_matter, html_meta, people
 
 # question, file, title, family name of the first author, year, container, (locator, label)
 CASES = [
@@ -176,16 +176,16 @@ def test_word_export_opens_in_libreoffice(index, capsys, tmp_path) -> None:
     """The .docx export converts to PDF with LibreOffice, and the PDF holds the references."""
     from pypdf import PdfReader
 
+    from assistant.cite.records import turn_record
+    from assistant.cite.word import write_docx
     from assistant.config import Settings
     from assistant.pipeline import Assistant
-    from assistant.report import write_docx
-    from assistant.view import turn_record
 
     assistant = Assistant(Settings.load(index_dir=index[1]))
     turns = []
     for case in CASES[:3]:
         answer = assistant.ask(case[0], k=3)
-        turns.append(json.loads(json.dumps(turn_record(answer, assistant.cited_documents(answer)))))
+        turns.append(json.loads(json.dumps(turn_record(answer, assistant.answerer.cited_documents(answer)))))
     path = write_docx(turns, tmp_path / "talk.docx", style="apa")
     subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
                     "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
@@ -199,8 +199,9 @@ def test_word_export_opens_in_libreoffice(index, capsys, tmp_path) -> None:
 
 
 def test_sources_panel_shows_metadata_and_copies_the_reference_escaped() -> None:
-    from assistant.report import from_form, refreshed, to_form
-    from assistant.view import sources_html
+    from assistant.cite.records import refreshed
+    from assistant.web.editor import from_form, to_form
+    from assistant.web.view import sources_html
 
     csl = {"id": "d1", "type": "webpage", "title": "<script>x</script> Tides",
            "author": [{"family": "O'Hara", "given": "Kim"}], "issued": {"date-parts": [[2020, 4]]},

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import make_assistant
 
-from assistant.chunk import locate
-from assistant.retrieve import fuse, merge_overlapping
+from assistant.retrieve.fusion import fuse, merge_overlapping
+from assistant.text.locate import locate
 from assistant.types import Chunk, Document, Hit
 
 
@@ -76,16 +76,16 @@ def test_a_changed_title_is_embedded_again(tmp_path: Path, embedder):
             for i, (title, text) in enumerate([
                 ("Mills", "The old mill on the river ground wheat for the village.\n"),
                 ("Bells", "The foundry in Whitechapel cast the great bell in 1858.\n")])]
-    first = a.index_documents(docs)
+    first = a.indexer.index_documents(docs)
     assert first.added == 2 and first.embedded == first.chunks == 2
-    same = a.index_documents(docs)
+    same = a.indexer.index_documents(docs)
     assert same.embedded == 0 and same.unchanged == 2
     renamed = [docs[0], Document(**{**docs[1].__dict__, "title": "Zanzibar carillon"})]
-    report = a.index_documents(renamed)
+    report = a.indexer.index_documents(renamed)
     assert report.embedded == 1 and report.updated == 1 and report.unchanged == 1
-    hits = a.search("Zanzibar carillon", k=1)
+    hits = a.answerer.search("Zanzibar carillon", k=1)
     assert hits[0].chunk.doc_id == "d1" and hits[0].chunk.title == "Zanzibar carillon"
     # The vector is the new title's: it equals a fresh embedding of "title\ntext".
-    vec = a.retriever().store.vectors([a.retriever().store.keys_of(["d1"])[0]])[0]
+    vec = a.answerer.retriever().store.vectors([a.answerer.retriever().store.keys_of(["d1"])[0]])[0]
     fresh = embedder.embed([f"Zanzibar carillon\n{docs[1].text}"])[0]
     assert float(vec @ fresh) == pytest.approx(1.0, abs=1e-4)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from conftest import make_assistant
 
-from assistant.answer import candidate_sentences
-from assistant.sentences import find, sentence_table
+from assistant.embed.sentences import find, sentence_table
+from assistant.text.passages import candidate_sentences
 
 QUESTION = "Who carried out the review of child sexual exploitation in Rotherham?"
 
@@ -34,7 +34,7 @@ class Counting:
 def test_index_stores_the_vectors_of_every_candidate_sentence(tmp_path, embedder):
     a = make_assistant(tmp_path / "index", embedder)
     a.index()
-    store = a.retriever().store
+    store = a.answerer.retriever().store
     answer = a.ask(QUESTION)
     assert answer.found
     sents = candidate_sentences(answer.hits, store.documents)
@@ -79,7 +79,7 @@ def test_unchanged_documents_keep_their_sentence_vectors(tmp_path, embedder, doc
     assert report.added == 1 and report.unchanged >= 5
     # The new file's one chunk (its sentences are pooled from it); nothing of the others.
     assert len(counting.texts) == 1 and "Kelling" in counting.texts[0], counting.texts
-    store = a.retriever().store
+    store = a.answerer.retriever().store
     new = next(d for d in store.documents.values() if d.source.endswith("new.md"))
     table = store.sentence_vectors(new.doc_id)
     assert table is not None and len(table[0]) == 2
@@ -88,7 +88,7 @@ def test_unchanged_documents_keep_their_sentence_vectors(tmp_path, embedder, doc
 def test_sentence_table_matches_the_contract(tmp_path, embedder):
     a = make_assistant(tmp_path / "index", embedder)
     a.index()
-    store = a.retriever().store
+    store = a.answerer.retriever().store
     doc = next(iter(store.documents.values()))
     chunks = [c for c in store.iter_chunks() if c.doc_id == doc.doc_id]
     spans, vecs = sentence_table(doc, chunks, embedder)
@@ -120,7 +120,7 @@ def test_an_embedder_without_span_pooling_embeds_sentences_alone(tmp_path, embed
 
     a = make_assistant(tmp_path / "index", Plain())
     a.index()
-    store = a.retriever().store
+    store = a.answerer.retriever().store
     doc = next(iter(store.documents.values()))
     spans, vecs = store.sentence_vectors(doc.doc_id)
     alone = embedder.embed([doc.text[s:e] for s, e in spans[:20]])
@@ -128,7 +128,7 @@ def test_an_embedder_without_span_pooling_embeds_sentences_alone(tmp_path, embed
 
 
 def test_title_prefix_is_left_out_when_the_chunk_opens_with_the_title():
-    from assistant.retrieve import embed_text, title_prefix
+    from assistant.embed.chunks import embed_text, title_prefix
     from assistant.types import Chunk
 
     def chunk(text: str, title: str = "Lighthouses") -> Chunk:
@@ -148,7 +148,7 @@ def test_title_prefix_is_left_out_when_the_chunk_opens_with_the_title():
 
 def test_a_file_opening_with_its_title_is_embedded_with_it_once(tmp_path, embedder):
     """Sentence vectors are pooled at the right offsets whether or not a title is put first."""
-    from assistant.retrieve import embed_text
+    from assistant.embed.chunks import embed_text
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -168,7 +168,7 @@ def test_a_file_opening_with_its_title_is_embedded_with_it_once(tmp_path, embedd
     by_start = {t.split("\n", 1)[0]: t for t in counting.texts}
     assert "# Kelling lighthouse" in by_start  # no "Kelling lighthouse\n" before the heading
     assert by_start["# Kelling lighthouse"].count("Kelling lighthouse") == 2  # heading + text
-    store = a.retriever().store
+    store = a.answerer.retriever().store
     chunks = list(store.iter_chunks())
     assert len(chunks) == 2
     for c in chunks:

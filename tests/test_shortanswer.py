@@ -11,8 +11,8 @@ import pytest
 from conftest import DOCS_SRC, SEED
 
 from assistant import cli
-from assistant.roles import about, mentioned, question_names, role_phrases
-from assistant.shortanswer import answer_type, candidates
+from assistant.text.questions import answer_type, candidates
+from assistant.text.roles import about, mentioned, question_names, role_phrases
 
 REVIEW = "What did the independent review of Rotherham find?"
 
@@ -21,7 +21,7 @@ def _exact(assistant, answer):
     """The short answer is document text at its offsets, inside the quote it names."""
     sa = answer.short_answer
     cite = next(c for c in answer.citations if c.n == sa.citation_n)
-    doc = assistant.retriever().store.documents[cite.chunk.doc_id]
+    doc = assistant.answerer.retriever().store.documents[cite.chunk.doc_id]
     assert doc.text[sa.start:sa.end] == sa.text
     assert cite.start <= sa.start < sa.end <= cite.end
     return doc, cite

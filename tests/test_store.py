@@ -22,7 +22,8 @@ from conftest import ROOT
 
 from assistant import store
 from assistant.config import Settings
-from assistant.retrieve import lexical_text, tokenize
+from assistant.indexing.writer import lexical_text
+from assistant.text.analyzer import tokenize
 from assistant.types import Chunk, Document
 
 DIM = 32
@@ -57,11 +58,11 @@ def toks(chunks: list[Chunk]) -> list[list[str]]:
     return tokenize([lexical_text(c, True) for c in chunks], S.stemmer, S.stopwords)
 
 
-def writer(index: Path, **kw) -> store.Writer:
-    return store.Writer(index, manifest, **kw)
+def writer(index: Path, **kw) -> store.LocalWriter:
+    return store.LocalWriter(index, manifest, **kw)
 
 
-def add(w: store.Writer, i: int, **kw) -> tuple[Document, list[Chunk], np.ndarray]:
+def add(w: store.LocalWriter, i: int, **kw) -> tuple[Document, list[Chunk], np.ndarray]:
     d, cs, v = make_doc(i, **kw)
     w.add(d, cs, v, toks(cs))
     return d, cs, v
@@ -119,7 +120,7 @@ def test_commits_deletions_and_merge_keep_bm25_equal_to_one_bm25s_index(tmp_path
     w.close()
     s = store.load(index)
     assert len(s.segments) == 1 and len(s) == sum(map(len, live.values()))
-    assert not s._deleted[0].size  # the merge dropped the deleted rows
+    assert not s.deleted[0].size  # the merge dropped the deleted rows
     for q, scores in before.items():
         assert store_scores(s, q) == pytest.approx(scores, rel=1e-6)
     assert sorted(p.name for p in index.iterdir() if p.name.startswith("seg-")) == \
@@ -362,14 +363,14 @@ def test_top_n_with_skipped_common_terms_equals_the_full_ranking(tmp_path: Path,
 
 def bm25_skipped(s: store.LocalStore, q: list[str], n: int, monkeypatch: pytest.MonkeyPatch) -> int:
     """1 if bm25_top added fewer postings to its accumulators than the query's terms have."""
-    from assistant.store import bm25, topn
+    from assistant.store import topn
 
     added = []
     real = topn._accumulate
     with monkeypatch.context() as m:
         m.setattr(topn, "_accumulate", lambda i, rows, *a: (added.append(len(rows)), real(i, rows, *a))[1])
         s.bm25_top(q, 1.2, 0.75, n)
-    postings = sum(len(r) for t, _ in bm25.terms(s, q, 1.2, 0.75) or [] for _, r, _ in t[1])
+    postings = sum(len(r) for t, _ in s.scorer.terms(q, 1.2, 0.75) or [] for _, r, _ in t[1])
     return int(sum(added) < postings)
 
 

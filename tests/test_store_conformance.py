@@ -18,8 +18,8 @@ from test_store import DIM, add, bm25s_scores, make_doc, manifest, toks
 from assistant import store
 from assistant.config import Settings
 from assistant.errors import IndexMismatchError
-from assistant.retrieve import tokenize
 from assistant.store.milvus_bm25 import REWEIGH_DRIFT
+from assistant.text.analyzer import tokenize
 
 BACKENDS = ["local", "milvus"]
 QUERIES = ("harbour boat", "storm storm gull", "anchor keel sail mast", "tide net")
@@ -172,11 +172,11 @@ def test_real_model_answers_with_exact_quotes_and_updates_incrementally(
     (docs_copy / "amazon-rainforest.html").unlink()
     second = a.index(docs_copy)
     assert (second.added, second.updated, second.removed, second.unchanged) == (0, 1, 1, 3)
-    hits = a.search("kettle boils water", k=3)
+    hits = a.answerer.search("kettle boils water", k=3)
     assert hits[0].chunk.source.endswith("steam-engine.md")
     assert not any(h.chunk.source.endswith("amazon-rainforest.html")
-                   for h in a.search("rainforest canopy", k=10))
-    assert len(a.retriever().store) == second.chunks
+                   for h in a.answerer.search("rainforest canopy", k=10))
+    assert len(a.answerer.retriever().store) == second.chunks
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -212,6 +212,6 @@ def test_a_commit_that_fails_leaves_the_last_commit_and_the_next_writer_cleans_u
     if backend == "milvus":
         from assistant.store.milvus import names
 
-        dense, _ = names(opened._meta("milvus", None))
+        dense, _ = names(opened.meta("milvus"))
         assert opened.client.get_collection_stats(dense)["row_count"] == 6 * 4
     opened.close()

@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 from conftest import DOCS_SRC, SEED, assert_exact, make_assistant
 
-from assistant import cli, indexer, store, view
+from assistant import cli, store
+from assistant.cite.records import turn_record
 from assistant.errors import IndexMismatchError
+from assistant.indexing import update as indexer
 
 SEED_Q = "Who carried out the review?"
 
@@ -87,10 +89,10 @@ def test_index_of_the_previous_format_is_converted_without_embedding(tmp_path: P
     a = make_assistant(tmp_path / "new", embedder, docs)
     a.index()
     old = tmp_path / "old"
-    write_old_format(a.retriever().store, old)
+    write_old_format(a.answerer.retriever().store, old)
     # Readers say what to do.
     with pytest.raises(IndexMismatchError, match=r"older version.*`assistant index`.*--rebuild"):
-        make_assistant(old, embedder, docs).retriever()
+        make_assistant(old, embedder, docs).answerer.retriever()
     rc = cli.main(["ask", SEED_Q, "--index", str(old)])
     assert rc == 1 and "assistant index --rebuild" in capsys.readouterr().err
     # `assistant index` converts it: the vectors are kept, nothing is embedded.
@@ -112,8 +114,8 @@ def test_citation_of_a_document_removed_since_says_so(tmp_path: Path, embedder):
     cited = answer.citations[0].chunk.doc_id
     (docs / "boat.txt").unlink()
     assert a.index().removed == 1
-    assert a.document(cited) is None
-    record = view.turn_record(answer, a.retriever().store.documents)  # the chat re-renders it
+    assert a.answerer.document(cited) is None
+    record = turn_record(answer, a.answerer.retriever().store.documents)  # the chat re-renders it
     assert record["citations"][0]["quote"] == answer.citations[0].quote
     assert record["citations"][0]["before"] == "" == record["citations"][0]["after"]
 
@@ -125,11 +127,11 @@ def test_optimize_merges_segments_and_keeps_answers(tmp_path: Path, embedder, ca
     a.index()
     (docs / "owl.txt").write_text("The tawny owl nests in hollow beech trees.\n", encoding="utf-8")
     a.index()
-    assert len(a.retriever().store.segments) == 2
+    assert len(a.answerer.retriever().store.segments) == 2
     rc = cli.main(["index", "--docs", str(docs), "--index", str(index), "--optimize"])
     out = capsys.readouterr().out
     assert rc == 0 and "vector index: exact (flat); merged 2 segments into one" in out
-    assert len(a.retriever().store.segments) == 1
+    assert len(a.answerer.retriever().store.segments) == 1
     answer = a.ask("Where does the tawny owl nest?")
     assert "beech" in answer.text
     assert_exact(a, answer)
@@ -138,12 +140,12 @@ def test_optimize_merges_segments_and_keeps_answers(tmp_path: Path, embedder, ca
 def test_sentence_vectors_from_the_indexer_are_stored_per_document(tmp_path: Path, embedder):
     """The answer step's sentence vectors are made at index time, stored with each document
     and replaced when the document changes."""
-    from assistant.sentences import find, sentence_table
+    from assistant.embed.sentences import find, sentence_table
 
     docs = folder(tmp_path)
     a = make_assistant(tmp_path / "index", embedder, docs)
     a.index()
-    st = a.retriever().store
+    st = a.answerer.retriever().store
     boat = next(d for d, _, source in st.listing() if source.endswith("boat.txt"))
     doc = st.document(boat)
     stored = st.sentence_vectors(boat)
@@ -160,7 +162,7 @@ def test_sentence_vectors_from_the_indexer_are_stored_per_document(tmp_path: Pat
     (docs / "boat.txt").write_text(doc.text + "\nThe harbour master rings a bell at noon.\n",
                                    encoding="utf-8")
     a.index()
-    st = a.retriever().store
+    st = a.answerer.retriever().store
     changed = st.sentence_vectors(boat)
     text = st.document(boat).text
     assert changed is not None

@@ -8,7 +8,7 @@ import pytest
 from conftest import assert_exact, make_assistant
 
 from assistant.errors import IngestError
-from assistant.upload import UPLOAD_DIR, destination, safe_name
+from assistant.ingest.upload import UPLOAD_DIR, destination, safe_name
 
 
 @pytest.mark.parametrize("sent, kept", [
@@ -68,7 +68,7 @@ def test_add_files_indexes_good_files_and_reports_the_rest(tmp_path: Path, embed
     empty = incoming / "empty.txt"
     empty.write_bytes(b"")
 
-    report = a.add_files([(good, "../../good.md"), (broken, "broken.pdf"), (big, "big.txt"),
+    report = a.indexer.add_files([(good, "../../good.md"), (broken, "broken.pdf"), (big, "big.txt"),
                           (empty, "empty.txt"), (good, "run.exe")])
     assert report.added == ("docs/uploads/good.md",)
     reasons = {s.source: s.reason for s in report.skipped}
@@ -93,7 +93,7 @@ def test_add_files_with_nothing_acceptable_does_not_touch_the_index(tmp_path: Pa
     a.index()
     bad = tmp_path / "x.exe"
     bad.write_bytes(b"MZ")
-    report = a.add_files([(bad, "x.exe")])
+    report = a.indexer.add_files([(bad, "x.exe")])
     assert report.added == () and report.index is None and len(report.skipped) == 1
     assert not (docs / UPLOAD_DIR).exists()
 
@@ -108,8 +108,8 @@ def test_reuploading_a_name_keeps_both_files_and_says_so(tmp_path: Path, embedde
     first.write_text("The lighthouse at Cromer was first lit in 1833.\n", encoding="utf-8")
     second.write_text("The pier at Cromer was rebuilt after the storm of 1897.\n",
                       encoding="utf-8")
-    assert a.add_files([(first, "notes.md")]).renamed == ()
-    report = a.add_files([(second, "notes.md")])
+    assert a.indexer.add_files([(first, "notes.md")]).renamed == ()
+    report = a.indexer.add_files([(second, "notes.md")])
     assert report.added == ("docs/uploads/notes (2).md",)
     assert report.renamed == ("notes.md is already in uploads/; both are kept, "
                               "the new one as notes (2).md",)

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from conftest import DATA, DOCS_SRC, SEED, assert_exact, make_assistant
 
-from assistant.cite import answer_markdown, answer_text, markdown, plain
-from assistant.types import Answer
-from assistant.verify import UNVERIFIED, verify
-from assistant.view import document_html, sources_html, turn_record
+from assistant.cite.records import turn_record
+from assistant.cite.text import answer_markdown, answer_text, markdown, plain
+from assistant.generate.verify import verify
+from assistant.types import UNVERIFIED, Answer
+from assistant.web.view import document_html, sources_html
 
 REVIEW = "Who carried out the review of Rotherham?"
 BRIDGE = "When did the Kelling harbour bridge open?"
@@ -37,9 +38,9 @@ def checked(tmp_path_factory, embedder):
 
 
 def check(assistant, draft: str, question: str) -> Answer:
-    retriever = assistant.retriever()
+    retriever = assistant.answerer.retriever()
     hits = retriever.search(question, k=5)
-    answer = verify(question, draft, hits, retriever.store.documents, assistant.embedder,
+    answer = verify(question, draft, hits, retriever.store.documents, assistant.indexer.embedder,
                     assistant.settings)
     assert_exact(assistant, answer)
     for c in answer.citations:  # every span of every quote is the document's own text
@@ -157,7 +158,7 @@ def test_sources_panel_shows_both_spans_and_what_is_missing(checked):
     draft = ("Steve Ashley, a former chief superintendent, carried out the review [1]. "
              "The review was carried out by the Independent Review Commission [1].")
     answer = check(checked, draft, REVIEW)
-    docs = checked.retriever().store.documents
+    docs = checked.answerer.retriever().store.documents
     turn = turn_record(answer, docs)
     ok, bad = turn["citations"]
     assert [s["locator"] for s in ok["spans"]] == ["line 7", "line 16"]
@@ -181,7 +182,7 @@ def test_extractive_answers_are_unaffected(checked):
 def test_a_document_changed_since_is_reported_for_any_span(checked, tmp_path: Path):
     draft = "Steve Ashley, a former chief superintendent, carried out the review [1]."
     answer = check(checked, draft, REVIEW)
-    docs = checked.retriever().store.documents
+    docs = checked.answerer.retriever().store.documents
     cite = turn_record(answer, docs)["citations"][0]
     doc = docs[answer.citations[0].chunk.doc_id]
     second = cite["spans"][1]

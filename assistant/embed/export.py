@@ -15,7 +15,8 @@ import uuid
 from pathlib import Path
 
 from ..config import Settings
-from . import bundled_path, offline, onnx_file
+from . import onnx_file
+from .base import bundled_path, offline
 
 log = logging.getLogger(__name__)
 

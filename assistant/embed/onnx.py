@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelLoadError
-from . import pool_spans
+from .base import pool_spans
 
 log = logging.getLogger(__name__)
 

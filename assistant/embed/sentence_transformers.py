@@ -11,7 +11,7 @@ import numpy as np
 
 from ..config import BUNDLED_MODEL
 from ..errors import ModelLoadError
-from . import offline, pool_spans, resolve_model
+from .base import offline, pool_spans, resolve_model
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
-"""The index on disk: the Store protocol the rest of the assistant reads, and opening one.
+"""The index on disk: the Store and Writer protocols (base.py), and opening a store by settings.
 
 The local implementation (local.py reads, writer.py writes) keeps immutable
-segment folders (FAISS vectors + BM25 arrays, memory-mapped) and a SQLite
-catalog (records and the commit point)::
+segment folders (FAISS vectors + BM25 arrays, memory-mapped) over a SQLite
+catalog of records and the commit point (records.py reads it, commit.py writes
+it; catalog.py is its schema)::
 
     index/
       catalog.sqlite     records + which segments are live; one transaction = one commit
@@ -21,50 +22,30 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
-from ..types import Chunk, Document
 from . import catalog
+from .base import Known, Store, Writer
 from .local import LocalStore
+from .manifest import FORMAT_VERSION, check_compatible, expected
+from .milvus import MilvusStore
+from .milvus_writer import MilvusWriter
 from .segment import REBUILD_HINT
 from .transfer import copy_index
-from .writer import ANN_THRESHOLD, FORMAT_VERSION, Known, Writer
+from .writer import ANN_THRESHOLD, LocalWriter
 
 if TYPE_CHECKING:
     from ..config import Settings
 
-__all__ = ["ANN_THRESHOLD", "FORMAT_VERSION", "REBUILD_HINT", "Known", "LocalStore", "Store",
-           "Writer", "check_compatible", "copy_index", "exists", "generation", "is_legacy", "load", "locked",
-           "open_store", "writer"]
+__all__ = ["ANN_THRESHOLD", "FORMAT_VERSION", "REBUILD_HINT", "Known", "LocalStore", "LocalWriter",
+           "MilvusStore", "MilvusWriter", "Store", "Writer", "check_compatible", "copy_index",
+           "exists", "expected", "generation", "is_legacy", "load", "locked", "open_store",
+           "writer"]
 
 log = logging.getLogger(__name__)
-
-
-class Store(Protocol):
-    """What retrieval, answers and the chat need from an index (keys are chunk keys, ints)."""
-
-    manifest: dict[str, Any]
-    generation: int
-
-    @property
-    def documents(self) -> Mapping[str, Document]: ...  # read on demand
-    def __len__(self) -> int: ...
-    def close(self) -> None: ...
-    def document(self, doc_id: str) -> Document | None: ...
-    def listing(self) -> list[tuple[str, str, str]]: ...
-    def chunks(self, keys: Sequence[int]) -> list[Chunk | None]: ...
-    def keys_of(self, doc_ids: Collection[str]) -> np.ndarray: ...
-    def dense(self, q: np.ndarray, n: int, keys: np.ndarray | None = None) -> list[tuple[int, float]]: ...
-    def vectors(self, keys: Sequence[int]) -> np.ndarray: ...
-    def bm25_top(self, tokens: Sequence[str], k1: float, b: float, n: int,
-                 keys: np.ndarray | None = None) -> list[tuple[int, float]]: ...
-    def bm25_of(self, tokens: Sequence[str], k1: float, b: float, keys: Sequence[int]) -> np.ndarray: ...
-    def sentence_vectors(self, doc_id: str) -> tuple[np.ndarray, np.ndarray] | None: ...
 
 
 @contextlib.contextmanager
@@ -117,20 +98,6 @@ def generation(index_dir: Path) -> int | None:
         return -1
 
 
-def check_compatible(manifest: dict[str, Any], expected: dict[str, Any]) -> None:
-    """Raise IndexMismatchError if the index was built with other settings."""
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}; {REBUILD_HINT}"
-        )
-    for key in ("model", "dim", "max_seq_length", "chunking", "lexical"):
-        if key in expected and manifest.get(key) != expected[key]:
-            raise IndexMismatchError(
-                f"the index was built with {key}={manifest.get(key)!r} but the settings say "
-                f"{expected[key]!r}; {REBUILD_HINT} with the new settings"
-            )
-
-
 def backend_of(index_dir: Path) -> str | None:
     """"local" or "milvus": what the index in `index_dir` was built for; None without one."""
     try:
@@ -156,12 +123,10 @@ def _check_backend(index_dir: Path, settings: Settings | None) -> None:
             f"{wanted}; set ASSISTANT_STORE={built}, or use another --index folder")
 
 
-def open_store(index_dir: Path, settings: Settings | None = None) -> LocalStore:
+def open_store(index_dir: Path, settings: Settings | None = None) -> Store:
     """The last commit, opened with the backend the settings name (ASSISTANT_STORE)."""
     _check_backend(index_dir, settings)
     if settings is not None and settings.store == "milvus":
-        from .milvus import MilvusStore
-
         return MilvusStore(index_dir, settings.milvus_uri, settings.milvus_token)
     return LocalStore(index_dir)
 
@@ -170,15 +135,13 @@ def writer(index_dir: Path, manifest: Callable[[], dict[str, Any]], settings: Se
     """The index's writer for the backend the settings name; use inside `locked(index_dir)`."""
     _check_backend(index_dir, settings)
     if settings.store == "milvus":
-        from .milvus_writer import MilvusWriter
-
         return MilvusWriter(index_dir, manifest, settings.milvus_uri, settings.milvus_token,
                             settings.bm25_k1, settings.bm25_b)
-    return Writer(index_dir, manifest, settings.ann_threshold)
+    return LocalWriter(index_dir, manifest, settings.ann_threshold)
 
 
 def load(index_dir: Path, expected: dict[str, Any] | None = None,
-         settings: Settings | None = None) -> LocalStore:
+         settings: Settings | None = None) -> Store:
     """Open the last commit, checked against `expected` (model, dimension, chunking...)."""
     if is_legacy(index_dir):
         raise IndexMismatchError(

@@ -85,7 +85,8 @@ def set_meta(db: sqlite3.Connection, key: str, value: Any) -> None:
 def document_row(doc: Document, n_chunks: int, size: int | None, mtime_ns: int | None) -> tuple:
     """The documents row; its text goes in `texts` (text_row)."""
     locators = {"page_starts": doc.page_starts, "headings": doc.headings,
-                "skip_spans": doc.skip_spans, "notes": doc.notes, "meta": doc.meta}
+                "skip_spans": doc.skip_spans, "notes": doc.notes, "ocr_pages": doc.ocr_pages,
+                "meta": doc.meta}
     return (doc.doc_id, doc.source, doc.path, doc.title, doc.format, doc.content_hash, size,
             mtime_ns, json.dumps(locators, ensure_ascii=False), n_chunks)
 
@@ -101,6 +102,9 @@ DOC_QUERY = ("SELECT d.doc_id, source, path, title, format, content_hash, size, 
 def document_of(row: Sequence[Any]) -> Document:
     doc_id, source, path, title, fmt, content_hash, _size, _mtime, locators, text = row
     loc = json.loads(locators)
+    meta = dict(loc.get("meta") or {})
+    # Indexes written before Document.ocr_pages kept the OCR'd pages in the metadata.
+    ocr_pages = loc.get("ocr_pages", meta.pop("ocr-pages", ()))
     return Document(
         doc_id=doc_id, source=source, path=path, title=title, format=fmt,
         content_hash=content_hash, text=zlib.decompress(text).decode("utf-8"),
@@ -108,7 +112,8 @@ def document_of(row: Sequence[Any]) -> Document:
         headings=tuple(tuple(h) for h in loc.get("headings", ())),
         skip_spans=tuple(tuple(s) for s in loc.get("skip_spans", ())),
         notes=tuple(loc.get("notes", ())),
-        meta=dict(loc.get("meta") or {}),
+        ocr_pages=tuple(int(p) for p in ocr_pages or ()),
+        meta=meta,
     )
 
 

@@ -15,7 +15,6 @@ vectors (cosine) and the BM25 score bm25s gives, so fusion is unchanged.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -26,8 +25,7 @@ import numpy as np
 
 from ..errors import AssistantError, IndexMismatchError
 from . import milvus_bm25
-from .local import LocalStore
-from .segment import Segment
+from .records import Records
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +105,12 @@ def create(c: Any, meta: dict[str, Any], dim: int, lite: bool) -> None:
             quiet.setLevel(level)
 
 
-class MilvusStore(LocalStore):
-    """An open index whose vectors and BM25 postings are in Milvus; records as LocalStore."""
+class MilvusStore(Records):
+    """An open index whose vectors and BM25 postings are in Milvus; records in the catalog."""
 
     def __init__(self, index_dir: Path, uri: str | None, token: str | None) -> None:
         super().__init__(index_dir)
-        meta = self._meta("milvus", None)
+        meta = self.meta("milvus", None)
         if meta is None:
             raise IndexMismatchError(
                 f"the index in {index_dir} was built for the local store; unset ASSISTANT_STORE "
@@ -127,20 +125,13 @@ class MilvusStore(LocalStore):
                     "point ASSISTANT_MILVUS_URI at the Milvus the index was built in, or run "
                     "`assistant index --rebuild`")
             self.client.load_collection(name)  # a newly opened collection must be loaded
-        self.stats = milvus_bm25.Stats(**self._meta("bm25", {}))
+        self.stats = milvus_bm25.Stats(**self.meta("bm25", {}))
         # Only committed rows: a writer's new rows (keys >= next key) before its commit, or
         # after a failed one, and rows a commit removed but Milvus still holds, are skipped.
-        self.live_filter = f"key < {int(self._meta('next_key', 0))}"
+        self.live_filter = f"key < {int(self.meta('next_key', 0))}"
         purged = [int(r[0]) for r in self.query("SELECT key FROM milvus_purge LIMIT 10001")]
         if 0 < len(purged) <= 10000:
             self.live_filter += f" and key not in {purged}"
-
-    def _meta(self, key: str, default: Any) -> Any:
-        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
-        return json.loads(rows[0][0]) if rows else default
-
-    def _open_segments(self, rows: list[Any]) -> list[Segment]:
-        return []
 
     def __len__(self) -> int:
         return self.stats.rows

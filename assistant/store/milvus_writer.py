@@ -26,15 +26,15 @@ from typing import Any
 import numpy as np
 
 from . import catalog, milvus, milvus_bm25
+from .commit import CatalogWriter
 from .milvus_bm25 import Stats
-from .writer import Writer
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000  # rows per Milvus request (well under its 64 MB message limit at 384-d)
 
 
-class MilvusWriter(Writer):
+class MilvusWriter(CatalogWriter):
     """Changes to an index whose vectors and BM25 weights live in Milvus."""
 
     def __init__(self, index_dir: Path, manifest: Callable[[], dict[str, Any]], uri: str | None,
@@ -59,9 +59,6 @@ class MilvusWriter(Writer):
     def rebuild(self, manifest: dict[str, Any]) -> None:
         super().rebuild(manifest)
         self.target = {**self.meta, "version": int(self.meta["version"]) + 1}
-
-    def merge(self, everything: bool = False) -> int:
-        return 0  # Milvus compacts its own segments
 
     # --- one commit --------------------------------------------------------
 
@@ -105,8 +102,8 @@ class MilvusWriter(Writer):
         stats.next_term += len(fresh)
         self._plan = (stats, list(leaving), dict(zip(keys.tolist(), planned, strict=True)), fresh)
 
-    def _write_segment(self, name: str, keys: np.ndarray, vectors: np.ndarray,
-                       tokens: Sequence[Sequence[str]]) -> tuple[str, dict[str, Any]]:
+    def _write_rows(self, name: str, keys: np.ndarray, vectors: np.ndarray,
+                    tokens: Sequence[Sequence[str]]) -> tuple[str, dict[str, Any]]:
         self._prepare(keys, tokens)
         assert self._plan is not None
         stats, _, rows, _ = self._plan

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bm25 import Term, _part
+from .bm25 import Term
+from .bm25 import part as contribution
 
 SLACK = 1e-6  # bounds are float sums; a relative margin keeps the pruning safe
 
@@ -38,7 +39,8 @@ class _Item:
         return sum(len(r) for _, r, _ in self.postings)
 
     def contributions(self, j: int, rows: np.ndarray, tf: np.ndarray) -> np.ndarray:
-        return _part((self.weight, self.postings), self.norms, self.postings[j][0], rows, tf)
+        return contribution((self.weight, self.postings), self.norms, self.postings[j][0], rows,
+                            tf)
 
 
 def top(min_norm: list[float], deleted: list[np.ndarray], seg_rows: list[int], seg_keys: list[np.ndarray],

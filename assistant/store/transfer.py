@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..types import Chunk
-from .local import LocalStore
-from .writer import Writer
+from .base import Store, Writer
 
 
-def copy_index(src: LocalStore, dst: Writer, tokens: Callable[[Sequence[Chunk]], list[list[str]]]) -> int:
+def copy_index(src: Store, dst: Writer, tokens: Callable[[Sequence[Chunk]], list[list[str]]]) -> int:
     """Every document of `src` with its chunks, vectors and sentence vectors into `dst`,
     committed at once; returns the number of chunks. `tokens` makes BM25 tokens of chunks."""
     n = 0

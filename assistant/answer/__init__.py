@@ -1,0 +1,15 @@
+"""Answering: the Answerer (search, then answer; reads the index, never writes it).
+
+    answerer.py   Answerer: the last commit of the index, follow-ups, generators
+    extractive.py question + hits -> the best sentences, verbatim, each with its [n]
+    short.py      the few words of a quote that answer (rules by answer type)
+    spans.py      every span that could be a short answer, and its features
+    fitted.py     the rankers' JSON coefficients in models/, applied with numpy
+    followup.py   a follow-up question made to stand alone
+"""
+
+from __future__ import annotations
+
+from .answerer import Answerer
+
+__all__ = ["Answerer"]

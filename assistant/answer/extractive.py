@@ -1,0 +1,245 @@
+"""Question + Hits -> Answer whose every [n] is a Citation with an exact quote.
+
+The default answer is extractive: the sentences of the retrieved passages that
+best answer the question, verbatim, each followed by its marker.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from ..config import Settings
+from ..embed import Embedder
+from ..embed.sentences import Lookup, sentence_vectors
+from ..text.analyzer import tokenize
+from ..text.passages import OVERLAP_WEIGHT, Sentence, candidate_sentences, make_citation
+from ..text.questions import answer_type
+from ..text.roles import mentions, question_names
+from ..types import Answer, Citation, Document, Hit, Statement
+from . import fitted
+from .short import holds_answer_type, short_answer
+
+NOT_FOUND = "I could not find anything about this in the indexed documents."
+
+# Relevance (the abstention test) = cosine similarity + OVERLAP_WEIGHT * share of the question's
+# content words (docs/EVALUATION.md). Sentences are ranked by a logistic model over
+# SENTENCE_FEATURES fitted on XQuAD dev with cross-validation by article
+# (bench/fit_sentences.py -> assistant/answer/models/sentences.json); a second sentence is quoted
+# when its logit is within the model's `second_margin` of the best and it is relevant enough.
+# how far (in logits) below the best a sentence of the asked type may be and still be quoted
+# first when the best holds nothing of that type (docs/EVALUATION.md)
+TYPED_MARGIN = 3.0
+
+
+def overlap(query_tokens: Sequence[str], text: str, settings: Settings) -> float:
+    """Share of the question's distinct content words (stemmed) found in text."""
+    q = set(query_tokens)
+    if not q:
+        return 0.0
+    t = set(tokenize([text], settings.stemmer, settings.stopwords)[0])
+    return len(q & t) / len(q)
+
+
+SENTENCE_FEATURES = (
+    "similarity", "overlap", "idf_overlap", "similarity_gap", "relevance_gap",
+    "passage_prior", "top_passage", "passage_gap", "first_in_passage", "position",
+    "document_opening", "typed", "type_match", "names_matched", "numbers_matched", "log_words",
+    "relevance_rank", "neighbour_gap",
+)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def sentence_features(
+    question: str, sents: Sequence[Sentence], sims: np.ndarray, hits: Sequence[Hit],
+    settings: Settings,
+) -> np.ndarray:
+    """One row of SENTENCE_FEATURES per candidate sentence (the model in
+    assistant/models/sentences.json weighs them; bench/fit_sentences.py fits it)."""
+    qtok = tokenize([question], settings.stemmer, settings.stopwords)[0]
+    stoks = [set(t) for t in tokenize([s.text for s in sents], settings.stemmer,
+                                      settings.stopwords)]
+    q = set(qtok)
+    # a sentence that names the question's people as the document does ("He", "Mr Ashley" for
+    # "Steve Ashley") holds their words
+    names = question_names(question)
+    said = [mentions(names, s.context + " " + s.text, s.document) for s in sents]
+    for t, found in zip(stoks, said, strict=True):
+        t.update(w for n in found for w in tokenize([n], settings.stemmer, settings.stopwords)[0])
+    # "BM25-ish": the question's words weighted by how rare they are among the candidates
+    idf = {w: math.log(1 + len(sents) / (1 + sum(w in t for t in stoks))) for w in q}
+    kind = answer_type(question)
+    nums = set(_NUMBER.findall(question))
+    ov = np.array([len(q & t) / len(q) if q else 0.0 for t in stoks])
+    rel = sims + OVERLAP_WEIGHT * ov
+    per_hit: dict[int, list[int]] = {}
+    for i, s in enumerate(sents):
+        per_hit.setdefault(s.hit, []).append(i)
+    rank = np.empty(len(sents))
+    rank[np.argsort(-rel, kind="stable")] = np.arange(len(sents))
+    rows = []
+    for i, s in enumerate(sents):
+        order = per_hit[s.hit]
+        at = order.index(i)
+        typed = kind is not None and holds_answer_type(s.text, kind, qtok, settings.stemmer,
+                                                       settings.stopwords)
+        rows.append([
+            sims[i], ov[i],
+            sum(idf[w] for w in q & stoks[i]) / max(1e-9, sum(idf.values())),
+            sims[i] - sims.max(), rel[i] - rel.max(),
+            1.0 / (1 + s.hit), float(s.hit == 0), hits[s.hit].score - hits[0].score,
+            float(at == 0), at / max(1, len(order) - 1),
+            float(at == 0 and hits[s.hit].chunk.ordinal == 0),
+            float(kind is not None), float(typed),
+            len(said[i]) / len(names) if names else 0.0,
+            sum(n in s.text for n in nums) / len(nums) if nums else 0.0,
+            math.log(1 + len(s.text.split())),
+            math.log(1 + rank[i]),
+            # the answer often sits next to the sentence that repeats the question's words
+            max((rel[j] for j in order[max(0, at - 1):at + 2] if j != i), default=0.0)
+            - rel.max(),
+        ])
+    return np.asarray(rows, dtype=np.float64).reshape(len(sents), len(SENTENCE_FEATURES))
+
+
+def sentence_model() -> fitted.Linear:
+    return fitted.load("sentences", SENTENCE_FEATURES)
+
+
+def featurize(
+    question: str,
+    hits: Sequence[Hit],
+    documents: Mapping[str, Document],
+    embedder: Embedder,
+    settings: Settings,
+    query_vector: np.ndarray | None = None,
+    lookup: Lookup | None = None,
+) -> tuple[list[Sentence], np.ndarray]:
+    """Every candidate sentence of the hits with its similarity and overlap, and its features.
+
+    Sentence vectors come from the index's tables through `lookup` (store.sentence_vectors);
+    only sentences it lacks are embedded here.
+    """
+    sents = candidate_sentences(hits, documents)
+    if not sents:
+        return [], np.zeros((0, len(SENTENCE_FEATURES)))
+    q = query_vector if query_vector is not None else embedder.embed([question])[0]
+    vecs = sentence_vectors([(hits[s.hit].chunk.doc_id, s.start, s.end, s.text) for s in sents],
+                            embedder, lookup)
+    sims = np.asarray(vecs @ q, dtype=np.float64)
+    rows = sentence_features(question, sents, sims, hits, settings)
+    names = SENTENCE_FEATURES
+    return [replace(s, similarity=float(r[names.index("similarity")]),
+                    overlap=float(r[names.index("overlap")]),
+                    typed=bool(r[names.index("type_match")]),
+                    named=float(r[names.index("names_matched")]))
+            for s, r in zip(sents, rows, strict=True)], rows
+
+
+def rank_sentences(sents: Sequence[Sentence], rows: np.ndarray) -> list[Sentence]:
+    """`featurize`'s sentences, best first, scored by the fitted model (logit of answering)."""
+    logits = sentence_model().logits(rows)
+    out = [replace(s, score=float(z)) for s, z in zip(sents, logits, strict=True)]
+    out.sort(key=lambda s: -s.score)
+    return out
+
+
+def is_relevant(hits: Sequence[Hit], best: Sentence | None, settings: Settings) -> bool:
+    """False when nothing retrieved is close enough to the question to cite."""
+    if not hits or best is None:
+        return False
+    # The best sentence's similarity plus word overlap separates answerable from
+    # unanswerable questions better than either alone, or than passage similarity,
+    # which long passages dilute (ROC AUC 0.995 vs 0.985 and 0.981 on XQuAD dev).
+    return best.relevance >= settings.min_relevance
+
+
+def extractive_answer(
+    question: str,
+    hits: Sequence[Hit],
+    documents: Mapping[str, Document],
+    embedder: Embedder,
+    settings: Settings,
+    query_vector: np.ndarray | None = None,
+    lookup: Lookup | None = None,
+    avoid: Sequence[str] = (),
+) -> Answer:
+    """The best sentences, verbatim, each followed by [n]; or a plain 'not found'.
+
+    A sentence found in `avoid` (a follow-up's earlier answers) is quoted again only when
+    nothing else answers nearly as well: its score must beat every other sentence's by the
+    second-sentence margin. It is never added as a second sentence. Sentences of the
+    documents those earlier quotes came from are preferred by the same margin.
+    """
+    ranked = rank_sentences(*featurize(question, hits, documents, embedder, settings,
+                                       query_vector, lookup))
+    if not ranked or not is_relevant(hits, ranked[0], settings):
+        return Answer(question=question, text=NOT_FOUND, found=False, hits=tuple(hits))
+    margin = float(sentence_model().settings["second_margin"])
+    given = [" ".join(a.split()) for a in avoid]
+    repeated = {id(s) for s in ranked if any(" ".join(s.text.split()) in a for a in given)}
+    if repeated:
+        # a follow-up stays with the documents the conversation has quoted
+        talked = {hits[s.hit].chunk.doc_id for s in ranked if id(s) in repeated}
+        ranked.sort(key=lambda s: -(s.score - margin * (id(s) in repeated)
+                                    - margin * (hits[s.hit].chunk.doc_id not in talked)))
+    best = ranked[0]
+    chosen = [best]
+    if (typed := _typed_instead(question, ranked, repeated)) is not None:
+        # it says it; the best follows, unless the conversation has quoted it already
+        chosen = [typed, best][:1 if id(best) in repeated else max(1, settings.answer_sentences)]
+    for s in ranked[1:]:
+        if len(chosen) >= settings.answer_sentences:
+            break
+        if s.score >= best.score - margin and s.relevance >= settings.min_relevance and \
+                id(s) not in repeated and " ".join(s.text.split()) != " ".join(best.text.split()):
+            chosen.append(s)
+    citations: list[Citation] = []
+    said: list[Statement] = []  # verbatim quotes: verified by construction
+    for s in _merge_adjacent(chosen, hits, documents):
+        hit = hits[s.hit]
+        doc = documents[hit.chunk.doc_id]
+        n = len(citations) + 1
+        citations.append(make_citation(n, hit, doc, s.start, s.end, s.similarity))
+        said.append(Statement(s.text, (n,), True))
+    return Answer(question=question, text=" ".join(st.render() for st in said), found=True,
+                  citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
+                  short_answer=short_answer(question, citations, settings.stemmer,
+                                            settings.stopwords))
+
+
+def _typed_instead(question: str, ranked: Sequence[Sentence],
+                   repeated: set[int]) -> Sentence | None:
+    """When the best sentence holds nothing of the asked type ("what rank ...?" of the sentence
+    that introduces the person), the next one that does and names every person of the
+    question, within TYPED_MARGIN of the best. Naming the question's people stands in for the
+    relevance a second sentence needs: "Mr Ashley, a former chief superintendent, ..." shares
+    few words with "What rank did Steve Ashley hold in the police?"."""
+    if ranked[0].typed or answer_type(question) is None:
+        return None
+    return next((s for s in ranked[1:] if s.typed and s.named == 1.0 and id(s) not in repeated
+                 and s.score >= ranked[0].score - TYPED_MARGIN), None)
+
+
+def _merge_adjacent(
+    chosen: Sequence[Sentence], hits: Sequence[Hit], documents: Mapping[str, Document]
+) -> list[Sentence]:
+    """Sentences in document order when they come from one passage; neighbours become one quote."""
+    chosen = sorted(chosen, key=lambda s: (s.hit, s.start)) if len({s.hit for s in chosen}) == 1 \
+        else list(chosen)
+    out: list[Sentence] = []
+    for s in chosen:
+        prev = out[-1] if out else None
+        if prev is not None and hits[prev.hit].chunk.doc_id == hits[s.hit].chunk.doc_id:
+            text = documents[hits[s.hit].chunk.doc_id].text
+            if prev.end <= s.start and not text[prev.end:s.start].strip():
+                out[-1] = Sentence(prev.hit, prev.start, s.end, text[prev.start:s.end],
+                                   max(prev.score, s.score), max(prev.similarity, s.similarity),
+                                   max(prev.overlap, s.overlap))
+                continue
+        out.append(s)
+    return out

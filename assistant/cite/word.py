@@ -1,0 +1,70 @@
+"""A conversation -> a Word (.docx) report: questions, answers, quotes as quotations, references.
+
+Works on the citable records of a conversation (records.py), so a conversation
+restored from the browser exports the same as a fresh one. With a CSL style
+(apa, harvard, chicago) every [n] becomes an in-text citation and the report
+ends with one reference list for the whole conversation; with "numbered" the
+[n] markers stay and each answer lists its numbered sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..types import MARKER, marker
+from .records import Turn
+from .references import formatted
+from .styles import CSL_STYLES
+from .text import _flat, reflow
+
+
+def styled_turns(turns: Sequence[Turn], style: str) -> tuple[list[dict[int, str]], list[str]]:
+    """Per turn {n: in-text citation}, and the reference list of the whole conversation."""
+    items = [c["csl"] for t in turns for c in t.get("citations", ()) if c.get("csl")]
+    if style not in CSL_STYLES or not items:
+        return [{} for _ in turns], []
+    in_text, refs = formatted(items, style)
+    out: list[dict[int, str]] = []
+    it = iter(in_text)
+    for t in turns:
+        out.append({int(c["n"]): next(it) for c in t.get("citations", ()) if c.get("csl")})
+    return out, refs
+
+
+def _replace_markers(text: str, cites: dict[int, str]) -> str:
+    return MARKER.sub(lambda m: cites.get(int(m.group(1)), m.group(0)), text)
+
+
+def write_docx(turns: Sequence[Turn], path: Path, style: str = "numbered", when: str = "") -> Path:
+    """Write the conversation to `path` as .docx; returns the path."""
+    import docx
+    from docx.shared import Pt
+
+    document = docx.Document()
+    document.core_properties.title = "Conversation with your documents"
+    document.add_heading("Conversation with your documents", level=0)
+    if when:
+        document.add_paragraph(f"Exported {when}.")
+    cites_by_turn, refs = styled_turns(turns, style)
+    for i, (t, cites) in enumerate(zip(turns, cites_by_turn, strict=True), 1):
+        document.add_heading(f"{i}. {_flat(t['question'])}", level=1)
+        text = reflow(t["text"])
+        if cites:
+            text = _replace_markers(text, cites)
+        document.add_paragraph(text)
+        for note in t.get("notes", ()):
+            document.add_paragraph(note).runs[0].italic = True
+        for c in t.get("citations", ()):
+            quote = document.add_paragraph(f"\u201c{_flat(c['quote'])}\u201d", style="Quote")
+            quote.paragraph_format.left_indent = Pt(24)
+            where = ", ".join(p for p in (c["source"], c.get("locator", "")) if p)
+            mark = cites.get(int(c["n"])) or marker(int(c["n"]))
+            document.add_paragraph(f"\u2014 {mark} {c['title']} ({where})")
+    if refs:
+        document.add_heading("References", level=1)
+        for ref in refs:
+            document.add_paragraph(ref)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document.save(str(path))
+    return path

@@ -1,0 +1,15 @@
+"""PNG and JPEG images: one page of text read by OCR."""
+
+from __future__ import annotations
+
+from ...errors import IngestError
+from .. import ocr
+from ..base import OCR_NOTE, Parsed
+
+
+def load_image(data: bytes) -> Parsed:
+    """A PNG/JPEG file is one page of OCR text."""
+    text = ocr.image_text(data)
+    if not text:
+        raise IngestError("", "no text found in the image by OCR")
+    return Parsed(text, None, (0,), (), (OCR_NOTE.format(pages="1"),), (1,))

@@ -1,0 +1,51 @@
+"""What an index was built with (its manifest), and the check that settings can use it.
+
+The one list of what an index depends on: the model (its name, dimension and
+window), the chunking parameters and how BM25 tokens are made. Another value of
+any of them needs `assistant index --rebuild`; BM25's k1 and b apply at query
+time and are not in it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import IndexMismatchError
+from .segment import REBUILD_HINT
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..embed import Embedder
+
+FORMAT_VERSION = 2
+
+
+def expected(settings: Settings, embedder: Embedder | None = None) -> dict[str, Any]:
+    """What an index must have been built with to be used with these settings; the model's
+    dimension and window only when its `embedder` is given (what the settings alone decide
+    is checked before any model is loaded)."""
+    out: dict[str, Any] = {"model": settings.model}
+    if embedder is not None:
+        out["dim"], out["max_seq_length"] = embedder.dim, embedder.max_seq_length
+    out["chunking"] = settings.chunking()
+    out["lexical"] = settings.lexical()
+    return out
+
+
+def check_compatible(manifest: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Raise IndexMismatchError if the index was built with other settings than `expected`."""
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}; {REBUILD_HINT}"
+        )
+    mismatch(manifest, expected)
+
+
+def mismatch(manifest: dict[str, Any], expected: dict[str, Any], where: str = "") -> None:
+    """Raise IndexMismatchError naming the first value of `expected` the manifest differs in."""
+    for key, value in expected.items():
+        if manifest.get(key) != value:
+            raise IndexMismatchError(
+                f"the index{f' in {where}' if where else ''} was built with "
+                f"{key}={manifest.get(key)!r} but the settings say {value!r}; "
+                f"{REBUILD_HINT} with the new settings")

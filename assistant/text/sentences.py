@@ -1,0 +1,101 @@
+"""Where sentences and paragraphs are: spans of a document's text (pure rules, no I/O).
+
+Sentences end at . ! ? … (not after an abbreviation or before a lower-case
+word), at list items and at blank lines; paragraphs never cross boilerplate,
+headings or pages. Chunking packs these sentences; answers quote them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..types import Document
+
+# Abbreviations after which a full stop does not end a sentence.
+_ABBREV = frozenset(
+    "mr mrs ms dr prof sr jr st vs etc e.g i.e eg ie no nos fig figs al inc ltd co corp gen col "
+    "lt sgt capt cpt rev hon dept univ approx est vol pp ed eds op cit cf ca supt insp det ch "
+    "jan feb mar apr jun jul aug sep sept oct nov dec mt ft u.s u.k a.m p.m vol art sec".split()
+)
+_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)")
+_LIST_ITEM = re.compile(r"\n(?=[ \t]*(?:[-*\u2022\u2013]|\d{1,3}[.)])\s)")
+_PARA = re.compile(r"\n[ \t]*\n\s*")
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence boundaries inside text[start:end], trimmed of surrounding whitespace."""
+    end = len(text) if end is None else end
+    cuts = [start]
+    segment = text[start:end]
+    for m in _END.finditer(segment):
+        stop = start + m.end()
+        word = segment[: m.start() + 1].rsplit(None, 1)[-1].lower().rstrip(".").lstrip("(\"'\u201c")
+        if word in _ABBREV or re.fullmatch(r"[a-z]", word):
+            continue
+        nxt = re.match(r"\s*(\S)", text[stop:end])
+        if nxt and nxt.group(1).islower():
+            continue
+        cuts.append(stop)
+    for m in _LIST_ITEM.finditer(segment):
+        cuts.append(start + m.start())
+    # A blank line always ends a sentence: headings and table rows have no full stop.
+    for m in _PARA.finditer(segment):
+        cuts.append(start + m.start())
+    cuts = sorted(set(cuts)) + [end]
+    spans = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            spans.append((a, b))
+    return spans
+
+
+def paragraph_spans(doc: Document, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Paragraphs of doc.text[start:end], never crossing boilerplate, headings or pages."""
+    text = doc.text
+    end = len(text) if end is None else end
+    breaks = [(m.start(), m.end()) for m in _PARA.finditer(text, start, end)]
+    breaks += [(a, b) for a, b in doc.skip_spans if a < end and b > start]
+    for offset, _level, _title in doc.headings:
+        if offset > end:
+            continue
+        line_end = text.find("\n", offset)
+        line_end = len(text) if line_end < 0 else line_end
+        breaks += [(x, x) for x in (offset, line_end) if start <= x <= end]
+    breaks += [(p, p) for p in doc.page_starts if start <= p <= end]
+    breaks.sort()
+    spans = []
+    pos = start
+    for a, b in breaks:
+        if a > pos:
+            spans.append((pos, a))
+        pos = max(pos, b)
+    if pos < end:
+        spans.append((pos, end))
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+
+def body_sentences(doc: Document, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentences of doc.text[start:end] that can be quoted: heading and title lines are left out."""
+    heads = {h[0] for h in doc.headings}
+    title = " ".join(doc.title.split())
+    out: list[tuple[int, int]] = []
+    for a, b in paragraph_spans(doc, start, end):
+        # A line that only repeats the document's title (a text file's first line) is a title,
+        # unless it is a sentence (a one-line file: "The bakery sells rye bread on Fridays.").
+        line = " ".join(doc.text[a:b].split())
+        if a not in heads and (line != title or line.endswith((".", "!", "?", ".\u201d", '."'))):
+            out.extend(sentence_spans(doc.text, a, b))
+    return out

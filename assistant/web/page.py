@@ -1,0 +1,231 @@
+"""Gradio Blocks web chat: the page's layout and which event calls which handler.
+
+What each event does is controller.py's (handlers return values keyed by
+component); markup is view.py's. Calls pipeline, never a stage directly.
+Gradio (and controller.py, which needs it) is imported inside `build`: `serve`
+loads the index in a thread while this thread imports Gradio.
+"""
+
+import logging
+import os
+import secrets
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ..cite.styles import DEFAULT, UI_STYLES
+from ..config import GENERATORS, Settings
+from ..ingest import SUPPORTED
+from ..pipeline import Assistant
+from . import view
+
+log = logging.getLogger(__name__)
+
+
+# Sources panel: copy buttons write to the clipboard in the browser; "show" asks the server.
+SOURCES_JS = """
+element.addEventListener('click', async (ev) => {
+  const btn = ev.target.closest('button');
+  if (!btn || !element.contains(btn)) return;
+  if (btn.dataset.copy !== undefined) {
+    const text = btn.dataset.copy;
+    try { await navigator.clipboard.writeText(text); }
+    catch (e) {  // not a secure context: the old way
+      const ta = document.createElement('textarea');
+      ta.value = text; document.body.appendChild(ta); ta.select();
+      document.execCommand('copy'); ta.remove();
+    }
+    const label = btn.textContent; btn.textContent = 'Copied \u2713';
+    setTimeout(() => { btn.textContent = label; }, 1500);
+  } else if (btn.dataset.show !== undefined) {
+    trigger('click', {turn: Number(btn.dataset.turn), n: Number(btn.dataset.show)});
+  }
+});
+"""
+# After an export was made (controller.Chat.export_*): the hidden download button now holds
+# the file; clicking it downloads it.
+DOWNLOAD_JS = """
+() => setTimeout(() => {
+  const b = document.querySelector('#download button, button#download');
+  if (b) b.click();
+}, 100)
+"""
+# Document view: jump to the highlighted passage whenever a new one is shown.
+DOC_JS = """
+watch('value', () => setTimeout(() => {
+  const m = element.querySelector('mark');
+  if (m) m.scrollIntoView({block: 'center', behavior: 'instant'});
+}, 50));
+"""
+
+
+def _offline() -> None:
+    """Nothing leaves the machine: no analytics, no model downloads (set before gradio loads)."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def browser_secret(index_dir: Path) -> str:
+    """A random key, made once and kept beside the index, for the conversation in the browser.
+
+    Random rather than derived from a path, so nobody can compute it; kept on disk so a
+    conversation survives a restart of the app.
+    """
+    f = index_dir / ".ui-secret"
+    try:
+        return f.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        pass
+    index_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(16)
+    fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(key)
+    return key
+
+
+def build(assistant: Assistant) -> Any:
+    """The chat page (a gr.Blocks) over a loaded assistant."""
+    _offline()
+    import gradio as gr
+
+    from .controller import DOC_HINT, Chat, Page  # needs gradio
+
+    settings = assistant.settings
+    # Survives reloads: the conversation is kept (encrypted) in the browser's localStorage.
+    secret = browser_secret(Path(settings.index_dir))
+    choices = [(f"{title} ({source})", doc_id) for doc_id, title, source in assistant.answerer.listing()]
+
+    # Gradio keeps a copy of every file it serves: those older than an hour go, hourly.
+    with gr.Blocks(title="assistant \u2014 ask your documents", delete_cache=(3600, 3600)) as demo:
+        conv = gr.BrowserState([], storage_key="assistant-conversation", secret=secret)
+        gr.Markdown("## Ask your documents\nEvery answer quotes your files word for word; "
+                    "each [n] is listed under **Sources** with where it is, ready to copy.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(label="Chat", height=460, elem_id="chat", buttons=[],
+                                  feedback_options=None, latex_delimiters=[],
+                                  allow_tags=False, sanitize_html=True, autoscroll=True)
+                with gr.Row():
+                    box = gr.Textbox(show_label=False, scale=6, elem_id="question", autofocus=True,
+                                     placeholder="Ask a question about your documents, "
+                                                 "then press Enter")
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+                status = gr.Markdown("", elem_id="status")
+                # Exports are made when asked for: a button makes the file, then the page
+                # clicks the hidden download button that holds it (DOWNLOAD_JS).
+                with gr.Row():
+                    export = gr.Button("Export conversation (Markdown)", interactive=False,
+                                       elem_id="export", size="md")
+                    new = gr.Button("New conversation", size="md", elem_id="new")
+                with gr.Row():
+                    style = gr.Dropdown(list(UI_STYLES), value=DEFAULT, scale=2,
+                                        label="Reference style", elem_id="style")
+                    refs_file = gr.Button("Export references", size="md", interactive=False,
+                                          elem_id="export-refs")
+                    word_file = gr.Button("Export as Word (.docx)", size="md", interactive=False,
+                                          elem_id="export-docx")
+                download = gr.DownloadButton(value=None, visible="hidden", elem_id="download")
+                with gr.Row():
+                    only = gr.Dropdown(choices=choices, value=[], multiselect=True,
+                                       label="Only these documents (empty: all)",
+                                       elem_id="filter", scale=3)
+                    # Passed to ask_stream per question; "openai" needs ASSISTANT_LLM_BASE_URL.
+                    generator = gr.Radio(list(GENERATORS), value=settings.generator,
+                                         label="Answer generator", elem_id="generator", scale=2)
+                files = gr.File(label=f"Add documents ({', '.join(sorted(SUPPORTED))}; "
+                                      f"up to {settings.max_upload_mb} MB each)",
+                                file_count="multiple", elem_id="upload")
+                upload_status = gr.Markdown("", elem_id="upload-status")
+                with gr.Accordion("Edit a reference", open=False, elem_id="ref-editor"):
+                    ref_doc = gr.Dropdown(choices=choices, value=None,
+                                          label="Document", elem_id="ref-doc")
+                    ref_fields = [
+                        gr.Textbox(label="Title", elem_id="ref-title"),
+                        gr.Textbox(label="Authors, one per line (Family, Given)", lines=2,
+                                   elem_id="ref-authors"),
+                        gr.Textbox(label="Date (YYYY, YYYY-MM or YYYY-MM-DD)", elem_id="ref-date"),
+                        gr.Textbox(label="Journal, newspaper or site", elem_id="ref-container"),
+                        gr.Textbox(label="Publisher", elem_id="ref-publisher"),
+                        gr.Textbox(label="URL", elem_id="ref-url"),
+                        gr.Textbox(label="DOI", elem_id="ref-doi"),
+                    ]
+                    ref_save = gr.Button("Save reference", elem_id="ref-save")
+                    ref_status = gr.Markdown("", elem_id="ref-status")
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(view.sources_html(None), elem_id="sources",
+                                  js_on_load=SOURCES_JS)
+                gr.Markdown("### Document")
+                document = gr.HTML(DOC_HINT, elem_id="document", js_on_load=DOC_JS)
+
+        page = Page(conv=conv, chat=chat, box=box, status=status, sources=sources,
+                    document=document, export=export, refs_file=refs_file, word_file=word_file,
+                    download=download, only=only, upload_status=upload_status, files=files, ref_doc=ref_doc,
+                    ref_fields=ref_fields, ref_status=ref_status)
+        c = Chat(assistant, page)
+        buttons = [export, refs_file, word_file]
+        private: dict[str, Any] = {"api_visibility": "private"}
+        gr.on([box.submit, send.click], c.respond, [box, conv, only, generator, style],
+              [chat, box, sources, conv, status, document, *buttons], **private)
+        for button, make in zip(buttons, (c.export_markdown, c.export_references, c.export_word),
+                                strict=True):
+            button.click(make, [conv, style], [download], **private).then(
+                None, js=DOWNLOAD_JS, **private)
+        sources.click(c.show_document, [conv], [document], **private)
+        chat.select(c.select_turn, [conv, style], [sources], **private)
+        style.change(c.restyle, [conv, style, sources], [sources], **private)
+        ref_doc.change(c.load_reference, [ref_doc], ref_fields, **private)
+        ref_save.click(c.save_reference, [ref_doc, conv, *ref_fields], [ref_status, conv],
+                       **private).then(c.restyle, [conv, style, sources], [sources], **private)
+        gr.on([new.click, chat.clear], c.clear, None,
+              [chat, conv, sources, document, status, *buttons], **private)
+        files.upload(c.add_files, [files], [upload_status, only, files], **private)
+        demo.load(c.restore, [conv, style], [chat, sources, only, *buttons], **private)
+        gr.api(c.ask, api_name="ask")
+        gr.api(c.documents, api_name="documents")
+    # Every event answers up to worker_count() requests at once (Gradio's default is one):
+    # handlers run in threads, the ONNX session and the loaded index are shared and
+    # thread-safe, and an upload being indexed is an event of its own.
+    demo.queue(default_concurrency_limit=settings.worker_count())
+    return demo
+
+
+def launch_kwargs(settings: Settings) -> dict[str, Any]:
+    """How the page is served: local fonts and CSS only, size limit, optional login."""
+    auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
+    return dict(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
+                show_error=True, css=view.CSS,
+                max_file_size=f"{settings.max_upload_mb}mb", ssr_mode=False, pwa=False,
+                mcp_server=False, run_history=False, footer_links=["api"])
+
+
+def serve(settings: Settings) -> None:
+    """Load (or first build, with progress) the index, then serve the chat."""
+    _offline()
+    from tqdm import tqdm
+
+    assistant = Assistant(settings)
+    if not assistant.answerer.has_index():
+        log.warning("no index in %s yet: building it from %s", settings.index_dir,
+                    settings.docs_dir)
+        with tqdm(desc="indexing (first start)", unit="chunk", file=sys.stderr) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+            report = assistant.index(settings.docs_dir, progress=progress)
+        log.warning("index built: %s (%d chunks)", report.summary(), report.chunks)
+        for s in report.skipped:
+            log.warning("skipped %s: %s", s.source, s.reason)
+    # Load the index and the model once at start-up, not on the first question, while this
+    # thread imports Gradio: the two overlap (`python app.py` serves in about 3 s).
+    with ThreadPoolExecutor(1) as pool:
+        loading = pool.submit(assistant.answerer.retriever)
+        import gradio  # noqa: F401
+
+        loading.result()  # a damaged or mismatched index stops here, with its message
+    build(assistant).launch(**launch_kwargs(settings))
