@@ -181,13 +181,6 @@ class Settings(BaseModel):
             "embed_titles": self.embed_titles,
         }
 
-    def lexical(self) -> dict[str, Any]:
-        """How BM25 tokens are made: stored in the index (k1 and b apply at query time)."""
-        return {
-            "stemmer": self.stemmer,
-            "stopwords": self.stopwords,
-        }
-
 
 def _checked(values: dict[str, Any]) -> Settings:
     """Settings from `values`; AssistantError naming each bad value's variable and flag."""

@@ -16,6 +16,7 @@ from .answer import Answerer
 from .config import Settings
 from .embed import Embedder
 from .indexing import Indexer, Progress
+from .text.analyzer import Analyzer
 from .types import Answer, IndexReport
 
 __all__ = ["Assistant", "Progress"]
@@ -26,12 +27,15 @@ class Assistant:
 
     Without an `embedder`, both halves load the settings' model on first use (one per
     process, shared); a folder with no change, or a question, loads only what it needs.
+    Both get the one Analyzer the settings name, so BM25, answers and verification read
+    words alike.
     """
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.indexer = Indexer(settings, embedder)
-        self.answerer = Answerer(settings, embedder)
+        self.analyzer = Analyzer.of(settings)
+        self.indexer = Indexer(settings, embedder, self.analyzer)
+        self.answerer = Answerer(settings, embedder, self.analyzer)
 
     def index(self, docs_dir: Path | None = None, rebuild: bool = False,
               progress: Progress | None = None, ray: str | None = None) -> IndexReport:

@@ -35,13 +35,14 @@ from assistant import store  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.indexing.writer import lexical_text
 from assistant.retrieve import Retriever
-from assistant.text.analyzer import tokenize  # noqa: E402
+from assistant.text.analyzer import Analyzer  # noqa: E402
 from assistant.types import Chunk, Document  # noqa: E402
 
 DIM = 384
 PER_DOC = 10
 TOPICS = 1000
 SETTINGS = Settings.load(env={})
+ANALYZER = Analyzer.of(SETTINGS)
 
 
 def words(n: int = 20_000) -> list[str]:
@@ -57,9 +58,9 @@ def words(n: int = 20_000) -> list[str]:
 WORDS = words()
 CDF = np.cumsum(1.0 / np.arange(1, len(WORDS) + 1))
 CDF /= CDF[-1]
-# retrieve.tokenize works word by word, so the tokens of a made-up word are computed once
+# the Analyzer works word by word, so the tokens of a made-up word are computed once
 # (checked against tokenize on whole chunks in `tokens`).
-STEMS = [t[0] if t else "" for t in tokenize(WORDS, SETTINGS.stemmer, SETTINGS.stopwords)]
+STEMS = [t[0] if t else "" for t in ANALYZER.tokenize(WORDS)]
 
 
 class Corpus:
@@ -102,16 +103,16 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def tokens(chunks: list[Chunk], picks: list[np.ndarray] | None = None) -> list[list[str]]:
-    """BM25 tokens of the chunks: retrieve.tokenize, or the per-word table when `picks` is given."""
+    """BM25 tokens of the chunks: the Analyzer, or the per-word table when `picks` is given."""
     if picks is None:
-        return tokenize([lexical_text(c, True) for c in chunks], SETTINGS.stemmer, SETTINGS.stopwords)
-    title = tokenize([chunks[0].title], SETTINGS.stemmer, SETTINGS.stopwords)[0]
+        return ANALYZER.tokenize([lexical_text(c, True) for c in chunks])
+    title = ANALYZER.tokens(chunks[0].title)
     return [title + [STEMS[w] for w in p if STEMS[w]] for p in picks]
 
 
 def manifest() -> dict:
     return {"model": "synthetic", "dim": DIM, "max_seq_length": 256,
-            "chunking": SETTINGS.chunking(), "lexical": SETTINGS.lexical()}
+            "chunking": SETTINGS.chunking(), "lexical": Analyzer.of(SETTINGS).manifest()}
 
 
 def build(index: Path, docs: int, corpus: Corpus, batch_docs: int, threshold: int) -> float:
@@ -122,8 +123,8 @@ def build(index: Path, docs: int, corpus: Corpus, batch_docs: int, threshold: in
             for i in range(start, min(docs, start + batch_docs)):
                 d, cs, v, picks = corpus.doc(i)
                 toks = tokens(cs, picks)
-                if i < 10:  # the shortcut gives exactly what retrieve.tokenize gives
-                    assert toks == tokens(cs), "per-word tokens differ from retrieve.tokenize"
+                if i < 10:  # the shortcut gives exactly what the Analyzer gives
+                    assert toks == tokens(cs), "per-word tokens differ from the Analyzer"
                 w.add(d, cs, v, toks)
             w.commit()
             print(f"built {min(docs, start + batch_docs) * PER_DOC} chunks, "

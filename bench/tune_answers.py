@@ -30,7 +30,7 @@ from assistant.config import Settings  # noqa: E402
 from assistant.eval.data import load_squad  # noqa: E402
 from assistant.eval.metrics import contains_answer  # noqa: E402
 from assistant.eval.runners import build_index
-from assistant.text.analyzer import tokenize  # noqa: E402
+from assistant.text.analyzer import ENGLISH as ANALYZER  # noqa: E402
 from assistant.text.passages import candidate_sentences
 
 
@@ -58,7 +58,7 @@ def main() -> None:
     rows = []
     for i, q in enumerate(data.questions):
         qv = retriever.query_vector(q.question)
-        qtok = tokenize([q.question], settings.stemmer, settings.stopwords)[0]
+        qtok = ANALYZER.tokens(q.question)
         for setting in ("answerable", "elsewhere"):
             others = None if setting == "answerable" else [
                 d for t, ids in by_article.items() if t != q.article for d in ids]
@@ -77,7 +77,7 @@ def main() -> None:
                     "hit": s.hit, "start": s.start, "end": s.end, "doc": hits[s.hit].chunk.doc_id,
                     "words": len(s.text.split()),
                     "sim": float(vec_cache[s.text] @ qv),
-                    "overlap": overlap(qtok, s.text, settings),
+                    "overlap": overlap(qtok, s.text, ANALYZER),
                     "gold": contains_answer(s.text, q.answers),
                 } for s in sents],
             })

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assistant.config import Settings  # noqa: E402
 from assistant.eval.data import load_beir  # noqa: E402
 from assistant.eval.runners import build_index, ir_metrics  # noqa: E402
-from assistant.text.analyzer import tokenize  # noqa: E402
+from assistant.text.analyzer import ENGLISH, Analyzer  # noqa: E402
 
 
 class Sweep:
@@ -84,14 +84,14 @@ def rrf(scores: np.ndarray, n: int = 100, k: int = 60) -> np.ndarray:
 
 
 def bm25_scores(texts: Sequence[str], queries: Sequence[str], k1: float = 1.2, b: float = 0.75,
-                stemmer: str = "english", stopwords: str = "en") -> np.ndarray:
+                analyzer: Analyzer = ENGLISH) -> np.ndarray:
     import bm25s
 
     index = bm25s.BM25(k1=k1, b=b)
-    index.index(tokenize(texts, stemmer, stopwords), show_progress=False)
+    index.index(analyzer.tokenize(texts), show_progress=False)
     out = np.zeros((len(queries), len(texts)), dtype=np.float32)
     for i, q in enumerate(queries):
-        tokens = [t for t in tokenize([q], stemmer, stopwords)[0] if t in index.vocab_dict]
+        tokens = [t for t in analyzer.tokens(q) if t in index.vocab_dict]
         if tokens:
             out[i] = index.get_scores(tokens)
     return out
@@ -121,8 +121,7 @@ def main() -> None:
     qv = assistant.indexer.embedder.embed(queries)
     dense = qv @ mat.T
     texts = [f"{c.title}\n{c.text}" for c in chunks]
-    lex = bm25_scores(texts, queries, settings.bm25_k1, settings.bm25_b, settings.stemmer,
-                      settings.stopwords)
+    lex = bm25_scores(texts, queries, settings.bm25_k1, settings.bm25_b, Analyzer.of(settings))
     sweep = Sweep([c.doc_id for c in chunks], qids, data.qrels)
 
     sweep.show("dense", dense)

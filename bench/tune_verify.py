@@ -39,6 +39,7 @@ from assistant.eval.data import load_squad  # noqa: E402
 from assistant.eval.metrics import contains_answer  # noqa: E402
 from assistant.eval.runners import build_index  # noqa: E402
 from assistant.generate import verify  # noqa: E402
+from assistant.text.analyzer import Analyzer  # noqa: E402
 
 SQUAD = ROOT.parent / "shared" / "eval" / "xquad-dev" / "xquad.en.dev.json"
 
@@ -73,7 +74,7 @@ def pairs(assistant, data, embedder, settings: Settings, seed: int = 0):
         gold = next((i for i, h in enumerate(hits) if h.chunk.doc_id == q.doc_id), None)
         if gold is None:
             continue
-        checker = verify.Checker(q.question, hits, documents, embedder, settings)
+        checker = verify.Checker(q.question, hits, documents, embedder, Analyzer.of(settings))
         answer = q.answers[0]
         restated = f"{q.question.strip().rstrip('?')}: {answer}."
         doc = documents[q.doc_id]

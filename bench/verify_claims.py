@@ -53,6 +53,7 @@ import assistant  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.eval.data import load_squad  # noqa: E402
 from assistant.generate import verify  # noqa: E402
+from assistant.text.analyzer import Analyzer  # noqa: E402
 from assistant.text.sentences import sentence_spans  # noqa: E402
 from assistant.types import Chunk, Document, Hit  # noqa: E402
 
@@ -204,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         hits = [passage(docs[d], a, b) for d, a, b in given]
         half = "tune" if article in tune else "check"
         for mode, draft in (("cited", f"{claim} [1]"), ("unmarked", claim)):
-            answer = verify.verify(question, draft, hits, docs, embedder, settings)
+            answer = verify.verify(question, draft, hits, docs, embedder, Analyzer.of(settings))
             ok = bool(answer.citations) and verify.UNVERIFIED not in answer.text
             results[(kind, mode, half)].append(ok)
             if half == "tune" and mode == "cited" and kind == args.show and \

@@ -12,9 +12,10 @@ from conftest import DATA, DOCS_SRC, SEED, assert_exact
 from assistant import cli
 from assistant.answer import fitted
 from assistant.answer.extractive import SENTENCE_FEATURES, featurize, sentence_model
-from assistant.answer.spans import SPAN_FEATURES, phrases, stop_words
+from assistant.answer.spans import SPAN_FEATURES, phrases
 from assistant.errors import AssistantError, IngestError
 from assistant.eval.dialog import load_dialogs, run_dialogs
+from assistant.text.analyzer import ENGLISH
 
 
 def test_models_load_from_json_with_the_features_the_code_computes():
@@ -46,7 +47,7 @@ def test_the_fitted_ranker_changes_the_choice_it_should(docs_index):
     r = docs_index.answerer.retriever()
     hits = r.search(q)
     sents, rows = featurize(q, hits, r.store.documents, docs_index.indexer.embedder,
-                            docs_index.settings, r.query_vector(q), r.store.sentence_vectors)
+                            docs_index.analyzer, r.query_vector(q), r.store.sentence_vectors)
     by_model = sents[int(np.argmax(sentence_model().logits(rows)))]
     by_relevance = max(sents, key=lambda s: s.relevance + 0.1 / (1 + s.hit))
     assert "1851" in by_model.text and "1851" not in by_relevance.text
@@ -67,7 +68,7 @@ def test_a_question_of_no_asked_type_gets_the_span_rankers_pick(docs_index):
 
 def test_phrase_candidates_do_not_open_or_close_on_stop_words():
     text = "The clades (genetic branches) declined significantly, in 1349."
-    found = {text[s:e] for s, e in phrases(text, stop_words("en"))}
+    found = {text[s:e] for s, e in phrases(text, ENGLISH.stop_words)}
     assert {"genetic branches", "declined significantly", "clades", "1349"} <= found
     assert not any(p.split()[0].lower() in {"the", "in"} for p in found)
     assert "branches) declined" not in found  # never across punctuation

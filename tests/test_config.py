@@ -89,8 +89,8 @@ def test_the_choices_are_read_from_the_settings_types():
 def test_stop_word_lists_are_bm25s_own():
     from bm25s.stopwords import STOPWORDS_GERMAN
 
-    from assistant.text.analyzer import tokenize
+    from assistant.text.analyzer import Analyzer
 
-    assert tokenize(["und der Hund"], "", "de") == [["hund"]]
+    assert Analyzer("", "de").tokenize(["und der Hund"]) == [["hund"]]
     assert "und" in STOPWORDS_GERMAN
-    assert tokenize(["und der Hund"], "", "") == [["und", "der", "hund"]]
+    assert Analyzer("", "").tokenize(["und der Hund"]) == [["und", "der", "hund"]]

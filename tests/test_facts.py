@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.text.analyzer import tokenize
+from assistant.text.analyzer import ENGLISH
 from assistant.text.facts import evidence, extract, found, lowercase_words, negations
 
 
@@ -14,7 +14,7 @@ def facts_of(text: str, common: str = "") -> list[tuple[str, str, float]]:
 
 def supported(claim: str, source: str, passage: str = "") -> list[str]:
     """The claim's facts that the source holds (passage: for the surname rule)."""
-    tokens = tokenize([passage or source])[0]
+    tokens = ENGLISH.tokens(passage or source)
     return [f.text for f in extract(claim, ()) if found(f, evidence(source), tokens)]
 
 

@@ -115,7 +115,7 @@ def test_verification_of_real_model_output(llm_server, gen_index, embedder):
     doctored = (f"{draft.strip()}\n\n{verbatim} [1] "
                 "The bridge was painted purple by visitors from Mars in 2077 [1]. "
                 f"Nothing supports this number [{len(hits) + 7}].")
-    answer = verify(QUESTION, doctored, hits, docs, embedder, assistant.settings)
+    answer = verify(QUESTION, doctored, hits, docs, embedder, assistant.analyzer)
     assert_checked(assistant, answer)
     assert f"[{len(hits) + 7}]" not in answer.text
     assert any(f"[{len(hits) + 7}]" in n for n in answer.notes)
@@ -297,7 +297,7 @@ def _verify(gen_index, embedder, draft: str, question: str = QUESTION) -> tuple[
     retriever = assistant.answerer.retriever()
     hits = retriever.search(question, k=5)
     return verify(question, draft, hits, retriever.store.documents, embedder,
-                  assistant.settings), hits
+                  assistant.analyzer), hits
 
 
 def test_supported_claim_is_verified_with_its_best_sentence(gen_index, embedder):

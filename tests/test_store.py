@@ -23,18 +23,19 @@ from conftest import ROOT
 from assistant import store
 from assistant.config import Settings
 from assistant.indexing.writer import lexical_text
-from assistant.text.analyzer import tokenize
+from assistant.text.analyzer import Analyzer
 from assistant.types import Chunk, Document
 
 DIM = 32
 S = Settings.load(env={})
+ANALYZER = Analyzer.of(S)
 VOCAB = ("harbour boat fish market tide crane rope anchor gull pier lamp storm net "
          "keel sail mast dock wave shell salt").split()
 
 
 def manifest() -> dict:
     return {"model": "test", "dim": DIM, "max_seq_length": 64, "chunking": S.chunking(),
-            "lexical": S.lexical()}
+            "lexical": Analyzer.of(S).manifest()}
 
 
 def make_doc(i: int, n: int = 4, version: int = 0, seed: int = 0) -> tuple[Document, list[Chunk], np.ndarray]:
@@ -55,7 +56,7 @@ def make_doc(i: int, n: int = 4, version: int = 0, seed: int = 0) -> tuple[Docum
 
 
 def toks(chunks: list[Chunk]) -> list[list[str]]:
-    return tokenize([lexical_text(c, True) for c in chunks], S.stemmer, S.stopwords)
+    return ANALYZER.tokenize([lexical_text(c, True) for c in chunks])
 
 
 def writer(index: Path, **kw) -> store.LocalWriter:
@@ -74,13 +75,13 @@ def bm25s_scores(chunks: list[Chunk], query: str) -> dict[str, float]:
 
     index = bm25s.BM25(k1=S.bm25_k1, b=S.bm25_b)
     index.index([t or ["\x00"] for t in toks(chunks)], show_progress=False)
-    q = [t for t in tokenize([query], S.stemmer, S.stopwords)[0] if t in index.vocab_dict]
+    q = [t for t in ANALYZER.tokens(query) if t in index.vocab_dict]
     scores = index.get_scores(q)
     return {c.chunk_id: float(s) for c, s in zip(chunks, scores, strict=True) if s > 0}
 
 
 def store_scores(s: store.LocalStore, query: str) -> dict[str, float]:
-    got = s.bm25(tokenize([query], S.stemmer, S.stopwords)[0], S.bm25_k1, S.bm25_b)
+    got = s.bm25(ANALYZER.tokens(query), S.bm25_k1, S.bm25_b)
     assert got is not None
     keys, scores = got
     chunks = s.chunks(keys.tolist())
@@ -347,7 +348,7 @@ def test_top_n_with_skipped_common_terms_equals_the_full_ranking(tmp_path: Path,
     for _ in range(60):
         # Rare words (the tail of the Zipf draw) with common ones, and common ones alone.
         words = rng.sample(VOCAB, rng.randint(1, 5)) if rng.random() < 0.7 else VOCAB[:3]
-        q = tokenize([" ".join(words)], S.stemmer, S.stopwords)[0]
+        q = ANALYZER.tokens(" ".join(words))
         keys, scores = s.bm25(q, 1.2, 0.75)
         want = sorted(zip(keys.tolist(), scores.tolist(), strict=True),
                       key=lambda kv: (-kv[1], kv[0]))[:n]
@@ -394,7 +395,7 @@ def test_top_n_when_every_query_word_is_common(tmp_path: Path):
     s = store.load(tmp_path / "index")
     for _ in range(80):
         n = rng.choice([1, 2, 3, 5, 8])
-        q = tokenize([" ".join(rng.sample(words, rng.randint(2, 4)))], S.stemmer, S.stopwords)[0]
+        q = ANALYZER.tokens(" ".join(rng.sample(words, rng.randint(2, 4))))
         q += ["zeppelin"] * rng.randint(0, 1)  # a word no chunk has: no postings, no score
         keys, scores = s.bm25(q, 1.2, 0.75)
         want = sorted(zip(keys.tolist(), scores.tolist(), strict=True), key=lambda kv: (-kv[1], kv[0]))[:n]

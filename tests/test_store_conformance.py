@@ -19,7 +19,7 @@ from assistant import store
 from assistant.config import Settings
 from assistant.errors import IndexMismatchError
 from assistant.store.milvus_bm25 import REWEIGH_DRIFT
-from assistant.text.analyzer import tokenize
+from assistant.text.analyzer import Analyzer
 
 BACKENDS = ["local", "milvus"]
 QUERIES = ("harbour boat", "storm storm gull", "anchor keel sail mast", "tide net")
@@ -35,7 +35,7 @@ def open_writer(index: Path, s: Settings) -> store.Writer:
 
 def bm25_top(s: store.LocalStore, query: str, n: int = 1000) -> dict[str, float]:
     cfg = Settings.load(env={})
-    got = s.bm25_top(tokenize([query], cfg.stemmer, cfg.stopwords)[0], cfg.bm25_k1, cfg.bm25_b, n)
+    got = s.bm25_top(Analyzer.of(cfg).tokens(query), cfg.bm25_k1, cfg.bm25_b, n)
     chunks = s.chunks([k for k, _ in got])
     return {c.chunk_id: score for c, (_, score) in zip(chunks, got, strict=True) if c is not None}
 
@@ -111,7 +111,7 @@ def test_scores_exact_again_after_the_average_length_moves(tmp_path: Path, backe
                   for c, t in zip(everything, toks(everything), strict=True)]
         index_ = bm25s.BM25(k1=cfg.bm25_k1, b=cfg.bm25_b)
         index_.index([t or ["\x00"] for t in tokens], show_progress=False)
-        q = [t for t in tokenize([query], cfg.stemmer, cfg.stopwords)[0] if t in index_.vocab_dict]
+        q = [t for t in Analyzer.of(cfg).tokens(query) if t in index_.vocab_dict]
         want = {c.chunk_id: float(x) for c, x in zip(everything, index_.get_scores(q), strict=True)
                 if x > 0}
         got = bm25_top(opened, query)
@@ -135,7 +135,7 @@ def test_search_parity_between_the_local_and_the_milvus_store(tmp_path: Path):
         assert [x for _, x in a] == pytest.approx([x for _, x in b], abs=1e-5)
         assert bm25_top(local, query, 10) == pytest.approx(bm25_top(remote, query, 10), rel=1e-5)
         keys = [k for k, _ in a]
-        tokens = tokenize([query], cfg.stemmer, cfg.stopwords)[0]
+        tokens = Analyzer.of(cfg).tokens(query)
         assert local.bm25_of(tokens, cfg.bm25_k1, cfg.bm25_b, keys) == pytest.approx(
             remote.bm25_of(tokens, cfg.bm25_k1, cfg.bm25_b, keys), rel=1e-5)
         some = local.keys_of(["doc3", "doc8"])  # filtered to chosen documents

@@ -41,7 +41,7 @@ def check(assistant, draft: str, question: str) -> Answer:
     retriever = assistant.answerer.retriever()
     hits = retriever.search(question, k=5)
     answer = verify(question, draft, hits, retriever.store.documents, assistant.indexer.embedder,
-                    assistant.settings)
+                    assistant.analyzer)
     assert_exact(assistant, answer)
     for c in answer.citations:  # every span of every quote is the document's own text
         doc = retriever.store.documents[c.chunk.doc_id]

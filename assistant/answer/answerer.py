@@ -18,11 +18,12 @@ from ..cite.references import item
 from ..config import GENERATORS, Settings
 from ..embed import Embedder, load_embedder
 from ..errors import AssistantError, GeneratorError
-from ..generate import OpenAIGenerator, build_messages
+from ..generate import REGISTRY, Generator, build_messages
 from ..generate.verify import verify
 from ..retrieve import Retriever
+from ..text.analyzer import Analyzer
 from ..types import Answer, Document, Hit
-from .extractive import extractive_answer
+from .extractive import Choice, extractive_answer
 from .followup import quoted, retrieval_query, standalone
 
 log = logging.getLogger(__name__)
@@ -31,13 +32,16 @@ log = logging.getLogger(__name__)
 class Answerer:
     """Searches and answers over the last commit of the index; reads, never writes."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 analyzer: Analyzer | None = None) -> None:
         self.settings = settings
+        self.analyzer = analyzer or Analyzer.of(settings)  # BM25, answers and verification
+        self.choice = Choice(settings.answer_sentences, settings.min_relevance)
         self._embedder = embedder
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
         self._loading = threading.Lock()  # held by the one thread loading a new generation
-        self._llm: OpenAIGenerator | None = None  # made on first use
+        self._generators: dict[str, Generator] = {}  # made on first use, by name
 
     @property
     def embedder(self) -> Embedder:
@@ -71,7 +75,7 @@ class Answerer:
             if self._retriever is None or \
                     store.generation(index_dir) != self._retriever.store.generation:
                 loaded = store.load(index_dir, self.expected(), self.settings)
-                retriever = Retriever(loaded, self.embedder, self.settings)
+                retriever = Retriever(loaded, self.embedder, self.settings, self.analyzer)
                 with self._lock:
                     self._retriever = retriever
             assert self._retriever is not None
@@ -130,21 +134,22 @@ class Answerer:
         if not question:
             raise AssistantError("Please type a question.")
         retriever = retriever or self.retriever()
-        query = retrieval_query(question, history)
+        query = retrieval_query(question, history, self.analyzer)
         hits = retriever.search(query, k=k, doc_ids=doc_ids)
         # A follow-up rewritten to stand alone ("who led the review?") is also what the
         # sentences are scored against; the answer keeps the question as it was asked.
-        focus = standalone(question, history) or question
+        focus = standalone(question, history, self.analyzer) or question
         answer = extractive_answer(focus, hits, retriever.store.documents, self.embedder,
-                                   self.settings, retriever.query_vector(query),
+                                   self.analyzer, self.choice, retriever.query_vector(query),
                                    retriever.store.sentence_vectors, quoted(question, history))
         if focus != question:
             answer = replace(answer, question=question)
         generator = generator or self.settings.generator
         if generator not in GENERATORS:
             raise AssistantError(f"generator must be {' or '.join(GENERATORS)}, not {generator!r}")
-        if generator == "openai" and answer.found:  # nothing relevant: abstain, ask no model
-            yield from self._generate(question, hits, retriever.store.documents, history, answer)
+        if generator in REGISTRY and answer.found:  # nothing relevant: abstain, ask no model
+            yield from self._generate(generator, question, hits, retriever.store.documents,
+                                      history, answer)
             return
         # The extractive answer is ready at once; stream it sentence by sentence all the same
         # so that every generator looks alike to the page.
@@ -156,6 +161,7 @@ class Answerer:
 
     def _generate(
         self,
+        name: str,
         question: str,
         hits: Sequence[Hit],
         documents: Mapping[str, Document],
@@ -166,9 +172,9 @@ class Answerer:
         draft = ""
         try:
             with self._lock:
-                if self._llm is None:
-                    self._llm = OpenAIGenerator(self.settings)
-            for piece in self._llm.stream(build_messages(question, hits, history)):
+                if name not in self._generators:
+                    self._generators[name] = REGISTRY[name](self.settings)
+            for piece in self._generators[name].stream(build_messages(question, hits, history)):
                 draft += piece
                 yield Answer(question=question, text=draft, found=True, hits=tuple(hits))
             if not draft.strip():
@@ -181,7 +187,7 @@ class Answerer:
             return
         # verify.py embeds passage sentences alone: its thresholds were tuned on those,
         # not on the pooled vectors of the sentence tables.
-        yield verify(question, draft, hits, documents, self.embedder, self.settings)
+        yield verify(question, draft, hits, documents, self.embedder, self.analyzer)
 
     def cited_documents(self, answer: Answer) -> dict[str, Document]:
         """The documents an answer cites, by doc_id (for references and exports)."""

@@ -9,14 +9,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..config import Settings
 from ..embed import Embedder
 from ..embed.sentences import Lookup, sentence_vectors
-from ..text.analyzer import tokenize
+from ..text.analyzer import Analyzer
 from ..text.passages import OVERLAP_WEIGHT, Sentence, candidate_sentences, make_citation
 from ..text.questions import answer_type
 from ..text.roles import mentions, question_names
@@ -36,12 +35,22 @@ NOT_FOUND = "I could not find anything about this in the indexed documents."
 TYPED_MARGIN = 3.0
 
 
-def overlap(query_tokens: Sequence[str], text: str, settings: Settings) -> float:
+@dataclass(frozen=True)
+class Choice:
+    """What an extractive answer may quote (ASSISTANT_ANSWER_SENTENCES, ASSISTANT_MIN_RELEVANCE):
+    at most `sentences` sentences, and nothing when the best one's relevance is under
+    `min_relevance`."""
+
+    sentences: int
+    min_relevance: float
+
+
+def overlap(query_tokens: Sequence[str], text: str, analyzer: Analyzer) -> float:
     """Share of the question's distinct content words (stemmed) found in text."""
     q = set(query_tokens)
     if not q:
         return 0.0
-    t = set(tokenize([text], settings.stemmer, settings.stopwords)[0])
+    t = set(analyzer.tokens(text))
     return len(q & t) / len(q)
 
 
@@ -56,20 +65,19 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 def sentence_features(
     question: str, sents: Sequence[Sentence], sims: np.ndarray, hits: Sequence[Hit],
-    settings: Settings,
+    analyzer: Analyzer,
 ) -> np.ndarray:
     """One row of SENTENCE_FEATURES per candidate sentence (the model in
-    assistant/models/sentences.json weighs them; bench/fit_sentences.py fits it)."""
-    qtok = tokenize([question], settings.stemmer, settings.stopwords)[0]
-    stoks = [set(t) for t in tokenize([s.text for s in sents], settings.stemmer,
-                                      settings.stopwords)]
+    assistant/answer/models/sentences.json weighs them; bench/fit_sentences.py fits it)."""
+    qtok = analyzer.tokens(question)
+    stoks = [set(t) for t in analyzer.tokenize([s.text for s in sents])]
     q = set(qtok)
     # a sentence that names the question's people as the document does ("He", "Mr Ashley" for
     # "Steve Ashley") holds their words
     names = question_names(question)
     said = [mentions(names, s.context + " " + s.text, s.document) for s in sents]
     for t, found in zip(stoks, said, strict=True):
-        t.update(w for n in found for w in tokenize([n], settings.stemmer, settings.stopwords)[0])
+        t.update(w for n in found for w in analyzer.tokens(n))
     # "BM25-ish": the question's words weighted by how rare they are among the candidates
     idf = {w: math.log(1 + len(sents) / (1 + sum(w in t for t in stoks))) for w in q}
     kind = answer_type(question)
@@ -85,8 +93,7 @@ def sentence_features(
     for i, s in enumerate(sents):
         order = per_hit[s.hit]
         at = order.index(i)
-        typed = kind is not None and holds_answer_type(s.text, kind, qtok, settings.stemmer,
-                                                       settings.stopwords)
+        typed = kind is not None and holds_answer_type(s.text, kind, qtok, analyzer)
         rows.append([
             sims[i], ov[i],
             sum(idf[w] for w in q & stoks[i]) / max(1e-9, sum(idf.values())),
@@ -115,7 +122,7 @@ def featurize(
     hits: Sequence[Hit],
     documents: Mapping[str, Document],
     embedder: Embedder,
-    settings: Settings,
+    analyzer: Analyzer,
     query_vector: np.ndarray | None = None,
     lookup: Lookup | None = None,
 ) -> tuple[list[Sentence], np.ndarray]:
@@ -131,7 +138,7 @@ def featurize(
     vecs = sentence_vectors([(hits[s.hit].chunk.doc_id, s.start, s.end, s.text) for s in sents],
                             embedder, lookup)
     sims = np.asarray(vecs @ q, dtype=np.float64)
-    rows = sentence_features(question, sents, sims, hits, settings)
+    rows = sentence_features(question, sents, sims, hits, analyzer)
     names = SENTENCE_FEATURES
     return [replace(s, similarity=float(r[names.index("similarity")]),
                     overlap=float(r[names.index("overlap")]),
@@ -148,14 +155,14 @@ def rank_sentences(sents: Sequence[Sentence], rows: np.ndarray) -> list[Sentence
     return out
 
 
-def is_relevant(hits: Sequence[Hit], best: Sentence | None, settings: Settings) -> bool:
+def is_relevant(hits: Sequence[Hit], best: Sentence | None, min_relevance: float) -> bool:
     """False when nothing retrieved is close enough to the question to cite."""
     if not hits or best is None:
         return False
     # The best sentence's similarity plus word overlap separates answerable from
     # unanswerable questions better than either alone, or than passage similarity,
     # which long passages dilute (ROC AUC 0.995 vs 0.985 and 0.981 on XQuAD dev).
-    return best.relevance >= settings.min_relevance
+    return best.relevance >= min_relevance
 
 
 def extractive_answer(
@@ -163,7 +170,8 @@ def extractive_answer(
     hits: Sequence[Hit],
     documents: Mapping[str, Document],
     embedder: Embedder,
-    settings: Settings,
+    analyzer: Analyzer,
+    choice: Choice,
     query_vector: np.ndarray | None = None,
     lookup: Lookup | None = None,
     avoid: Sequence[str] = (),
@@ -175,9 +183,9 @@ def extractive_answer(
     second-sentence margin. It is never added as a second sentence. Sentences of the
     documents those earlier quotes came from are preferred by the same margin.
     """
-    ranked = rank_sentences(*featurize(question, hits, documents, embedder, settings,
+    ranked = rank_sentences(*featurize(question, hits, documents, embedder, analyzer,
                                        query_vector, lookup))
-    if not ranked or not is_relevant(hits, ranked[0], settings):
+    if not ranked or not is_relevant(hits, ranked[0], choice.min_relevance):
         return Answer(question=question, text=NOT_FOUND, found=False, hits=tuple(hits))
     margin = float(sentence_model().settings["second_margin"])
     given = [" ".join(a.split()) for a in avoid]
@@ -191,11 +199,11 @@ def extractive_answer(
     chosen = [best]
     if (typed := _typed_instead(question, ranked, repeated)) is not None:
         # it says it; the best follows, unless the conversation has quoted it already
-        chosen = [typed, best][:1 if id(best) in repeated else max(1, settings.answer_sentences)]
+        chosen = [typed, best][:1 if id(best) in repeated else max(1, choice.sentences)]
     for s in ranked[1:]:
-        if len(chosen) >= settings.answer_sentences:
+        if len(chosen) >= choice.sentences:
             break
-        if s.score >= best.score - margin and s.relevance >= settings.min_relevance and \
+        if s.score >= best.score - margin and s.relevance >= choice.min_relevance and \
                 id(s) not in repeated and " ".join(s.text.split()) != " ".join(best.text.split()):
             chosen.append(s)
     citations: list[Citation] = []
@@ -208,8 +216,7 @@ def extractive_answer(
         said.append(Statement(s.text, (n,), True))
     return Answer(question=question, text=" ".join(st.render() for st in said), found=True,
                   citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
-                  short_answer=short_answer(question, citations, settings.stemmer,
-                                            settings.stopwords))
+                  short_answer=short_answer(question, citations, analyzer))
 
 
 def _typed_instead(question: str, ranked: Sequence[Sentence],

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ..text.analyzer import ENGLISH, Analyzer
 from ..text.facts import lowercase_words, names
 from ..text.questions import answer_type
 
@@ -150,7 +151,8 @@ def rewrite(question: str, previous: str) -> str | None:
     return None
 
 
-def standalone(question: str, history: Sequence[tuple[str, str]] | None) -> str | None:
+def standalone(question: str, history: Sequence[tuple[str, str]] | None,
+               analyzer: Analyzer = ENGLISH) -> str | None:
     """A follow-up rewritten to stand on its own, or None when it is not one or cannot be.
 
     `history` holds earlier (question, answer) pairs, oldest first.
@@ -158,11 +160,11 @@ def standalone(question: str, history: Sequence[tuple[str, str]] | None) -> str 
     if not history or not is_followup(question):
         return None
     previous, answer = history[-1]
-    previous = standalone(previous, history[:-1]) or previous  # itself a follow-up?
+    previous = standalone(previous, history[:-1], analyzer) or previous  # itself a follow-up?
     asked_name = answer_type(previous) == "name"
     return (_elliptic(question, previous)
-            or (_named(question, previous, answer, True) if asked_name else None)
-            or rewrite(question, previous) or _named(question, previous, answer, False))
+            or (_named(question, previous, answer, True, analyzer) if asked_name else None)
+            or rewrite(question, previous) or _named(question, previous, answer, False, analyzer))
 
 
 def _elliptic(question: str, previous: str) -> str | None:
@@ -194,7 +196,8 @@ def _elliptic(question: str, previous: str) -> str | None:
     return f"{wh.capitalize()} {' '.join(rest)}?"
 
 
-def _named(question: str, previous: str, answer: str, things: bool) -> str | None:
+def _named(question: str, previous: str, answer: str, things: bool,
+           analyzer: Analyzer) -> str | None:
     """The follow-up's first pronoun replaced by the name it most likely stands for.
 
     After a question that asked for a name ("Which company ...?", "Who carried out
@@ -210,10 +213,9 @@ def _named(question: str, previous: str, answer: str, things: bool) -> str | Non
     if at is None:
         return None
     asked = previous.lower()
-    in_answer = [f.text for f in names(answer, lowercase_words([answer, previous]), "english",
-                                       "en") if f.text.lower() not in asked]
-    in_question = [f.text for f in names(previous, lowercase_words([previous, answer]),
-                                         "english", "en")
+    in_answer = [f.text for f in names(answer, lowercase_words([answer, previous]), analyzer)
+                 if f.text.lower() not in asked]
+    in_question = [f.text for f in names(previous, lowercase_words([previous, answer]), analyzer)
                    if f.start > 0 and f.text.lower() not in _WH]
     found = in_answer if things else in_question + in_answer
     if not found:
@@ -231,10 +233,11 @@ def quoted(question: str, history: Sequence[tuple[str, str]] | None) -> tuple[st
     return tuple(a for _q, a in history)
 
 
-def retrieval_query(question: str, history: Sequence[tuple[str, str]] | None) -> str:
+def retrieval_query(question: str, history: Sequence[tuple[str, str]] | None,
+                    analyzer: Analyzer = ENGLISH) -> str:
     """The text to retrieve with: the question, made standalone when it is a follow-up (or,
     when it cannot be rewritten, preceded by the previous question, itself resolved)."""
     if not history or not is_followup(question):
         return question
-    previous = standalone(history[-1][0], history[:-1]) or history[-1][0]
-    return standalone(question, history) or f"{previous} {question}"
+    previous = standalone(history[-1][0], history[:-1], analyzer) or history[-1][0]
+    return standalone(question, history, analyzer) or f"{previous} {question}"

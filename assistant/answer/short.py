@@ -26,11 +26,11 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
-from ..text.analyzer import tokenize
+from ..text.analyzer import ENGLISH, Analyzer
 from ..text.questions import NAME_NOUNS, Candidate, answer_type, candidates
 from ..types import Citation, ShortAnswer
 from . import fitted
-from .spans import SPAN_FEATURES, features, phrases, stop_words
+from .spans import SPAN_FEATURES, features, phrases
 
 # Tuned on the even-numbered XQuAD dev articles (bench/tune_short.py, docs/EVALUATION.md).
 FIRST_CITATION_BONUS = 60  # characters of distance a later citation's candidate must beat
@@ -50,29 +50,29 @@ _WHO_DID = re.compile(r"^\s*who (?!(?:is|was|are|were|did|does|do|has|have|had|w
                       r"\b)([a-z]+)", re.I)
 
 
-def short_answer(question: str, citations: Sequence[Citation], stemmer: str = "english",
-                 stopwords: str = "en") -> ShortAnswer | None:
+def short_answer(question: str, citations: Sequence[Citation],
+                 analyzer: Analyzer = ENGLISH) -> ShortAnswer | None:
     """The span of a cited quote that best answers the question, or None (see the module)."""
     if not citations:
         return None
     kind = answer_type(question)
     if kind is None:
-        return _fitted_pick(question, citations, stemmer, stopwords)
+        return _fitted_pick(question, citations, analyzer)
     # "who claimed ...?" of quotes that name nobody: the role phrase ("a former police officer")
     kinds = [kind, "role"] if kind == "name" else [kind]
-    return next((b for k in kinds if (b := _typed_pick(question, k, citations, stemmer,
-                                                        stopwords)) is not None), None)
+    return next((b for k in kinds
+                 if (b := _typed_pick(question, k, citations, analyzer)) is not None), None)
 
 
-def _typed_pick(question: str, kind: str, citations: Sequence[Citation], stemmer: str,
-                stopwords: str) -> ShortAnswer | None:
-    qtok = set(tokenize([question], stemmer, stopwords)[0])
+def _typed_pick(question: str, kind: str, citations: Sequence[Citation],
+                analyzer: Analyzer) -> ShortAnswer | None:
+    qtok = set(analyzer.tokens(question))
     best: tuple[float, ShortAnswer] | None = None
     for rank, c in enumerate(citations):
         for part in c.parts:
-            anchors = _anchors(part.quote, qtok, stemmer, stopwords)
+            anchors = _anchors(part.quote, qtok, analyzer)
             for (s, e), cost in _costs(question, kind, part.quote, c.chunk.text, rank, qtok,
-                                       anchors, stemmer, stopwords).items():
+                                       anchors, analyzer).items():
                 if best is None or cost < best[0]:
                     best = (cost, ShortAnswer(part.quote[s:e], part.start + s, part.start + e,
                                               c.n))
@@ -80,33 +80,33 @@ def _typed_pick(question: str, kind: str, citations: Sequence[Citation], stemmer
 
 
 def _costs(question: str, kind: str, quote: str, context: str, rank: int, qtok: set[str],
-           anchors: Mapping[tuple[int, int], str], stemmer: str,
-           stopwords: str) -> dict[tuple[int, int], float]:
+           anchors: Mapping[tuple[int, int], str],
+           analyzer: Analyzer) -> dict[tuple[int, int], float]:
     """The rules' cost of each candidate of the asked type in one quote: lower is better."""
     cm = _COUNTED.search(question)
-    counted = tokenize([cm.group(1)], stemmer, stopwords)[0] if cm else []
+    counted = analyzer.tokens(cm.group(1)) if cm else []
     hm = _HEAD.search(question)
     # "which police force ...?": "Merseyside Police" is of the kind asked for, not what is asked
     km = _ASKED_KIND.search(question)
-    asked = qtok - set(tokenize([km.group(1)], stemmer, stopwords)[0]) if km else qtok
+    asked = qtok - set(analyzer.tokens(km.group(1))) if km else qtok
     head = re.escape(hm.group(1)[:-1] if hm and hm.group(1).endswith("s") else
                      hm.group(1)) if hm else ""
-    found = candidates(quote, kind, context)
+    found = candidates(quote, kind, context, analyzer)
     if kind == "place":
         found = _places(quote, found)
     elif kind == "name" and _WHO.search(question):  # "in Rotherham" is where, not who
         found = [x for x in found if not _AT_PLACE.search(quote, max(0, x.start - 12), x.start)]
     found = [x for x in found if not _acronym(quote, x)]
-    subject = _subject(question, quote, found, anchors, stemmer, stopwords)
+    subject = _subject(question, quote, found, anchors, analyzer)
     out: dict[tuple[int, int], float] = {}
     for cand in found:
-        words = set(tokenize([quote[cand.start:cand.end]], stemmer, stopwords)[0])
+        words = set(analyzer.tokens(quote[cand.start:cand.end]))
         if not words or words <= qtok or len(words & asked) >= ASKED_SHARE * len(words):
             continue  # what the question is about, not its answer
         near = {w for (s, e), w in anchors.items()
                 if cand.start - WINDOW <= s and e <= cand.end + WINDOW}
         cost = _distance(cand, anchors) - WINDOW_WEIGHT * len(near) + rank * FIRST_CITATION_BONUS
-        if counted and _counted_after(quote, cand, counted, stemmer, stopwords):
+        if counted and _counted_after(quote, cand, counted, analyzer):
             cost -= COUNTED_BONUS  # "how many seconds ...?" -> "17 seconds"
         if subject is not None and cand == subject:
             cost -= SUBJECT_BONUS
@@ -119,11 +119,11 @@ def _costs(question: str, kind: str, quote: str, context: str, rank: int, qtok: 
     return out
 
 
-def span_table(question: str, citations: Sequence[Citation], stemmer: str = "english",
-               stopwords: str = "en") -> tuple[list[ShortAnswer], np.ndarray]:
+def span_table(question: str, citations: Sequence[Citation],
+               analyzer: Analyzer = ENGLISH) -> tuple[list[ShortAnswer], np.ndarray]:
     """Every candidate span of the cited quotes (spans.py) and its row of SPAN_FEATURES."""
-    qtok = set(tokenize([question], stemmer, stopwords)[0])
-    stop = stop_words(stopwords)
+    qtok = set(analyzer.tokens(question))
+    stop = analyzer.stop_words
     out: list[ShortAnswer] = []
     rows = []
     for rank, c in enumerate(citations):
@@ -132,27 +132,25 @@ def span_table(question: str, citations: Sequence[Citation], stemmer: str = "eng
             typed: dict[tuple[int, int], str] = {}
             for k, sk in (("date", "date"), ("number", "number"), ("measure", "number"),
                           ("name", "name")):
-                for cand in candidates(quote, k, c.chunk.text):
+                for cand in candidates(quote, k, c.chunk.text, analyzer):
                     if not _acronym(quote, cand):
                         typed.setdefault((cand.start, cand.end), sk)
             found = [(s, e, k) for (s, e), k in typed.items()] + [
                 (s, e, "phrase") for s, e in phrases(quote, stop) if (s, e) not in typed]
             # a span must say something the question does not
-            found = [x for x in found if set(tokenize([quote[x[0]:x[1]]], stemmer,
-                                                      stopwords)[0]) - qtok]
+            found = [x for x in found if set(analyzer.tokens(quote[x[0]:x[1]])) - qtok]
             if found:
                 rows.append(features(question, quote, found, rank, qtok,
-                                     _anchors(quote, qtok, stemmer, stopwords), stemmer,
-                                     stopwords))
+                                     _anchors(quote, qtok, analyzer), analyzer))
                 out += [ShortAnswer(quote[s:e], part.start + s, part.start + e, c.n)
                         for s, e, _k in found]
     return out, np.concatenate(rows) if rows else np.zeros((0, len(SPAN_FEATURES)))
 
 
-def _fitted_pick(question: str, citations: Sequence[Citation], stemmer: str,
-                 stopwords: str) -> ShortAnswer | None:
+def _fitted_pick(question: str, citations: Sequence[Citation],
+                 analyzer: Analyzer) -> ShortAnswer | None:
     """For a question of no asked type: the fitted ranker's pick, when it is confident."""
-    spans, rows = span_table(question, citations, stemmer, stopwords)
+    spans, rows = span_table(question, citations, analyzer)
     if not spans:
         return None
     model = fitted.load("spans", SPAN_FEATURES)
@@ -170,12 +168,11 @@ def _places(text: str, found: list[Candidate]) -> list[Candidate]:
     return near or found
 
 
-def _anchors(text: str, qtok: set[str], stemmer: str,
-             stopwords: str) -> dict[tuple[int, int], str]:
+def _anchors(text: str, qtok: set[str], analyzer: Analyzer) -> dict[tuple[int, int], str]:
     """Where the question's content words occur in text: span -> the (stemmed) word."""
     out = {}
     for m in re.finditer(r"\w+", text):
-        toks = tokenize([m.group()], stemmer, stopwords)[0]
+        toks = analyzer.tokens(m.group())
         if toks and toks[0] in qtok:
             out[(m.start(), m.end())] = toks[0]
     return out
@@ -196,14 +193,13 @@ def _acronym(text: str, cand: Candidate) -> bool:
 
 
 def _subject(question: str, quote: str, found: Sequence[Candidate],
-             anchors: Mapping[tuple[int, int], str], stemmer: str,
-             stopwords: str) -> Candidate | None:
+             anchors: Mapping[tuple[int, int], str], analyzer: Analyzer) -> Candidate | None:
     """For "who <verb> ...?": the first name before that verb in its sentence of the quote,
     i.e. its subject (a quote of two sentences: not a name of the one before)."""
     m = _WHO_DID.match(question)
     if not m:
         return None
-    verb = tokenize([m.group(1)], stemmer, stopwords)[0]
+    verb = analyzer.tokens(m.group(1))
     at = min((s for (s, _e), w in anchors.items() if verb and w == verb[0]), default=None)
     if at is None:
         return None
@@ -212,20 +208,21 @@ def _subject(question: str, quote: str, found: Sequence[Candidate],
     return before[0] if before else None
 
 
-def _counted_after(text: str, cand: Candidate, counted: Sequence[str], stemmer: str,
-                   stopwords: str) -> bool:
+def _counted_after(text: str, cand: Candidate, counted: Sequence[str],
+                   analyzer: Analyzer) -> bool:
     """Whether a word of what is counted follows the number closely ("17 seconds")."""
-    after = tokenize([text[cand.start:cand.end + 25]], stemmer, stopwords)[0]
+    after = analyzer.tokens(text[cand.start:cand.end + 25])
     return any(w in after for w in counted)
 
 
-def holds_answer_type(text: str, kind: str, qtok: Collection[str], stemmer: str = "english",
-                      stopwords: str = "en") -> bool:
+def holds_answer_type(text: str, kind: str, qtok: Collection[str],
+                      analyzer: Analyzer = ENGLISH) -> bool:
     """Whether text holds a candidate of `kind` that the question does not already name
     (answer.py prefers such sentences)."""
-    found = candidates(text, kind) + (candidates(text, "role") if kind == "name" else [])
+    found = candidates(text, kind, analyzer=analyzer) + (
+        candidates(text, "role") if kind == "name" else [])
     for cand in found:
-        words = set(tokenize([text[cand.start:cand.end]], stemmer, stopwords)[0])
+        words = set(analyzer.tokens(text[cand.start:cand.end]))
         if words and len(words & set(qtok)) < ASKED_SHARE * len(words):
             return True
     return False

@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
-from ..text.analyzer import tokenize
+from ..text.analyzer import Analyzer
 
 SPAN_KINDS = ("date", "number", "name", "phrase")
 SPAN_FEATURES = (
@@ -29,13 +29,6 @@ SPAN_FEATURES = (
 MAX_WORDS = 6
 _TOKEN = re.compile(r"[$\u00a3\u20ac]?\w[\w'\u2019\-]*(?:[.,]\d+)*%?")
 _HEAD = re.compile(r"\b(?:what|which) (\w+)", re.I)
-
-
-def stop_words(name: str) -> frozenset[str]:
-    """The BM25 stop words (retrieve.tokenize drops the same)."""
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN) if name == "en" else frozenset()
 
 
 def phrases(text: str, stop: Collection[str]) -> list[tuple[int, int]]:
@@ -66,20 +59,20 @@ def _cuts(neighbour: re.Match[str] | None, stop: Collection[str]) -> bool:
 def features(
     question: str, quote: str, spans: Sequence[tuple[int, int, str]], rank: int,
     qtok: Collection[str],
-    anchors: Mapping[tuple[int, int], str], stemmer: str, stopwords: str,
+    anchors: Mapping[tuple[int, int], str], analyzer: Analyzer,
 ) -> np.ndarray:
     """One row of SPAN_FEATURES per (start, end, span kind) of `quote`."""
     hm = _HEAD.search(question)
-    head = tokenize([hm.group(1)], stemmer, stopwords)[0] if hm else []
+    head = analyzer.tokens(hm.group(1)) if hm else []
     q = set(qtok)
-    stop = stop_words(stopwords)
+    stop = analyzer.stop_words
     rows = []
     for s, e, sk in spans:
-        words = set(tokenize([quote[s:e]], stemmer, stopwords)[0])
+        words = set(analyzer.tokens(quote[s:e]))
         near = {w for (a, b), w in anchors.items() if s - 40 <= a and b <= e + 40
                 and (b <= s or a >= e)}
         gaps = [s - b if b <= s else a - e for a, b in anchors if b <= s or a >= e]
-        before = tokenize([quote[max(0, s - 30):s]], stemmer, stopwords)[0][-2:]
+        before = analyzer.tokens(quote[max(0, s - 30):s])[-2:]
         toks = _TOKEN.findall(quote[s:e])
         n = len(toks)
         left = re.search(r"(\S+) $", quote[max(0, s - 30):s])

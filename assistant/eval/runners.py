@@ -23,9 +23,8 @@ import numpy as np
 from .. import store
 from ..config import Settings
 from ..embed import Embedder
-from ..indexing.writer import lexical_text, manifest
+from ..indexing.writer import manifest, tokens
 from ..pipeline import Assistant
-from ..text.analyzer import tokenize
 from ..types import Document, Hit
 from .data import BeirSet, SquadSet
 from .metrics import answer_body, best_scores, contains_answer
@@ -147,8 +146,7 @@ def _copy_local(assistant: Assistant, corpus_hash: str, cache_root: Path) -> Bui
         with store.locked(s.index_dir):
             w = store.writer(s.index_dir, lambda: manifest(assistant.indexer, None), s)
             try:
-                n = store.copy_index(src, w, lambda chunks: tokenize(
-                    [lexical_text(c, s.embed_titles) for c in chunks], s.stemmer, s.stopwords))
+                n = store.copy_index(src, w, lambda chunks: tokens(assistant.indexer, chunks))
             finally:
                 w.close()
     finally:

@@ -5,7 +5,7 @@
     claims.py     the draft -> its sentences and the passage numbers each cites
     verify.py     each sentence's facts checked against a verbatim quote -> Answer
 
-GENERATORS maps a generator's name (ASSISTANT_GENERATOR) to what makes it from the
+REGISTRY maps a generator's name (ASSISTANT_GENERATOR) to what makes it from the
 settings; "extractive" is no generator at all (the answer quotes the passages).
 """
 
@@ -25,6 +25,6 @@ class Generator(Protocol):
     def stream(self, messages: Sequence[dict[str, str]]) -> Iterator[str]: ...
 
 
-GENERATORS: dict[str, Callable[[Settings], Generator]] = {"openai": OpenAIGenerator}
+REGISTRY: dict[str, Callable[[Settings], Generator]] = {"openai": OpenAIGenerator}
 
-__all__ = ["GENERATORS", "Generator", "OpenAIGenerator", "build_messages"]
+__all__ = ["REGISTRY", "Generator", "OpenAIGenerator", "build_messages"]

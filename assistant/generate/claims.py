@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..config import Settings
-from ..text.analyzer import tokenize
+from ..text.analyzer import Analyzer
 from ..text.sentences import sentence_spans
 
 _GROUP = re.compile(r"\s*\[(\d+(?:\s*[,;\u2013-]\s*\d+)*)\]")
@@ -73,9 +72,9 @@ def split_claims(text: str, given: int) -> list[Claim]:
     return out
 
 
-def is_claim(claim: Claim, settings: Settings) -> bool:
+def is_claim(claim: Claim, analyzer: Analyzer) -> bool:
     """False for sentences that assert nothing checkable: refusals and bare fragments."""
     if _REFUSAL.search(claim.text):
         return False
-    words = tokenize([claim.text], settings.stemmer, settings.stopwords)[0]
+    words = analyzer.tokens(claim.text)
     return any(w.isalpha() for w in words)

@@ -24,10 +24,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..config import Settings
 from ..embed import Embedder
 from ..text import facts
-from ..text.analyzer import tokenize
+from ..text.analyzer import Analyzer
 from ..text.locate import heading_path, locate
 from ..text.passages import Sentence, candidate_sentences, make_citation
 from ..types import UNVERIFIED, Answer, Citation, Document, Hit, Span, Statement, marker
@@ -66,12 +65,12 @@ def _norm_numbers(text: str) -> set[str]:
     return {m.replace(",", "").rstrip(".") for m in _NUMBER.findall(text)}
 
 
-def new_words(claim: str, question: str, settings: Settings) -> set[str]:
+def new_words(claim: str, question: str, analyzer: Analyzer) -> set[str]:
     """The claim's content words (stemmed) that the question does not already hold.
 
     When the claim adds no word of its own, all its content words count.
     """
-    c, q = tokenize([claim, question], settings.stemmer, settings.stopwords)
+    c, q = analyzer.tokenize([claim, question])
     return set(c) - set(q) or set(c)
 
 
@@ -84,16 +83,16 @@ class Checker:
     """Scores claims against the passages of one answer; passage sentences are embedded once."""
 
     def __init__(self, question: str, hits: Sequence[Hit], documents: Mapping[str, Document],
-                 embedder: Embedder, settings: Settings) -> None:
+                 embedder: Embedder, analyzer: Analyzer) -> None:
         self.question = question
         self.hits = hits
         self.documents = documents
-        self.settings = settings
+        self.analyzer = analyzer
         self.sentences = [[replace(s, hit=i) for s in candidate_sentences([h], documents)]
                           or _whole(i, h, documents) for i, h in enumerate(hits)]
         flat = [s.text for group in self.sentences for s in group]
         vecs = embedder.embed(flat) if flat else np.zeros((0, 1), dtype=np.float32)
-        words = tokenize(flat, settings.stemmer, settings.stopwords) if flat else []
+        words = self.analyzer.tokenize(flat) if flat else []
         self.vectors: list[np.ndarray] = []
         self.words: list[list[set[str]]] = []
         self.evidence: list[list[facts.Evidence]] = []
@@ -101,17 +100,16 @@ class Checker:
         for group in self.sentences:
             self.vectors.append(vecs[i:i + len(group)])
             self.words.append([set(w) for w in words[i:i + len(group)]])
-            self.evidence.append([facts.evidence(s.text, settings.stemmer, settings.stopwords)
+            self.evidence.append([facts.evidence(s.text, self.analyzer)
                                   for s in group])
             i += len(group)
         texts = [h.chunk.text for h in hits]
-        passages = tokenize(texts, settings.stemmer, settings.stopwords)
+        passages = self.analyzer.tokenize(texts)
         self.passage_words = [set(p) for p in passages]
-        self.passage_tokens = tokenize([facts.fold(t) for t in texts], settings.stemmer,
-                                       settings.stopwords)
+        self.passage_tokens = self.analyzer.tokenize([facts.fold(t) for t in texts])
         self.common = facts.lowercase_words(texts)
         # A name in the document's title is what its sentences are about ("It was designed by").
-        self.titles = [facts.evidence(h.chunk.title, settings.stemmer, settings.stopwords)
+        self.titles = [facts.evidence(h.chunk.title, self.analyzer)
                        for h in hits]
         # A second sentence may come from any given passage of the same document.
         self.same_doc = [[i for i, g in enumerate(hits) if g.chunk.doc_id == h.chunk.doc_id]
@@ -121,8 +119,7 @@ class Checker:
     def claim_facts(self, claim: str) -> list[facts.Fact]:
         """The claim's checkable facts (names, numbers, months), computed once per claim."""
         if claim not in self._facts:
-            self._facts[claim] = facts.extract(claim, self.common, self.settings.stemmer,
-                                               self.settings.stopwords)
+            self._facts[claim] = facts.extract(claim, self.common, self.analyzer)
         return self._facts[claim]
 
     def support(self, claim: str, vector: np.ndarray, hit: int) -> Support:
@@ -137,7 +134,7 @@ class Checker:
         (see `_placed`), so that an entity swapped in from elsewhere in the
         passage is not accepted.
         """
-        new = new_words(claim, self.question, self.settings)
+        new = new_words(claim, self.question, self.analyzer)
         sims = self.vectors[hit] @ vector
         words, evidence = self.words[hit], self.evidence[hit]
         best, best_score = 0, -np.inf
@@ -179,9 +176,8 @@ class Checker:
         elif len(source) > len(said):
             lacking.append(f"the source says: {source[-1]}")
         # Words of facts found are covered: "Sept." is "September" there, "forty-one" is "41".
-        s = self.settings
-        covered = set(tokenize([" ".join(f.text for f in claimed + titled if f not in missing)],
-                               s.stemmer, s.stopwords)[0])
+        covered = set(self.analyzer.tokens(" ".join(f.text for f in claimed + titled
+                                                    if f not in missing)))
         passage = set().union(*(self.passage_words[h] for h, _ in chosen)) | covered
         overlap = len(new & passage) / len(new) if new else 0.0
         texts = " ".join(self.hits[h].chunk.text for h in dict.fromkeys(h for h, _ in chosen))
@@ -199,13 +195,12 @@ class Checker:
         often in that sentence as in the other: "and is 412 metres long" may
         join a second sentence; "the bridge opened in 412" may not.
         """
-        s = self.settings
         cut = r"[,;:()\u2013\u2014]|\b(?:and|but|while|whereas|which|who|whom)\b"
         clause = re.split(cut, claim[:fact.start])[-1] + " " + re.split(cut, claim[fact.end:])[0]
-        around = set(tokenize([clause], s.stemmer, s.stopwords)[0])
+        around = set(self.analyzer.tokens(clause))
         if not around:  # a clause of its own ("In 1894, ...", a list item): the words next to it
-            around = set(tokenize([claim[:fact.start]], s.stemmer, s.stopwords)[0][-CONTEXT:]
-                         + tokenize([claim[fact.end:]], s.stemmer, s.stopwords)[0][:CONTEXT])
+            around = set(self.analyzer.tokens(claim[:fact.start])[-CONTEXT:]
+                         + self.analyzer.tokens(claim[fact.end:])[:CONTEXT])
         return not around or len(around & second) >= max(1, len(around & first))
 
     def citation(self, n: int, support: Support, verified: bool) -> Citation:
@@ -236,12 +231,12 @@ def verify(
     hits: Sequence[Hit],
     documents: Mapping[str, Document],
     embedder: Embedder,
-    settings: Settings,
+    analyzer: Analyzer,
 ) -> Answer:
     """The draft with markers renumbered to checked citations and unsupported sentences marked."""
     claims = split_claims(draft, len(hits))
-    checker = Checker(question, hits, documents, embedder, settings)
-    checkable = [c for c in claims if is_claim(c, settings)]
+    checker = Checker(question, hits, documents, embedder, analyzer)
+    checkable = [c for c in claims if is_claim(c, analyzer)]
     vectors = embedder.embed([c.text for c in checkable]) if checkable else None
     vec_of = {id(c): vectors[i] for i, c in enumerate(checkable)} if vectors is not None else {}
     citations: list[Citation] = []

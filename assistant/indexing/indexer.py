@@ -20,6 +20,7 @@ from ..config import Settings
 from ..embed import Embedder, load_embedder
 from ..errors import IngestError
 from ..ingest import load_document, source_of, upload
+from ..text.analyzer import Analyzer
 from ..types import Chunk, Document, IndexReport, Skipped
 from . import update
 from .chunk import Chunker
@@ -33,8 +34,10 @@ log = logging.getLogger(__name__)
 class Indexer:
     """Brings the index up to date and stores uploads; the only writer of the index."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 analyzer: Analyzer | None = None) -> None:
         self.settings = settings
+        self.analyzer = analyzer or Analyzer.of(settings)  # BM25 tokens of the chunks
         self._embedder = embedder
 
     @property

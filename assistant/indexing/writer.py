@@ -20,7 +20,7 @@ from ..embed import Embedder
 from ..errors import IndexCorruptError
 from ..store import catalog, legacy
 from ..store.manifest import mismatch
-from ..text.analyzer import tokenize
+from ..text.analyzer import Analyzer
 from ..types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ class Setup(Protocol):
     """What an update needs from the Indexer."""
 
     settings: Settings
+    analyzer: Analyzer  # the BM25 tokens of chunks
 
     @property
     def embedder(self) -> Embedder: ...  # loaded on first use
@@ -46,8 +47,7 @@ def lexical_text(chunk: Chunk, with_title: bool) -> str:
 
 def tokens(a: Setup, chunks: Sequence[Chunk]) -> list[list[str]]:
     """The BM25 tokens of each chunk."""
-    s = a.settings
-    return tokenize([lexical_text(c, s.embed_titles) for c in chunks], s.stemmer, s.stopwords)
+    return a.analyzer.tokenize([lexical_text(c, a.settings.embed_titles) for c in chunks])
 
 
 def manifest(a: Setup, docs_dir: str | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import numpy as np
 from ..config import Settings
 from ..embed import Embedder
 from ..store import Store
-from ..text.analyzer import tokenize
+from ..text.analyzer import Analyzer
 from ..types import Hit
 from .fusion import fuse, fuse_convex, merge_overlapping
 
@@ -30,12 +30,14 @@ def _query_cache(embedder: Embedder) -> functools._lru_cache_wrapper[np.ndarray]
 
 
 class Retriever:
-    """Searches one opened Store with one Embedder under one Settings."""
+    """Searches one opened Store with one Embedder and one Analyzer under one Settings."""
 
-    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings,
+                 analyzer: Analyzer | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
+        self.analyzer = analyzer or Analyzer.of(settings)
         # The cache belongs to this Retriever and goes with it: an lru_cache on the method
         # would be one cache for the class, holding every Retriever (and its index) ever used.
         self.query_vector = _query_cache(embedder)
@@ -51,7 +53,7 @@ class Retriever:
         return self.store.dense(self.query_vector(query), n, keys)
 
     def _tokens(self, query: str) -> list[str]:
-        return tokenize([query], self.settings.stemmer, self.settings.stopwords)[0]
+        return self.analyzer.tokens(query)
 
     def lexical(self, query: str, n: int, doc_ids: Collection[str] | None = None) -> list[tuple[int, float]]:
         """(chunk key, BM25 score) of the n best-matching chunks with a score above zero."""

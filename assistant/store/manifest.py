@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexMismatchError
+from ..text.analyzer import Analyzer
 from .segment import REBUILD_HINT
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def expected(settings: Settings, embedder: Embedder | None = None) -> dict[str, 
     if embedder is not None:
         out["dim"], out["max_seq_length"] = embedder.dim, embedder.max_seq_length
     out["chunking"] = settings.chunking()
-    out["lexical"] = settings.lexical()
+    out["lexical"] = Analyzer.of(settings).manifest()
     return out
 
 

@@ -6,7 +6,7 @@ amount, percentage, year or month). Facts are compared in normalised form:
 
 - names: runs of capitalised words ("Independent Review Commission", "Bank of
   England"), titles (Mr, Dr) and a sentence's first word dropped when it is a
-  common word; matched word by word with `retrieve.tokenize` (stemmed, any
+  common word; matched word by word with the Analyzer (stemmed, any
   case, so "ROTHERHAM's" matches "Rotherham"). A name is also found when the
   source holds its last word and the full name occurs in the same passage
   ("Mr Ashley" supports "Steve Ashley" where the passage names Steve Ashley).
@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from .analyzer import tokenize
+from .analyzer import ENGLISH, Analyzer
 
 MONTHS = ("january february march april may june july august september october november "
           "december").split()
@@ -66,7 +66,7 @@ class Fact:
     text: str
     start: int
     end: int
-    words: tuple[str, ...] = ()  # name: its words as retrieve.tokenize gives them
+    words: tuple[str, ...] = ()  # name: its words as the Analyzer gives them
     value: float = 0.0  # number: its value; month: 1-12
     unit: str = ""  # number: the word after it, stemmed ("second" in "17 seconds")
 
@@ -75,7 +75,7 @@ class Fact:
 class Evidence:
     """What a piece of source text can support: its words, number values and months."""
 
-    tokens: tuple[str, ...]  # its words as retrieve.tokenize gives them, in order
+    tokens: tuple[str, ...]  # its words as the Analyzer gives them, in order
     runs: tuple[tuple[str, ...], ...]  # the words of each name it holds
     numbers: frozenset[tuple[float, str]]  # (value, unit), with and without a scale word
     months: frozenset[int]
@@ -119,14 +119,14 @@ def numbers(text: str) -> list[tuple[float, int, int]]:
     return out
 
 
-def unit(text: str, end: int, stemmer: str = "english", stopwords: str = "en") -> str:
+def unit(text: str, end: int, analyzer: Analyzer = ENGLISH) -> str:
     """The word right after a number ("17 seconds", "2-point", "41%"), stemmed; "" if none."""
     m = re.match(r"\s?(%|per ?cent\b)|[ \-]([^\W\d_]+)", text[end:])
     if not m:
         return ""
     if m.group(1):
         return "%"
-    toks = tokenize([fold(m.group(2))], stemmer, stopwords)[0]
+    toks = analyzer.tokens(fold(m.group(2)))
     return toks[0] if toks and m.group(2).lower() not in _SCALES else ""
 
 
@@ -160,7 +160,7 @@ def _initial(text: str, at: int) -> bool:
     return not before or before[-1] in ".!?:;\n\u2022" or bool(re.search(r"\n\s*$", text[:at]))
 
 
-def names(text: str, common: Collection[str], stemmer: str, stopwords: str) -> list[Fact]:
+def names(text: str, common: Collection[str], analyzer: Analyzer) -> list[Fact]:
     """Runs of capitalised words: people, organisations, places, titles of things.
 
     `common`: lower-case words seen in lower case nearby; a run's first word
@@ -204,31 +204,30 @@ def names(text: str, common: Collection[str], stemmer: str, stopwords: str) -> l
             continue
         start, end = run[0].start(), run[-1].end()
         name = re.sub(r"['\u2019]s?$", "", text[start:end])
-        toks = tokenize([fold(name)], stemmer, stopwords)[0]
+        toks = analyzer.tokens(fold(name))
         if toks:
             out.append(Fact("name", name, start, start + len(name), tuple(toks)))
     return out
 
 
-def extract(text: str, common: Collection[str], stemmer: str = "english",
-            stopwords: str = "en") -> list[Fact]:
+def extract(text: str, common: Collection[str], analyzer: Analyzer = ENGLISH) -> list[Fact]:
     """Every checkable fact of one sentence, in order."""
-    facts = names(text, common, stemmer, stopwords)
-    facts += [Fact("number", text[s:e], s, e, value=v, unit=unit(text, e, stemmer, stopwords))
+    facts = names(text, common, analyzer)
+    facts += [Fact("number", text[s:e], s, e, value=v, unit=unit(text, e, analyzer))
               for v, s, e in numbers(text)]
     facts += [Fact("month", text[s:e], s, e, value=float(v)) for v, s, e in months(text)]
     return sorted(facts, key=lambda f: f.start)
 
 
-def evidence(text: str, stemmer: str = "english", stopwords: str = "en") -> Evidence:
+def evidence(text: str, analyzer: Analyzer = ENGLISH) -> Evidence:
     """The words, names, numbers (with and without their scale) and months of source text."""
-    values = {(v, unit(text, e, stemmer, stopwords)) for v, s, e in numbers(text)}
+    values = {(v, unit(text, e, analyzer)) for v, s, e in numbers(text)}
     for m in _DIGITS.finditer(text):
         if m.group(3):  # "3.5 million" also supports "3.5" (with the unit after the digits)
             base = float(m.group(1).replace(",", "") + (m.group(2) or ""))
-            values.add((base, unit(text, m.end(1) + len(m.group(2) or ""), stemmer, stopwords)))
-    return Evidence(tuple(tokenize([fold(text)], stemmer, stopwords)[0]),
-                    tuple(f.words for f in names(text, (), stemmer, stopwords)),
+            values.add((base, unit(text, m.end(1) + len(m.group(2) or ""), analyzer)))
+    return Evidence(tuple(analyzer.tokens(fold(text))),
+                    tuple(f.words for f in names(text, (), analyzer)),
                     frozenset(values), frozenset(v for v, _, _ in months(text)), negations(text))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .analyzer import ENGLISH, Analyzer
 from .facts import MONTHS, lowercase_words, names, numbers
 from .roles import role_phrases, role_question
 
@@ -84,7 +85,8 @@ def answer_type(question: str) -> str | None:
     return next((t for pattern, t in QUESTION_TYPES if pattern.search(q)), None)
 
 
-def candidates(text: str, kind: str, context: str = "") -> list[Candidate]:
+def candidates(text: str, kind: str, context: str = "",
+               analyzer: Analyzer = ENGLISH) -> list[Candidate]:
     """Spans of `text` of the answer type `kind`; `context` (the passage) tells which
     capitalised words are ordinary words that open a sentence ("Soon", "Built")."""
     if kind == "date":
@@ -107,7 +109,7 @@ def candidates(text: str, kind: str, context: str = "") -> list[Candidate]:
         return out + [Candidate(m.start(), m.end(), kind) for m in _ROUGHLY.finditer(text)]
     common = lowercase_words([text, context])
     out = []
-    for f in names(text, common, "english", "en"):  # "BSkyB and Virgin Media" is two names
+    for f in names(text, common, analyzer):  # "BSkyB and Virgin Media" is two names
         at = f.start
         for piece in re.split(r"( and |, )", f.text):
             title = re.match(rf"(?:(?:{_TITLE_WORDS})\.? )+", piece, re.I)  # "Mr Ashley"
