@@ -73,12 +73,15 @@ screenshot: install-test
 	$(PY) scripts/screenshot.py
 	$(PY) scripts/screenshot_page.py
 
+# The architecture contracts first (seconds): a circle or a climb between stages fails at once.
 test: install-test
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 lint: install-test
 	$(VENV)/bin/ruff check assistant tests bench app.py
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) index/seg-* index/catalog.sqlite* index/gen-* index/CURRENT index/.lock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -223,15 +224,23 @@ class Statement:
     text: str
     cited: tuple[int, ...] = ()
     verified: bool | None = None
+    sep: str = " "  # the whitespace after it in the answer's text (a generator's paragraphs)
 
-    def render(self) -> str:
-        """The sentence as the answer's text shows it: markers, then the unverified mark."""
-        marks = "".join(marker(n) for n in self.cited)
+    def render(self, mark: Callable[[int], str] = marker) -> str:
+        """The sentence as the answer's text shows it: markers, then the unverified mark.
+
+        `mark` writes citation n: its [n] marker, or an in-text citation in a style."""
+        marks = "".join(mark(n) for n in self.cited)
         flag = UNVERIFIED if self.verified is False else ""
         return " ".join(p for p in (self.text, marks, flag) if p)
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "cited": list(self.cited), "verified": self.verified}
+
+
+def rendered(sentences: Sequence[Statement], mark: Callable[[int], str] = marker) -> str:
+    """An answer's text from its sentences (`Answer.text` is exactly this with `marker`)."""
+    return "".join(s.render(mark) + s.sep for s in sentences).strip()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from assistant.config import Settings  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
+from assistant.types import rendered  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS_SRC = ROOT / "docs_src"
@@ -77,6 +78,8 @@ def assert_exact(assistant: Assistant, answer) -> None:
                 assert file_text[c.start:c.end] == c.quote
         assert "Hide Ad" not in c.quote
         assert f"[{c.n}]" in answer.text
+    # The text is its sentences rendered: exports write in-text citations from the sentences.
+    assert not answer.sentences or answer.text == rendered(answer.sentences)
 
 
 @pytest.fixture(scope="module")

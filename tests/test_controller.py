@@ -133,8 +133,34 @@ def test_handlers_return_only_what_they_change(corpus) -> None:
     assert chat.show_document(turns, gr.EventData(None, {})) == {}
     assert set(chat.load_reference(None)) == set(p.ref_fields)
     restored = chat.restore(turns, "harvard")
-    assert set(restored) == {p.chat, p.sources, p.only, p.export, p.refs_file, p.word_file}
+    assert set(restored) == {p.chat, p.conv, p.shown, p.sources, p.only, p.export, p.refs_file,
+                             p.word_file}
     assert "data-turn='0'" in restored[p.sources]
+    assert restored[p.conv] == turns and restored[p.shown] == 0
+
+
+def test_the_style_applies_to_the_turn_shown_and_a_crafted_conversation_is_dropped(corpus):
+    """Which turn's sources are shown is state of the page, not read back from its HTML; what a
+    browser sends back as the conversation is checked, not trusted."""
+    a, _ = corpus
+    chat, p = Chat(a, page()), page()
+    first = ask(chat, QUESTIONS[0], [])
+    assert first[p.shown] == 0
+    second = ask(chat, QUESTIONS[1], first[p.conv])
+    two = second[p.conv]
+    assert second[p.shown] == 1
+    picked = chat.select_turn(two, "apa", gr.SelectData(None, {"index": 0, "value": ""}))
+    assert picked[p.shown] == 0
+    assert "data-turn='0'" in chat.restyle(two, "bibtex", picked[p.shown])[p.sources]
+    assert "data-turn='1'" in chat.restyle(two, "bibtex", None)[p.sources]  # none: the last
+    assert "@" in chat.restyle(two, "bibtex", 0)[p.sources]  # the BibTeX reference is copied
+    cite = two[0]["citations"][0]
+    for bad in ({**cite, "n": "<b>1</b>"}, {**cite, "start": -5}, {**cite, "quote": 7}):
+        crafted = [{**two[0], "citations": [bad]}, two[1]]
+        assert chat.restore(crafted, "apa")[p.conv] == []
+        assert chat.restyle(crafted, "apa", 0) == {}
+    lying = [{**two[0], "sentences": [{"text": "x", "cited": [9], "verified": True}]}]
+    assert chat.restore(lying, "apa")[p.conv] == []
 
 
 def chat_prompt() -> str:

@@ -8,8 +8,14 @@ from pathlib import Path
 import refdocs
 from conftest import DOCS_SRC
 
+from assistant.cite.records import Source
 from assistant.ingest import load_document
 from assistant.web.pageview import page_parts, pages_html, render_page
+
+
+def source(d: dict) -> Source:
+    """A citation record as the chat keeps it, from its quote's offsets."""
+    return Source.from_dict({"n": 1, **d})
 
 
 def test_outline_gives_the_heading_path(tmp_path: Path) -> None:
@@ -58,10 +64,10 @@ def test_cited_page_image_highlights_the_quote_on_each_page(tmp_path: Path) -> N
     assert marked == len("Containertrafficat")
     px = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
     assert ((px[..., 0] > 230) & (px[..., 1] > 200) & (px[..., 2] < 180)).sum() > 100
-    html = pages_html(doc, {"start": start, "end": start + len(quote), "quote": quote})
+    html = pages_html(doc, source({"start": start, "end": start + len(quote), "quote": quote}))
     assert html.count("<figure") == 2 and "data-page='2'" in html
     # A quote that no longer matches the text (the file changed): no page image.
-    assert pages_html(doc, {"start": start, "end": start + 5, "quote": "other"}) == ""
+    assert pages_html(doc, source({"start": start, "end": start + 5, "quote": "other"})) == ""
 
 
 def test_every_span_of_a_two_span_quote_is_highlighted(tmp_path: Path) -> None:
@@ -73,13 +79,13 @@ def test_every_span_of_a_two_span_quote_is_highlighted(tmp_path: Path) -> None:
         return {"quote": quote, "start": at, "end": at + len(quote)}
 
     first, second, third = span("Harbour Freight"), span("east coast"), span("Felixstowe")
-    same_page = pages_html(doc, {**first, "spans": [first, second]})
+    same_page = pages_html(doc, source({**first, "spans": [first, second]}))
     assert same_page.count("<figure") == 1  # one image of page 1 with both spans marked
     assert f"data-marked='{len('HarbourFreight') + len('eastcoast')}'" in same_page
-    two_pages = pages_html(doc, {**first, "spans": [first, third]})
+    two_pages = pages_html(doc, source({**first, "spans": [first, third]}))
     assert two_pages.count("<figure") == 2 and "data-page='2'" in two_pages
     # One span that no longer matches the text: no page image at all.
-    assert pages_html(doc, {**first, "spans": [first, {**third, "quote": "other"}]}) == ""
+    assert pages_html(doc, source({**first, "spans": [first, {**third, "quote": "other"}]})) == ""
 
 
 def test_scanned_page_is_shown_without_highlight_and_said_so(tmp_path: Path) -> None:
@@ -88,7 +94,7 @@ def test_scanned_page_is_shown_without_highlight_and_said_so(tmp_path: Path) -> 
     assert doc.ocr_pages == (1,) and "ocr-pages" not in doc.meta
     quote = "Orford Ness"
     start = doc.text.index(quote)
-    html = pages_html(doc, {"start": start, "end": start + len(quote), "quote": quote})
+    html = pages_html(doc, source({"start": start, "end": start + len(quote), "quote": quote}))
     assert "read by OCR" in html and "data-marked='0'" in html
 
 

@@ -176,7 +176,7 @@ def test_word_export_opens_in_libreoffice(index, capsys, tmp_path) -> None:
     """The .docx export converts to PDF with LibreOffice, and the PDF holds the references."""
     from pypdf import PdfReader
 
-    from assistant.cite.records import turn_record
+    from assistant.cite.records import Turn, turn_record
     from assistant.cite.word import write_docx
     from assistant.config import Settings
     from assistant.pipeline import Assistant
@@ -185,7 +185,8 @@ def test_word_export_opens_in_libreoffice(index, capsys, tmp_path) -> None:
     turns = []
     for case in CASES[:3]:
         answer = assistant.ask(case[0], k=3)
-        turns.append(json.loads(json.dumps(turn_record(answer, assistant.answerer.cited_documents(answer)))))
+        record = turn_record(answer, assistant.answerer.cited_documents(answer))
+        turns.append(Turn.from_dict(json.loads(json.dumps(record.to_dict()))))  # as a browser
     path = write_docx(turns, tmp_path / "talk.docx", style="apa")
     subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
                     "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
@@ -199,17 +200,18 @@ def test_word_export_opens_in_libreoffice(index, capsys, tmp_path) -> None:
 
 
 def test_sources_panel_shows_metadata_and_copies_the_reference_escaped() -> None:
-    from assistant.cite.records import refreshed
+    from assistant.cite.records import Turn, refreshed
     from assistant.web.editor import from_form, to_form
     from assistant.web.view import sources_html
 
     csl = {"id": "d1", "type": "webpage", "title": "<script>x</script> Tides",
            "author": [{"family": "O'Hara", "given": "Kim"}], "issued": {"date-parts": [[2020, 4]]},
            "container-title": "Sea ${news}", "locator": "3", "label": "paragraph"}
-    turn = {"question": "q", "text": "a [1]", "found": True, "export": "", "citations": [
+    turn = Turn.from_dict({"question": "q", "text": "a [1]", "found": True, "export": "",
+                           "citations": [
         {"n": 1, "doc_id": "d1", "title": "T", "source": "docs/t.html", "quote": "a",
          "start": 0, "end": 1, "locator": "", "score": 1.0, "verified": None, "plain": "p",
-         "markdown": "m", "before": "", "after": "", "csl": csl}]}
+         "markdown": "m", "before": "", "after": "", "csl": csl}]})
     html = sources_html(turn, 0, "apa")
     assert "<script>" not in html and "${" not in html
     assert "O&#x27;Hara, Kim \u00b7 2020/04 \u00b7 Sea &#36;&#123;news&#125;" in html
@@ -225,9 +227,9 @@ def test_sources_panel_shows_metadata_and_copies_the_reference_escaped() -> None
     with pytest.raises(Exception, match="YYYY"):
         from_form(["t", "", "April 2020", "", "", "", ""])
     new = refreshed([turn], {"d1": {"id": "d1", "title": "New"}})
-    assert new[0]["citations"][0]["csl"] == {"id": "d1", "title": "New", "locator": "3",
+    assert new[0].citations[0].csl == {"id": "d1", "title": "New", "locator": "3",
                                              "label": "paragraph"}
-    assert turn["citations"][0]["csl"] is csl  # the old turn is not changed in place
+    assert turn.citations[0].csl is csl  # the old turn is not changed in place
 
 
 def test_docx_core_properties(tmp_path) -> None:

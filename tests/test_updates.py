@@ -116,8 +116,8 @@ def test_citation_of_a_document_removed_since_says_so(tmp_path: Path, embedder):
     assert a.index().removed == 1
     assert a.answerer.document(cited) is None
     record = turn_record(answer, a.answerer.retriever().store.documents)  # the chat re-renders it
-    assert record["citations"][0]["quote"] == answer.citations[0].quote
-    assert record["citations"][0]["before"] == "" == record["citations"][0]["after"]
+    assert record.citations[0].quote == answer.citations[0].quote
+    assert record.citations[0].before == "" == record.citations[0].after
 
 
 def test_optimize_merges_segments_and_keeps_answers(tmp_path: Path, embedder, capsys):

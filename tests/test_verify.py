@@ -160,10 +160,10 @@ def test_sources_panel_shows_both_spans_and_what_is_missing(checked):
     answer = check(checked, draft, REVIEW)
     docs = checked.answerer.retriever().store.documents
     turn = turn_record(answer, docs)
-    ok, bad = turn["citations"]
-    assert [s["locator"] for s in ok["spans"]] == ["line 7", "line 16"]
-    assert ok["locator"] == "line 7; line 16" and bad["unsupported"] == [
-        "Independent Review Commission"]
+    ok, bad = turn.citations
+    assert [s.locator for s in ok.spans] == ["line 7", "line 16"]
+    assert ok.locator == "line 7; line 16" and bad.unsupported == (
+        "Independent Review Commission",)
     html = sources_html(turn)
     assert "not in the quoted source: Independent Review Commission" in html
     assert html.count("<mark>") == 3  # two spans, then one
@@ -183,10 +183,10 @@ def test_a_document_changed_since_is_reported_for_any_span(checked, tmp_path: Pa
     draft = "Steve Ashley, a former chief superintendent, carried out the review [1]."
     answer = check(checked, draft, REVIEW)
     docs = checked.answerer.retriever().store.documents
-    cite = turn_record(answer, docs)["citations"][0]
+    cite = turn_record(answer, docs).citations[0]
     doc = docs[answer.citations[0].chunk.doc_id]
-    second = cite["spans"][1]
-    changed = doc.text[:second["start"]] + "X" + doc.text[second["start"] + 1:]
+    second = cite.spans[1]
+    changed = doc.text[:second.start] + "X" + doc.text[second.start + 1:]
     from dataclasses import replace
 
     assert "has changed" in document_html(replace(doc, text=changed), cite)

@@ -39,7 +39,7 @@ def test_escaped_markup_holds_no_live_tags_or_templates() -> None:
     doc = _doc()
     quote = doc.text.splitlines()[1]
     turn = turn_record(_answer(doc, quote), {doc.doc_id: doc})
-    for markup in (view.sources_html(turn, 0), view.document_html(doc, turn["citations"][0])):
+    for markup in (view.sources_html(turn, 0), view.document_html(doc, turn.citations[0])):
         assert "<script" not in markup and "<u>" not in markup and "<img" not in markup
         assert not re.search(r"\$\{|\{\{|`", markup)
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup
@@ -48,7 +48,7 @@ def test_escaped_markup_holds_no_live_tags_or_templates() -> None:
 def test_document_view_shows_the_whole_text_with_the_quote_marked() -> None:
     doc = _doc()
     quote = doc.text.splitlines()[1]
-    cite = turn_record(_answer(doc, quote), {doc.doc_id: doc})["citations"][0]
+    cite = turn_record(_answer(doc, quote), {doc.doc_id: doc}).citations[0]
     markup = view.document_html(doc, cite)
     body = markup.split("<div class='doc-text'>", 1)[1].rsplit("</div>", 1)[0]
     marked = re.search(r"<mark id='cited'>(.*?)</mark>", body, re.S)
@@ -60,7 +60,7 @@ def test_document_view_shows_the_whole_text_with_the_quote_marked() -> None:
 
 def test_document_view_refuses_a_changed_document() -> None:
     doc = _doc()
-    cite = turn_record(_answer(doc, "Last line."), {doc.doc_id: doc})["citations"][0]
+    cite = turn_record(_answer(doc, "Last line."), {doc.doc_id: doc}).citations[0]
     changed = _doc(text=HOSTILE.replace("Last", "Final"))
     assert "changed" in view.document_html(changed, cite)
 
@@ -69,7 +69,7 @@ def test_pdf_pages_are_marked() -> None:
     text = "Page one text.\n\nPage two has the answer."
     doc = _doc(text=text, fmt="pdf", page_starts=(0, 16))
     cite = turn_record(_answer(doc, "Page two has the answer."), {doc.doc_id: doc})
-    markup = view.document_html(doc, cite["citations"][0])
+    markup = view.document_html(doc, cite.citations[0])
     assert "page 1</span>" in markup and "page 2</span>" in markup and "class='ln'" not in markup
 
 
@@ -78,9 +78,9 @@ def test_context_skips_boilerplate() -> None:
     ad_end, ad2 = text.index("\n") + 1, text.rindex("Hide Ad")
     doc = _doc(text=text, fmt="txt", skip_spans=((0, ad_end), (ad2, len(text))))
     c = turn_record(_answer(doc, "The quoted sentence is this one."), {"d1": doc})
-    c = c["citations"][0]
-    assert "Hide Ad" not in c["before"] + c["after"]
-    assert c["before"].endswith("here. ") and c["after"].startswith(" After")
+    c = c.citations[0]
+    assert "Hide Ad" not in c.before + c.after
+    assert c.before.endswith("here. ") and c.after.startswith(" After")
 
 
 def test_chat_text_keeps_markdown_and_html_inert() -> None:
@@ -109,7 +109,7 @@ def test_nothing_found_cites_nothing() -> None:
 def test_very_long_documents_are_shown_around_the_passage() -> None:
     text = ("Filler sentence number here. " * 12000) + "The needle is here." + (" More." * 100)
     doc = _doc(text=text, fmt="html")
-    cite = turn_record(_answer(doc, "The needle is here."), {"d1": doc})["citations"][0]
+    cite = turn_record(_answer(doc, "The needle is here."), {"d1": doc}).citations[0]
     markup = view.document_html(doc, cite)
     assert "Showing characters" in markup and len(markup) < view.DOC_WINDOW * 1.2
     assert "<mark id='cited'>The needle is here.</mark>" in markup
@@ -156,7 +156,7 @@ def test_short_answer_is_first_and_bold_inside_its_quote() -> None:
     answer = _answer(doc, "Steve Ashley, a former *officer*, carried out the review.")
     answer = replace(answer, short_answer=ShortAnswer("Steve Ashley", 0, 12, 1))
     turn = turn_record(answer, {doc.doc_id: doc})
-    assert turn["short_answer"] == {"text": "Steve Ashley", "start": 0, "end": 12, "citation_n": 1}
+    assert turn.short_answer == ShortAnswer("Steve Ashley", 0, 12, 1)
     message = view.chat_messages([turn])[1]["content"]
     assert message.startswith("**Steve Ashley** [1]: **Steve Ashley**, a former \\*officer\\*")
     sources = view.sources_html(turn)

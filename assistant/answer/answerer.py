@@ -22,7 +22,7 @@ from ..generate import REGISTRY, Generator, build_messages
 from ..generate.verify import verify
 from ..retrieve import Retriever
 from ..text.analyzer import Analyzer
-from ..types import Answer, Document, Hit
+from ..types import Answer, Document, Hit, rendered
 from .extractive import Choice, extractive_answer
 from .followup import quoted, retrieval_query, standalone
 
@@ -155,7 +155,7 @@ class Answerer:
         # so that every generator looks alike to the page.
         said = answer.sentences
         for i in range(1, len(said)):
-            yield replace(answer, text=" ".join(s.render() for s in said[:i]), citations=(),
+            yield replace(answer, text=rendered(said[:i]), citations=(),
                           sentences=said[:i])
         yield answer
 

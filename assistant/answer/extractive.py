@@ -19,7 +19,7 @@ from ..text.analyzer import Analyzer
 from ..text.passages import OVERLAP_WEIGHT, Sentence, candidate_sentences, make_citation
 from ..text.questions import answer_type
 from ..text.roles import mentions, question_names
-from ..types import Answer, Citation, Document, Hit, Statement
+from ..types import Answer, Citation, Document, Hit, Statement, rendered
 from . import fitted
 from .short import holds_answer_type, short_answer
 
@@ -214,7 +214,7 @@ def extractive_answer(
         n = len(citations) + 1
         citations.append(make_citation(n, hit, doc, s.start, s.end, s.similarity))
         said.append(Statement(s.text, (n,), True))
-    return Answer(question=question, text=" ".join(st.render() for st in said), found=True,
+    return Answer(question=question, text=rendered(said), found=True,
                   citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
                   short_answer=short_answer(question, citations, analyzer))
 

@@ -1,47 +1,254 @@
-"""Answers -> citable records: plain data for one question and its answer, with every citation.
+"""Answers -> citable records: one question and its answer as typed plain data, every citation in it.
 
 A record holds everything needed to cite an answer later without the index:
 each citation's quote, offsets, locator, the forms to paste and its reference
-(CSL-JSON). The chat keeps a conversation as these records (the browser stores
-them), and the exports (Markdown, references, Word) read them.
+(CSL-JSON), and the answer's sentences with the citations that back each. The
+chat keeps a conversation as these records (the browser stores them as JSON:
+`to_dict` / `Turn.from_dict`), and the exports (Markdown, references, Word)
+read them. A record that comes back from a browser is checked field by field
+(`Turn.from_dict` raises ValueError), never trusted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..types import Answer, Citation, Document
+from ..types import Answer, Citation, Document, ShortAnswer, Statement, locator
 from .references import cited_items, export, formatted
 from .styles import CSL_STYLES, EXPORTS
 from .text import answer_markdown, locators, markdown, plain
 
 CONTEXT_CHARS = 160  # surrounding text kept around a quote (the chat's Sources panel)
-Turn = dict[str, Any]
+_LOCATION = ("line_start", "line_end", "page_start", "page_end")
+
+
+def _str(d: Mapping[str, Any], key: str) -> str:
+    v = d.get(key, "")
+    if not isinstance(v, str):
+        raise ValueError(f"{key} must be text")
+    return v
+
+
+def _int(d: Mapping[str, Any], key: str, optional: bool = False) -> int | None:
+    v = d.get(key)
+    if v is None and optional:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"{key} must be a whole number")
+    return v
+
+
+def _strs(d: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    v = d.get(key) or []
+    if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
+        raise ValueError(f"{key} must be a list of texts")
+    return tuple(v)
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """One verbatim span of a citation's quote, where it is, and a little text either side."""
+
+    quote: str
+    start: int
+    end: int
+    line_start: int | None = None
+    line_end: int | None = None
+    page_start: int | None = None
+    page_end: int | None = None
+    heading_path: tuple[str, ...] = ()
+    locator: str = ""
+    before: str = ""
+    after: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"quote": self.quote, "start": self.start, "end": self.end,
+                **{k: getattr(self, k) for k in _LOCATION},
+                "heading_path": list(self.heading_path), "locator": self.locator,
+                "before": self.before, "after": self.after}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Quoted:
+        start, end = _int(d, "start"), _int(d, "end")
+        assert start is not None and end is not None
+        if not 0 <= start <= end:
+            raise ValueError("a quote's offsets must satisfy 0 <= start <= end")
+        return cls(_str(d, "quote"), start, end, _int(d, "line_start", True),
+                   _int(d, "line_end", True), _int(d, "page_start", True),
+                   _int(d, "page_end", True), _strs(d, "heading_path"), _str(d, "locator"),
+                   _str(d, "before"), _str(d, "after"))
+
+
+@dataclass(frozen=True)
+class Source:
+    """A citation as the page and the API give it: `Citation.to_dict()` without the server's
+    path, plus the text around each span, the forms to paste and the reference (`csl`:
+    CSL-JSON with its locator and label)."""
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    chunk_id: str
+    score: float
+    spans: tuple[Quoted, ...]  # every exact piece of the quote; the first is the citation's
+    locator: str
+    plain: str
+    markdown: str
+    csl: dict[str, Any]
+    verified: bool | None = None
+    unsupported: tuple[str, ...] = ()
+
+    @property
+    def first(self) -> Quoted:
+        return self.spans[0]
+
+    @property
+    def quote(self) -> str:
+        return self.first.quote
+
+    @property
+    def start(self) -> int:
+        return self.first.start
+
+    @property
+    def end(self) -> int:
+        return self.first.end
+
+    @property
+    def before(self) -> str:
+        return self.first.before
+
+    @property
+    def after(self) -> str:
+        return self.first.after
+
+    def to_dict(self) -> dict[str, Any]:
+        f = self.first
+        return {"n": self.n, "doc_id": self.doc_id, "title": self.title, "source": self.source,
+                "quote": f.quote, "start": f.start, "end": f.end,
+                **{k: getattr(f, k) for k in _LOCATION}, "heading_path": list(f.heading_path),
+                "chunk_id": self.chunk_id, "score": self.score, "verified": self.verified,
+                "unsupported": list(self.unsupported),
+                "spans": [s.to_dict() for s in self.spans], "locator": self.locator,
+                "plain": self.plain, "markdown": self.markdown, "before": f.before,
+                "after": f.after, "csl": self.csl}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Source:
+        n = _int(d, "n")
+        assert n is not None
+        if n < 1:
+            raise ValueError("a citation's number must be 1 or more")
+        spans = d.get("spans") or [d]
+        if not isinstance(spans, list) or not all(isinstance(s, dict) for s in spans):
+            raise ValueError("spans must be a list of objects")
+        score, csl, verified = d.get("score", 0.0), d.get("csl") or {}, d.get("verified")
+        if isinstance(score, bool) or not isinstance(score, int | float):
+            raise ValueError("score must be a number")
+        if not isinstance(csl, dict) or verified not in (None, True, False):
+            raise ValueError("csl must be an object and verified true, false or null")
+        quoted = tuple(Quoted.from_dict(s) for s in spans)
+        first = quoted[0] if quoted else None
+        if first is None or any(k in d and d[k] != getattr(first, k)
+                                for k in ("quote", "start", "end")):
+            raise ValueError("a citation's quote and offsets must be those of its first span")
+        return cls(n, _str(d, "doc_id"), _str(d, "title"), _str(d, "source"),
+                   _str(d, "chunk_id"), float(score), quoted,
+                   _str(d, "locator"), _str(d, "plain"), _str(d, "markdown"), csl, verified,
+                   _strs(d, "unsupported"))
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and its final answer, with everything the page shows and exports need."""
+
+    question: str
+    text: str  # the answer with its [n] markers
+    found: bool
+    citations: tuple[Source, ...] = ()
+    sentences: tuple[Statement, ...] = ()  # the answer's sentences (empty in older records)
+    short_answer: ShortAnswer | None = None
+    notes: tuple[str, ...] = ()
+    export: str = ""  # the answer and its references in Markdown
+
+    def to_dict(self) -> dict[str, Any]:
+        sa = self.short_answer
+        return {"question": self.question, "text": self.text, "found": self.found,
+                "notes": list(self.notes), "citations": [c.to_dict() for c in self.citations],
+                "sentences": [{**s.to_dict(), "sep": s.sep} for s in self.sentences],
+                "short_answer": sa.to_dict() if sa else None, "export": self.export}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Turn:
+        """A record as a browser sent it back; ValueError naming what is wrong with it."""
+        if not isinstance(d, dict):
+            raise ValueError("a turn must be an object")
+        found = d.get("found")
+        cites, said, sa = d.get("citations") or [], d.get("sentences") or [], d.get("short_answer")
+        if not isinstance(found, bool):
+            raise ValueError("found must be true or false")
+        if not isinstance(cites, list) or not all(isinstance(c, dict) for c in cites) or \
+                not isinstance(said, list) or not all(isinstance(s, dict) for s in said):
+            raise ValueError("citations and sentences must be lists of objects")
+        citations = tuple(Source.from_dict(c) for c in cites)
+        numbers = {c.n for c in citations}
+        sentences = []
+        for s in said:
+            cited = s.get("cited") or []
+            if not isinstance(cited, list) or not all(
+                    isinstance(n, int) and not isinstance(n, bool) and n in numbers for n in cited):
+                raise ValueError("a sentence may cite only the turn's citations")
+            if s.get("verified") not in (None, True, False):
+                raise ValueError("verified must be true, false or null")
+            sentences.append(Statement(_str(s, "text"), tuple(cited), s.get("verified"),
+                                       _str(s, "sep") if "sep" in s else " "))
+        short = None
+        if sa is not None:
+            if not isinstance(sa, dict):
+                raise ValueError("short_answer must be an object")
+            n = _int(sa, "citation_n")
+            start, end = _int(sa, "start"), _int(sa, "end")
+            if n not in numbers or start is None or end is None or not 0 <= start <= end:
+                raise ValueError("short_answer must lie in one of the turn's citations")
+            short = ShortAnswer(_str(sa, "text"), start, end, n)
+        return cls(_str(d, "question"), _str(d, "text"), found, citations, tuple(sentences),
+                   short, _strs(d, "notes"), _str(d, "export"))
+
+
+def turns_from(state: Any) -> list[Turn]:
+    """The conversation a browser kept, or [] when it holds anything but valid records."""
+    if not isinstance(state, list):
+        return []
+    try:
+        return [Turn.from_dict(t) for t in state]
+    except (ValueError, TypeError, AssertionError):
+        return []
 
 
 def turn_record(answer: Answer, documents: Mapping[str, Document]) -> Turn:
-    """One question and its final answer as plain data, with everything the page shows."""
-    cites = [citation_record(c, documents.get(c.chunk.doc_id), csl)
-             for c, csl in zip(answer.citations, cited_items(answer, documents), strict=True)]
-    short = answer.short_answer.to_dict() if answer.short_answer else None
-    return {"question": answer.question, "text": answer.text, "found": answer.found,
-            "notes": list(answer.notes), "citations": cites, "short_answer": short,
-            "export": answer_markdown(answer)}
+    """One question and its final answer as a record, with everything the page shows."""
+    cites = tuple(source_of(c, documents.get(c.chunk.doc_id), csl)
+                  for c, csl in zip(answer.citations, cited_items(answer, documents), strict=True))
+    return Turn(answer.question, answer.text, answer.found, cites, answer.sentences,
+                answer.short_answer, answer.notes, answer_markdown(answer))
 
 
-def citation_record(c: Citation, doc: Document | None, csl: dict[str, Any]) -> dict[str, Any]:
-    """A citation as the page and the API give it: `Citation.to_dict()` without the server's
-    path, plus the text around each span, the forms to paste and the reference (`csl`)."""
-    spans = c.to_dict()["spans"]
-    for i, p in enumerate(spans):  # context stops where the next span of the quote starts
-        lo = spans[i - 1]["end"] if i else 0
-        hi = spans[i + 1]["start"] if i + 1 < len(spans) else None
-        p["before"], p["after"] = _context(doc, p["start"], p["end"], lo, hi) if doc else ("", "")
-    record = {k: v for k, v in c.to_dict().items() if k != "path"}
-    return {**record, "locator": locators(c), "spans": spans, "plain": plain(c),
-            "markdown": markdown(c), "before": spans[0]["before"], "after": spans[0]["after"],
-            "csl": csl}  # the reference (CSL-JSON + locator) for styles and exports
+def source_of(c: Citation, doc: Document | None, csl: dict[str, Any]) -> Source:
+    """A citation as a record: each span with the text around it (up to the next span)."""
+    parts = c.parts
+    spans = []
+    for i, p in enumerate(parts):  # context stops where the next span of the quote starts
+        lo = parts[i - 1].end if i else 0
+        hi = parts[i + 1].start if i + 1 < len(parts) else None
+        before, after = _context(doc, p.start, p.end, lo, hi) if doc else ("", "")
+        spans.append(Quoted(p.quote, p.start, p.end, p.line_start, p.line_end, p.page_start,
+                            p.page_end, tuple(p.heading_path), locator(p), before, after))
+    return Source(c.n, c.chunk.doc_id, c.chunk.title, c.chunk.source, c.chunk.chunk_id,
+                  round(float(c.score), 6), tuple(spans), locators(c), plain(c), markdown(c),
+                  csl, c.verified, tuple(c.unsupported))
 
 
 def _context(doc: Document, start: int, end: int, lo: int = 0,
@@ -63,41 +270,37 @@ def _context(doc: Document, start: int, end: int, lo: int = 0,
     return before, after
 
 
-def reference_for(cite: dict[str, Any], style: str) -> str:
+def reference_for(cite: Source, style: str) -> str:
     """One source's reference in `style`, as "Copy reference" puts it on the clipboard."""
-    csl = cite.get("csl")
-    if not csl or style not in (*CSL_STYLES, *EXPORTS):
-        return str(cite.get("plain", ""))
+    if not cite.csl or style not in (*CSL_STYLES, *EXPORTS):
+        return cite.plain
     if style in EXPORTS:
-        return export([csl], style)
-    in_text, refs = formatted([csl], style)
+        return export([cite.csl], style)
+    in_text, refs = formatted([cite.csl], style)
     return f"{refs[0]} {in_text[0]}" if refs else in_text[0]
 
 
 def references_text(turns: Sequence[Turn], style: str) -> str:
     """The references of a whole conversation in `style` (a .bib, .ris, .json or text file)."""
-    items = [c["csl"] for t in turns for c in t.get("citations", ()) if c.get("csl")]
+    items = [c.csl for t in turns for c in t.citations if c.csl]
     if style in EXPORTS:
         return export(items, style) if items else ""
     if style in CSL_STYLES and items:
         return "\n".join(formatted(items, style)[1]) + "\n"
-    return "\n".join(str(c.get("plain", "")) for t in turns for c in t.get("citations", ())) + "\n"
+    return "\n".join(c.plain for t in turns for c in t.citations) + "\n"
 
 
-def refreshed(turns: Sequence[Turn], items: dict[str, dict[str, Any]]) -> list[Turn]:
+def refreshed(turns: Sequence[Turn], items: Mapping[str, dict[str, Any]]) -> list[Turn]:
     """Turns whose references are replaced by the documents' current items (after an edit).
 
     `items` maps doc_id to the document's CSL item now; each citation keeps its own
     locator, label and note.
     """
-    out = []
-    for t in turns:
-        cites = []
-        for c in t.get("citations", ()):
-            new = items.get(str(c.get("doc_id")))
-            if new is not None and c.get("csl"):
-                keep = {k: v for k, v in c["csl"].items() if k in {"locator", "label", "note"}}
-                c = {**c, "csl": {**new, **keep}}
-            cites.append(c)
-        out.append({**t, "citations": cites})
-    return out
+    def update(c: Source) -> Source:
+        new = items.get(c.doc_id)
+        if new is None or not c.csl:
+            return c
+        keep = {k: v for k, v in c.csl.items() if k in {"locator", "label", "note"}}
+        return replace(c, csl={**new, **keep})
+
+    return [replace(t, citations=tuple(update(c) for c in t.citations)) for t in turns]

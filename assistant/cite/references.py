@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AssistantError
-from ..types import MARKER, Answer, Citation, Document
+from ..types import Answer, Citation, Document, marker, rendered
 from .bibformats import bibtex, date, names, ris
 from .corrections import load_corrections, references_file, relative_path
 from .styles import ANSWER_STYLES, CSL_STYLES, EXPORTS, STYLES
@@ -155,7 +155,7 @@ def styled_answer(answer: Answer, documents: Mapping[str, Document], style: str)
         return reflow(answer.text)
     in_text, refs = formatted(items, style)
     by_n = {c.n: t for c, t in zip(answer.citations, in_text, strict=True)}
-    text = MARKER.sub(lambda m: by_n.get(int(m.group(1)), m.group(0)), answer.text)
+    text = rendered(answer.sentences, lambda n: by_n.get(n, marker(n)))
     return f"{reflow(text)}\n\nReferences\n" + "\n".join(refs)
 
 

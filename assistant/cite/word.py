@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..types import MARKER, marker
+from ..types import marker, rendered
 from .records import Turn
 from .references import formatted
 from .styles import CSL_STYLES
@@ -21,19 +21,23 @@ from .text import _flat, reflow
 
 def styled_turns(turns: Sequence[Turn], style: str) -> tuple[list[dict[int, str]], list[str]]:
     """Per turn {n: in-text citation}, and the reference list of the whole conversation."""
-    items = [c["csl"] for t in turns for c in t.get("citations", ()) if c.get("csl")]
+    items = [c.csl for t in turns for c in t.citations if c.csl]
     if style not in CSL_STYLES or not items:
         return [{} for _ in turns], []
     in_text, refs = formatted(items, style)
     out: list[dict[int, str]] = []
     it = iter(in_text)
     for t in turns:
-        out.append({int(c["n"]): next(it) for c in t.get("citations", ()) if c.get("csl")})
+        out.append({c.n: next(it) for c in t.citations if c.csl})
     return out, refs
 
 
-def _replace_markers(text: str, cites: dict[int, str]) -> str:
-    return MARKER.sub(lambda m: cites.get(int(m.group(1)), m.group(0)), text)
+def answer_text(turn: Turn, cites: dict[int, str]) -> str:
+    """The turn's answer with each [n] written as `cites` says (an in-text citation), made from
+    its sentences; a record kept before sentences were (no in-text citations) as it is."""
+    if not cites or not turn.sentences:
+        return reflow(turn.text)
+    return reflow(rendered(turn.sentences, lambda n: cites.get(n, marker(n))))
 
 
 def write_docx(turns: Sequence[Turn], path: Path, style: str = "numbered", when: str = "") -> Path:
@@ -48,19 +52,16 @@ def write_docx(turns: Sequence[Turn], path: Path, style: str = "numbered", when:
         document.add_paragraph(f"Exported {when}.")
     cites_by_turn, refs = styled_turns(turns, style)
     for i, (t, cites) in enumerate(zip(turns, cites_by_turn, strict=True), 1):
-        document.add_heading(f"{i}. {_flat(t['question'])}", level=1)
-        text = reflow(t["text"])
-        if cites:
-            text = _replace_markers(text, cites)
-        document.add_paragraph(text)
-        for note in t.get("notes", ()):
+        document.add_heading(f"{i}. {_flat(t.question)}", level=1)
+        document.add_paragraph(answer_text(t, cites))
+        for note in t.notes:
             document.add_paragraph(note).runs[0].italic = True
-        for c in t.get("citations", ()):
-            quote = document.add_paragraph(f"\u201c{_flat(c['quote'])}\u201d", style="Quote")
+        for c in t.citations:
+            quote = document.add_paragraph(f"\u201c{_flat(c.quote)}\u201d", style="Quote")
             quote.paragraph_format.left_indent = Pt(24)
-            where = ", ".join(p for p in (c["source"], c.get("locator", "")) if p)
-            mark = cites.get(int(c["n"])) or marker(int(c["n"]))
-            document.add_paragraph(f"\u2014 {mark} {c['title']} ({where})")
+            where = ", ".join(p for p in (c.source, c.locator) if p)
+            mark = cites.get(c.n) or marker(c.n)
+            document.add_paragraph(f"\u2014 {mark} {c.title} ({where})")
     if refs:
         document.add_heading("References", level=1)
         for ref in refs:

@@ -29,7 +29,7 @@ from ..text import facts
 from ..text.analyzer import Analyzer
 from ..text.locate import heading_path, locate
 from ..text.passages import Sentence, candidate_sentences, make_citation
-from ..types import UNVERIFIED, Answer, Citation, Document, Hit, Span, Statement, marker
+from ..types import UNVERIFIED, Answer, Citation, Document, Hit, Span, Statement, marker, rendered
 from .claims import is_claim, split_claims
 
 # Tuned on XQuAD dev with bench/tune_verify.py; see docs/GENERATION.md.
@@ -241,14 +241,14 @@ def verify(
     vec_of = {id(c): vectors[i] for i, c in enumerate(checkable)} if vectors is not None else {}
     citations: list[Citation] = []
     index: dict[tuple[int, tuple[int, ...], bool, tuple[str, ...]], int] = {}  # one per quote
-    said: list[tuple[Statement, str]] = []  # each sentence and the space after it
+    said: list[Statement] = []  # each sentence, with the space after it
     dropped: list[int] = []
     lacking: list[str] = []
     unverified = attached = 0
     for claim in claims:
         dropped.extend(claim.dropped)
         if id(claim) not in vec_of:
-            said.append((Statement(claim.text), claim.sep))
+            said.append(Statement(claim.text, sep=claim.sep))
             continue
         vec = vec_of[id(claim)]
         if claim.cited:
@@ -271,7 +271,7 @@ def verify(
                 citations.append(checker.citation(index[key], s, ok))
             marks.append(index[key])
         unverified += not ok
-        said.append((Statement(claim.text, tuple(dict.fromkeys(marks)), ok), claim.sep))
+        said.append(Statement(claim.text, tuple(dict.fromkeys(marks)), ok, claim.sep))
     notes = []
     if dropped:
         nums = ", ".join(marker(n) for n in dict.fromkeys(dropped))
@@ -285,6 +285,6 @@ def verify(
     if lacking:
         notes.append("not in the passages: " + ", ".join(dict.fromkeys(lacking)))
     # found: the model answered (rather than declined); how well is in the citations.
-    return Answer(question=question, text="".join(st.render() + sep for st, sep in said).strip(),
+    return Answer(question=question, text=rendered(said),
                   found=bool(checkable), citations=tuple(citations),
-                  hits=tuple(hits), notes=tuple(notes), sentences=tuple(st for st, _ in said))
+                  hits=tuple(hits), notes=tuple(notes), sentences=tuple(said))

@@ -8,7 +8,7 @@ time and are not in it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import IndexMismatchError
 from ..text.analyzer import Analyzer
@@ -16,12 +16,21 @@ from .segment import REBUILD_HINT
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..embed import Embedder
 
 FORMAT_VERSION = 2
 
 
-def expected(settings: Settings, embedder: Embedder | None = None) -> dict[str, Any]:
+class Model(Protocol):
+    """What an index records of its embedding model (an Embedder has both)."""
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_seq_length(self) -> int: ...
+
+
+def expected(settings: Settings, embedder: Model | None = None) -> dict[str, Any]:
     """What an index must have been built with to be used with these settings; the model's
     dimension and window only when its `embedder` is given (what the settings alone decide
     is checked before any model is loaded)."""

@@ -8,15 +8,14 @@ No `from __future__ import annotations`: Gradio reads the handlers' type hints
 """
 
 import logging
-import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from ..cite.records import refreshed, turn_record
+from ..cite.records import Turn, refreshed, turn_record, turns_from
 from ..cite.references import describe
 from ..errors import AssistantError
 from ..pipeline import Assistant
@@ -33,9 +32,10 @@ Update = dict[Any, Any]  # component -> value or gr.update(...)
 
 @dataclass
 class Page:
-    """The components the handlers read or update (made by ui.build)."""
+    """The components the handlers read or update (made by page.build)."""
 
-    conv: Any  # the conversation, kept (encrypted) in the browser
+    conv: Any  # the conversation, kept (encrypted) in the browser as records (cite/records.py)
+    shown: Any  # which turn's sources the Sources panel shows (-1: none); a hidden field
     chat: Any
     box: Any
     status: Any
@@ -53,18 +53,13 @@ class Page:
     ref_status: Any
 
 
-def valid_turns(turns: Any) -> list[dict[str, Any]]:
-    """The stored conversation, or [] when the browser holds something else."""
-    keys = {"question", "text", "found", "citations", "export"}
-    if isinstance(turns, list) and all(isinstance(t, dict) and keys <= t.keys() for t in turns):
-        return turns
-    return []
+def _state(turns: Sequence[Turn]) -> list[dict[str, Any]]:
+    """The conversation as the browser keeps it (JSON)."""
+    return [t.to_dict() for t in turns]
 
 
 def _session(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "default"
-
-
 
 
 class Chat:
@@ -84,13 +79,13 @@ class Chat:
         return [(f"{title} ({source})", doc_id)
                 for doc_id, title, source in self.answerer.listing()]
 
-    def _buttons(self, turns: list[dict[str, Any]]) -> Update:
+    def _buttons(self, turns: Sequence[Turn]) -> Update:
         """The export buttons, usable once there is something to export."""
         on = gr.update(interactive=bool(turns))
         return {self.page.export: on, self.page.refs_file: on, self.page.word_file: on}
 
     def _export(self, kind: str, turns: Any, style: str, request: gr.Request | None) -> Update:
-        path = self.exports.write(_session(request), kind, valid_turns(turns), style or "apa")
+        path = self.exports.write(_session(request), kind, turns_from(turns), style or "apa")
         if path is None:
             raise gr.Error("Ask a question first: there is nothing to export yet.")
         return {self.page.download: path}  # the page then clicks it (ui.DOWNLOAD_JS)
@@ -111,11 +106,11 @@ class Chat:
                 style: str) -> Iterator[Update]:
         """Stream the answer; the last update brings its sources in the chosen style, so that
         no later step can show an older answer's sources."""
-        p, turns = self.page, valid_turns(turns)
+        p, turns = self.page, turns_from(turns)
         if not (question or "").strip():
-            yield {p.box: question, p.conv: turns, p.status: EMPTY_PROMPT}
+            yield {p.box: question, p.conv: _state(turns), p.status: EMPTY_PROMPT}
             return
-        history = [(t["question"], t["text"]) for t in turns]
+        history = [(t.question, t.text) for t in turns]
         messages = view.chat_messages(turns) + [
             {"role": "user", "content": view.chat_text(question.strip())},
             {"role": "assistant", "content": "\u2026"}]
@@ -138,22 +133,22 @@ class Chat:
             raise gr.Error(str(exc)) from None
         assert final is not None  # ask_stream always yields the complete answer last
         turns = [*turns, turn_record(final, reader.store.documents)]
-        yield {p.chat: view.chat_messages(turns), p.conv: turns,
+        yield {p.chat: view.chat_messages(turns), p.conv: _state(turns), p.shown: len(turns) - 1,
                p.sources: view.sources_html(turns[-1], len(turns) - 1, style or "apa"),
                p.status: "" if final.found else view.NOTHING_FOUND, p.document: DOC_HINT,
                **self._buttons(turns)}
 
     def show_document(self, turns: Any, evt: gr.EventData) -> Update:
         """The cited document, its quote marked: the sources panel's "Show in document"."""
-        turns = valid_turns(turns)
-        t, n = getattr(evt, "turn", None), getattr(evt, "n", None)  # sent by ui.SOURCES_JS
+        turns = turns_from(turns)
+        t, n = getattr(evt, "turn", None), getattr(evt, "n", None)  # sent by page.SOURCES_JS
         if not isinstance(t, int) or not 0 <= t < len(turns):
             return {}
-        cite = next((c for c in turns[t]["citations"] if c["n"] == n), None)
+        cite = next((c for c in turns[t].citations if c.n == n), None)
         if cite is None:
             return {}
         try:
-            doc = self.answerer.document(cite["doc_id"])
+            doc = self.answerer.document(cite.doc_id)
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
         if doc is None:
@@ -163,31 +158,36 @@ class Chat:
 
     def select_turn(self, turns: Any, style: str, evt: gr.SelectData) -> Update:
         """A click on a message shows the sources of its answer."""
-        turns = valid_turns(turns)
+        turns = turns_from(turns)
         t = evt.index // 2 if isinstance(evt.index, int) else len(turns) - 1
         if not 0 <= t < len(turns):
             return {}
-        return {self.page.sources: view.sources_html(turns[t], t, style or "apa")}
+        return {self.page.sources: view.sources_html(turns[t], t, style or "apa"),
+                self.page.shown: t}
 
-    def restyle(self, turns: Any, style: str, shown: str) -> Update:
-        """The shown sources in the chosen style."""
-        turns = valid_turns(turns)
-        m = re.search(r"data-turn='(\d+)'", shown or "")
-        t = int(m.group(1)) if m and int(m.group(1)) < len(turns) else len(turns) - 1
-        return {self.page.sources: view.sources_html(turns[t], t, style)} if turns else {}
+    def restyle(self, turns: Any, style: str, shown: float | None) -> Update:
+        """The shown sources (turn `shown`, else the last) in the chosen style."""
+        turns = turns_from(turns)
+        if not turns:
+            return {}
+        ok = isinstance(shown, int | float) and not isinstance(shown, bool) and \
+            0 <= shown < len(turns) and shown == int(shown)
+        t = int(shown) if ok and shown is not None else len(turns) - 1
+        return {self.page.sources: view.sources_html(turns[t], t, style)}
 
     def restore(self, turns: Any, style: str) -> Update:
         """The conversation the browser kept, shown again after a reload."""
-        p, turns = self.page, valid_turns(turns)
+        p, turns = self.page, turns_from(turns)
         last = turns[-1] if turns else None
-        return {p.chat: view.chat_messages(turns),
+        return {p.chat: view.chat_messages(turns), p.conv: _state(turns), p.shown: len(turns) - 1,
                 p.sources: view.sources_html(last, len(turns) - 1, style or "apa"),
                 p.only: gr.update(choices=self.choices()), **self._buttons(turns)}
 
     def clear(self, request: gr.Request) -> Update:
         p = self.page
         self.exports.drop(_session(request))
-        return {p.chat: [], p.conv: [], p.sources: view.sources_html(None), p.document: DOC_HINT,
+        return {p.chat: [], p.conv: [], p.shown: -1, p.sources: view.sources_html(None),
+                p.document: DOC_HINT,
                 p.status: "", **self._buttons([])}
 
     # Gradio finds a progress tracker by its default value, hence the call in the signature.
@@ -240,10 +240,10 @@ class Chat:
             item = self.answerer.reference(doc_id)
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
-        turns = refreshed(valid_turns(turns), {doc_id: item})
+        turns = refreshed(turns_from(turns), {doc_id: item})
         return {self.page.ref_status: "Saved in references.json: "
                                       f"{view.chat_text(describe(item))}",
-                self.page.conv: turns}
+                self.page.conv: _state(turns)}
 
     # --- the HTTP API (gr.api) ------------------------------------------------
 
@@ -267,7 +267,8 @@ class Chat:
         # view.citation_record has no "path" key: clients take {"path": ...} for a file to
         # download, and the server's absolute paths are no business of theirs.
         return {**answer.to_dict(),
-                "citations": turn_record(answer, reader.store.documents)["citations"]}
+                "citations": [c.to_dict() for c in
+                              turn_record(answer, reader.store.documents).citations]}
 
     def documents(self) -> list[dict]:
         """The indexed documents: doc_id, title and source path."""

@@ -10,10 +10,10 @@ import shutil
 import tempfile
 import time
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from ..cite.records import references_text
+from ..cite.records import Turn, references_text
 from ..cite.styles import STYLES
 from ..cite.word import write_docx
 from .view import export_markdown
@@ -41,7 +41,7 @@ class Exports:
     def _folder(self, session: str) -> Path:
         return self.root / hashlib.sha256(session.encode("utf-8")).hexdigest()[:16]
 
-    def write(self, session: str, kind: str, turns: list[dict[str, Any]],
+    def write(self, session: str, kind: str, turns: Sequence[Turn],
               style: str) -> str | None:
         """The conversation as `kind` (KINDS) in `style`, in the session's folder made anew."""
         folder = self._folder(session)

@@ -101,6 +101,9 @@ def build(assistant: Assistant) -> Any:
     # Gradio keeps a copy of every file it serves: those older than an hour go, hourly.
     with gr.Blocks(title="assistant \u2014 ask your documents", delete_cache=(3600, 3600)) as demo:
         conv = gr.BrowserState([], storage_key="assistant-conversation", secret=secret)
+        # The turn whose sources are shown. A hidden field, not gr.State: a State makes Gradio
+        # hold a heartbeat connection open for the whole visit (to free it on leaving).
+        shown = gr.Number(-1, visible=False, precision=0)
         gr.Markdown("## Ask your documents\nEvery answer quotes your files word for word; "
                     "each [n] is listed under **Sources** with where it is, ready to copy.")
         with gr.Row(equal_height=False):
@@ -161,7 +164,7 @@ def build(assistant: Assistant) -> Any:
                 gr.Markdown("### Document")
                 document = gr.HTML(DOC_HINT, elem_id="document", js_on_load=DOC_JS)
 
-        page = Page(conv=conv, chat=chat, box=box, status=status, sources=sources,
+        page = Page(conv=conv, shown=shown, chat=chat, box=box, status=status, sources=sources,
                     document=document, export=export, refs_file=refs_file, word_file=word_file,
                     download=download, only=only, upload_status=upload_status, files=files, ref_doc=ref_doc,
                     ref_fields=ref_fields, ref_status=ref_status)
@@ -169,21 +172,22 @@ def build(assistant: Assistant) -> Any:
         buttons = [export, refs_file, word_file]
         private: dict[str, Any] = {"api_visibility": "private"}
         gr.on([box.submit, send.click], c.respond, [box, conv, only, generator, style],
-              [chat, box, sources, conv, status, document, *buttons], **private)
+              [chat, box, sources, conv, shown, status, document, *buttons], **private)
         for button, make in zip(buttons, (c.export_markdown, c.export_references, c.export_word),
                                 strict=True):
             button.click(make, [conv, style], [download], **private).then(
                 None, js=DOWNLOAD_JS, **private)
         sources.click(c.show_document, [conv], [document], **private)
-        chat.select(c.select_turn, [conv, style], [sources], **private)
-        style.change(c.restyle, [conv, style, sources], [sources], **private)
+        chat.select(c.select_turn, [conv, style], [sources, shown], **private)
+        style.change(c.restyle, [conv, style, shown], [sources], **private)
         ref_doc.change(c.load_reference, [ref_doc], ref_fields, **private)
         ref_save.click(c.save_reference, [ref_doc, conv, *ref_fields], [ref_status, conv],
-                       **private).then(c.restyle, [conv, style, sources], [sources], **private)
+                       **private).then(c.restyle, [conv, style, shown], [sources], **private)
         gr.on([new.click, chat.clear], c.clear, None,
-              [chat, conv, sources, document, status, *buttons], **private)
+              [chat, conv, shown, sources, document, status, *buttons], **private)
         files.upload(c.add_files, [files], [upload_status, only, files], **private)
-        demo.load(c.restore, [conv, style], [chat, sources, only, *buttons], **private)
+        demo.load(c.restore, [conv, style], [chat, conv, shown, sources, only, *buttons],
+                  **private)
         gr.api(c.ask, api_name="ask")
         gr.api(c.documents, api_name="documents")
     # Every event answers up to worker_count() requests at once (Gradio's default is one):

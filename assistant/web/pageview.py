@@ -12,10 +12,10 @@ import base64
 import bisect
 import io
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..cite.records import Source
 from ..types import Document
 from .view import esc
 
@@ -76,11 +76,11 @@ def render_page(path: Path, page_no: int, *quotes: str) -> tuple[bytes, int]:
     return buf.getvalue(), len(found)
 
 
-def pages_html(doc: Document, cite: Mapping[str, Any]) -> str:
+def pages_html(doc: Document, cite: Source) -> str:
     """<figure>s with the cited page image(s) for a PDF citation; "" for other formats."""
     if doc.format != "pdf" or not doc.page_starts or not Path(doc.path).is_file():
         return ""
-    spans = [(int(p["start"]), int(p["end"]), p.get("quote")) for p in cite.get("spans") or [cite]]
+    spans = [(p.start, p.end, p.quote) for p in cite.spans]
     if any(doc.text[a:b] != q for a, b, q in spans):
         return ""
     parts: dict[int, list[str]] = {}  # page -> the quote's parts on it, every span of the quote

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from ..cite.records import Turn, reference_for
+from ..cite.records import Quoted, Source, Turn, reference_for
 from ..cite.references import describe
 from ..cite.text import reflow
-from ..types import Document, marker
+from ..types import Document, ShortAnswer, marker
 
 DOC_WINDOW = 200_000  # longer documents are shown as this many characters around the quote
 NOTHING_FOUND = "Nothing relevant was found in your documents, so nothing is cited."
@@ -44,45 +43,45 @@ def chat_messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
     """The conversation as Chatbot messages."""
     out = []
     for t in turns:
-        out.append({"role": "user", "content": chat_text(t["question"])})
+        out.append({"role": "user", "content": chat_text(t.question)})
         out.append({"role": "assistant", "content": answer_message(
-            t["text"], t.get("notes", ()), t.get("short_answer"), t.get("citations", ()))})
+            t.text, t.notes, t.short_answer, t.citations)})
     return out
 
 
-def answer_message(text: str, notes: Sequence[str] = (), short: Mapping[str, Any] | None = None,
-                   citations: Sequence[Mapping[str, Any]] = ()) -> str:
+def answer_message(text: str, notes: Sequence[str] = (), short: ShortAnswer | None = None,
+                   citations: Sequence[Source] = ()) -> str:
     """The answer as chat Markdown; a short answer comes first and is bold inside its quote."""
     tail = "".join(f"\n\n*{chat_text(n)}*" for n in notes)
     at = _short_in_text(text, short, citations)
     if short is None or at is None:
         return chat_text(reflow(text)) + tail
-    head = f"**{chat_text(reflow(short['text']))}** {marker(short['citation_n'])}: "
+    head = f"**{chat_text(reflow(short.text))}** {marker(short.citation_n)}: "
     a, b = at
     return (head + chat_text(reflow(text[:a])) + "**" + chat_text(reflow(text[a:b])) + "**"
             + chat_text(reflow(text[b:])) + tail)
 
 
-def _short_in_text(text: str, short: Mapping[str, Any] | None,
-                   citations: Sequence[Mapping[str, Any]]) -> tuple[int, int] | None:
+def _short_in_text(text: str, short: ShortAnswer | None,
+                   citations: Sequence[Source]) -> tuple[int, int] | None:
     """Where the short answer sits in the answer text: inside its citation's quote, before [n]."""
     if short is None:
         return None
     for c in citations:
-        if c["n"] == short["citation_n"] and c["start"] <= short["start"] < c["end"]:
-            at = text.find(f"{c['quote']} {marker(c['n'])}")
+        if c.n == short.citation_n and c.start <= short.start < c.end:
+            at = text.find(f"{c.quote} {marker(c.n)}")
             if at >= 0:
-                rel = at + short["start"] - c["start"]
-                return rel, rel + short["end"] - short["start"]
+                rel = at + short.start - c.start
+                return rel, rel + short.end - short.start
     return None
 
 
-def _marked(p: Mapping[str, Any], short: Mapping[str, Any] | None) -> str:
+def _marked(p: Quoted, short: ShortAnswer | None) -> str:
     """A quote span as HTML, the short answer inside it in bold."""
-    q, start = p["quote"], p["start"]
-    if short is None or not (start <= short["start"] and short["end"] <= start + len(q)):
+    q, start = p.quote, p.start
+    if short is None or not (start <= short.start and short.end <= start + len(q)):
         return esc(q)
-    a, b = short["start"] - start, short["end"] - start
+    a, b = short.start - start, short.end - start
     return f"{esc(q[:a])}<b class='short-answer'>{esc(q[a:b])}</b>{esc(q[b:])}"
 
 
@@ -107,43 +106,43 @@ def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
     if turn is None:
         return "<p class='hint'>The passages an answer cites appear here.</p>"
     rows = [f"<div class='sources' data-turn='{index}'>"]  # data-turn: which answer is shown
-    if not turn["citations"]:
-        text = NOTHING_FOUND if not turn["found"] else "No sources cited."
+    if not turn.citations:
+        text = NOTHING_FOUND if not turn.found else "No sources cited."
         return f"{rows[0]}<p class='none'>{esc(text)}</p></div>"
-    rows += [f"<div class='src-top'><span>Sources of: <i>{esc(turn['question'])}</i></span>"
-            f"<button class='btn' data-copy='{esc(turn['export'])}'>Copy answer (Markdown)</button>"
-            "</div>"]
-    for c in turn["citations"]:
-        sa = turn.get("short_answer")
-        short = sa if sa and sa["citation_n"] == c["n"] else None
-        where = " \u00b7 ".join(esc(p) for p in (c["source"], c["locator"]) if p)
-        if (c.get("csl") or {}).get("note"):  # read by OCR: say so beside the locator
+    rows += [f"<div class='src-top'><span>Sources of: <i>{esc(turn.question)}</i></span>"
+             f"<button class='btn' data-copy='{esc(turn.export)}'>Copy answer (Markdown)</button>"
+             "</div>"]
+    for c in turn.citations:
+        sa = turn.short_answer
+        short = sa if sa and sa.citation_n == c.n else None
+        where = " \u00b7 ".join(esc(p) for p in (c.source, c.locator) if p)
+        if c.csl.get("note"):  # read by OCR: say so beside the locator
             where += " \u00b7 <span class='src-ocr'>text read by OCR</span>"
         rows.append(
-            f"<div class='src' id='src-{c['n']}'>"
-            f"<div class='src-head'><b class='src-n'>{marker(c['n'])}</b> "
-            f"<span class='src-title'>{esc(c['title'])}</span></div>"
-            f"<div class='src-meta'>{esc(describe(c['csl']) if c.get('csl') else '')}</div>"
+            f"<div class='src' id='src-{c.n}'>"
+            f"<div class='src-head'><b class='src-n'>{marker(c.n)}</b> "
+            f"<span class='src-title'>{esc(c.title)}</span></div>"
+            f"<div class='src-meta'>{esc(describe(c.csl) if c.csl else '')}</div>"
             f"<div class='src-loc'>{where} \u00b7 <span class='src-score'>score "
-            f"{c['score']:.2f}</span>{_verdict(c.get('verified'), c.get('unsupported', ()))}"
+            f"{c.score:.2f}</span>{_verdict(c.verified, c.unsupported)}"
             "</div>"
             + "<div class='src-gap'>\u2026</div>".join(
-                f"<blockquote class='src-ctx'>{esc(p['before'])}<mark>{_marked(p, short)}</mark>"
-                f"{esc(p['after'])}</blockquote>" for p in c.get("spans") or [c]) +
+                f"<blockquote class='src-ctx'>{esc(p.before)}<mark>{_marked(p, short)}</mark>"
+                f"{esc(p.after)}</blockquote>" for p in c.spans) +
             "<div class='src-actions'>"
-            f"<button class='btn' data-copy='{esc(c['plain'])}'>Copy citation</button>"
-            f"<button class='btn' data-copy='{esc(c['markdown'])}'>Copy as Markdown</button>"
+            f"<button class='btn' data-copy='{esc(c.plain)}'>Copy citation</button>"
+            f"<button class='btn' data-copy='{esc(c.markdown)}'>Copy as Markdown</button>"
             f"<button class='btn copy-ref' data-copy='{esc(reference_for(c, style))}'>"
             f"Copy reference</button>"
-            f"<button class='btn' data-show='{c['n']}' data-turn='{index}'>Show in document"
+            f"<button class='btn' data-show='{c.n}' data-turn='{index}'>Show in document"
             f"</button></div></div>"
         )
     return "\n".join(rows) + "</div>"
 
 
-def document_html(doc: Document, cite: Mapping[str, Any]) -> str:
+def document_html(doc: Document, cite: Source) -> str:
     """The whole document as escaped text, line numbers for text files, the quote marked."""
-    spans = [(int(p["start"]), int(p["end"]), p["quote"]) for p in cite.get("spans") or [cite]]
+    spans = [(p.start, p.end, p.quote) for p in cite.spans]
     if any(doc.text[a:b] != q for a, b, q in spans):
         return ("<p class='none'>This document has changed since the answer was given; "
                 "ask again to cite the current text.</p>")
@@ -177,8 +176,8 @@ def document_html(doc: Document, cite: Mapping[str, Any]) -> str:
     out.append(esc(doc.text[pos:hi]))
     note = (f"<p class='hint'>Showing characters {lo:,}\u2013{hi:,} of {len(doc.text):,}.</p>"
             if (lo, hi) != (0, len(doc.text)) else "")
-    return (f"<div class='doc-head'><b>{marker(int(cite['n']))}</b> {esc(doc.title)} "
-            f"<span class='src-loc'>{esc(doc.source)} \u00b7 {esc(cite['locator'])}</span></div>"
+    return (f"<div class='doc-head'><b>{marker(cite.n)}</b> {esc(doc.title)} "
+            f"<span class='src-loc'>{esc(doc.source)} \u00b7 {esc(cite.locator)}</span></div>"
             f"{note}<div class='doc-text'>{''.join(out)}</div>")
 
 
@@ -188,8 +187,8 @@ def export_markdown(turns: Sequence[Turn], when: str = "") -> str:
     if when:
         lines += [f"Exported {when}.", ""]
     for i, t in enumerate(turns, 1):
-        lines += [f"## {i}. {t['question']}", "", t["export"].rstrip(), ""]
-        lines += [f"*{n}*" for n in t.get("notes", ())]
+        lines += [f"## {i}. {t.question}", "", t.export.rstrip(), ""]
+        lines += [f"*{n}*" for n in t.notes]
     return "\n".join(lines).rstrip() + "\n"
 
 
