@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..types import Answer, Citation, Document, ShortAnswer, Statement, locator
+from ..types import Answer, Citation, Document, ShortAnswer, Span, Statement, locator
 from .references import cited_items, export, formatted
 from .styles import CSL_STYLES, EXPORTS
 from .text import answer_markdown, locators, markdown, plain
@@ -48,17 +48,9 @@ def _strs(d: Mapping[str, Any], key: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class Quoted:
+class Quoted(Span):
     """One verbatim span of a citation's quote, where it is, and a little text either side."""
 
-    quote: str
-    start: int
-    end: int
-    line_start: int | None = None
-    line_end: int | None = None
-    page_start: int | None = None
-    page_end: int | None = None
-    heading_path: tuple[str, ...] = ()
     locator: str = ""
     before: str = ""
     after: str = ""
