@@ -1,7 +1,8 @@
 """`assistant index|ask|serve|eval`: a thin layer over pipeline; the only place errors become exit codes.
 
-Heavy libraries (torch, faiss, ONNX Runtime, Gradio) load inside the functions that need
-them, so `assistant --help` answers at once."""
+Each command imports the stages it runs inside its own function (and they their heavy
+libraries, torch, faiss, ONNX Runtime, Gradio, only when used), so `assistant --help`
+loads the settings alone and answers at once. import-linter sees these imports too."""
 
 from __future__ import annotations
 
@@ -14,17 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .cite.references import cited_items, render
 from .cite.styles import ANSWER_STYLES
-from .cite.text import answer_text
 from .config import BACKENDS, FLAGS, GENERATORS, MODES, Settings
 from .errors import AssistantError
-from .eval.data import load_beir, load_squad
-from .eval.dialog import run_dialogs
-from .eval.runners import run_beir, run_squad
-from .pipeline import Assistant
-from .types import marker
-from .web.page import serve
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -140,6 +133,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
+    from .pipeline import Assistant
+
     bar: tqdm | None = None
 
     def progress(done: int, total: int) -> None:
@@ -180,6 +175,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .cite.references import cited_items, render
+    from .cite.text import answer_text
+    from .pipeline import Assistant
+    from .types import marker
+
     answerer = Assistant(settings).answerer
     if args.json or settings.generator == "extractive":
         answer = answerer.ask(args.question, k=args.k)
@@ -222,12 +222,18 @@ def _stream(answers: Any) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .web.page import serve
+
     serve(settings)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
+
+    from .eval.data import load_beir, load_squad
+    from .eval.dialog import run_dialogs
+    from .eval.runners import run_beir, run_squad
 
     bars: dict[str, tqdm] = {}
 

@@ -55,9 +55,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.config import Settings
     from assistant.embed.chunks import embed_text
+    from assistant.indexing.writer import tokens
     from assistant.ingest import load_document
     from assistant.pipeline import Assistant
-    from assistant.retrieve import build_lexical
+    from assistant.store.segment import postings
 
     work = Path(tempfile.mkdtemp(prefix="assistant-bigfile-"))
     path = work / "big.txt"
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     chunks = assistant.indexer.chunk(doc)
     rows.append((f"chunk ({len(chunks)} chunks, tokenizer)", time.perf_counter() - t0))
     t0 = time.perf_counter()
-    build_lexical(chunks, settings)
+    postings(tokens(assistant.indexer, chunks))  # BM25 tokens and term postings
     rows.append(("BM25", time.perf_counter() - t0))
     texts = [embed_text(c, settings.embed_titles) for c in chunks]
     todo = texts if args.full else random.Random(0).sample(texts, min(args.sample, len(texts)))

@@ -1,4 +1,4 @@
-"""Fit the answer-sentence ranker (assistant/models/sentences.json) on a SQuAD-style file.
+"""Fit the answer-sentence ranker (assistant/answer/models/sentences.json) on a SQuAD-style file.
 
     nice .venv/bin/python bench/fit_sentences.py ../shared/eval/xquad-dev/xquad.en.dev.json \
         --record /tmp/sentfeat.json          # features of every candidate sentence (a minute)
@@ -154,7 +154,7 @@ def main() -> None:
     ap.add_argument("--pointwise", action="store_true",
                     help="a per-sentence logistic regression (scikit-learn) instead of the "
                          "softmax over each question's candidates")
-    ap.add_argument("--write", action="store_true", help="store the model in assistant/models")
+    ap.add_argument("--write", action="store_true", help="store the model in assistant/answer/models")
     args = ap.parse_args()
     if args.record:
         rows = record(args.squad, args.record, args.cache, args.k)

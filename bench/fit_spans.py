@@ -1,4 +1,4 @@
-"""Fit the short-answer ranker (assistant/models/spans.json) on cited quotes of a SQuAD file.
+"""Fit the short-answer ranker (assistant/answer/models/spans.json) on cited quotes of a SQuAD file.
 
     nice .venv/bin/python bench/tune_short.py ../shared/eval/xquad-dev/xquad.en.dev.json \
         --out /tmp/short.json                     # every question's cited quotes (a minute)

@@ -82,13 +82,15 @@ def test_the_package_stays_small_and_its_imports_visible():
     sizes = {str(p.relative_to(PACKAGE)): len(p.read_text(encoding="utf-8").splitlines())
              for p in PACKAGE.rglob("*.py")}
     assert max(sizes.values()) <= 350, max(sizes.items(), key=lambda kv: kv[1])
-    # Imports of the package's own modules sit at the top of each module, where the
-    # import graph (and import-linter) sees them; the one exception loads Gradio late so
-    # that the page's start-up overlaps loading the index (web/page.py).
-    hidden = []
+    # Imports of the package's own modules sit at the top of each module, where a reader
+    # sees them; the exceptions are the edges that load late on purpose: each CLI command
+    # imports the stages it runs (so `assistant --help` loads only the settings), and the
+    # page loads Gradio's handlers late so that start-up overlaps loading the index.
+    hidden = set()
     for p in PACKAGE.rglob("*.py"):
         for fn in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
             if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
-                hidden += [f"{p.relative_to(PACKAGE)}:{n.lineno}" for n in ast.walk(fn)
-                           if isinstance(n, ast.ImportFrom) and n.level > 0]
-    assert len(hidden) == 1 and hidden[0].startswith("web/page.py:"), hidden
+                hidden |= {f"{p.relative_to(PACKAGE)}:{fn.name}" for n in ast.walk(fn)
+                           if isinstance(n, ast.ImportFrom) and n.level > 0}
+    assert hidden == {"cli.py:cmd_index", "cli.py:cmd_ask", "cli.py:cmd_serve",
+                      "cli.py:cmd_eval", "web/page.py:build"}, sorted(hidden)
