@@ -111,7 +111,21 @@ class Settings(BaseModel):
     # Questions the chat answers at once; 0 = two per core (at least 4), so that a slow
     # generator call or an upload being indexed never holds everyone else up.
     workers: int = Field(0, ge=0)
-    max_upload_mb: int = Field(50, ge=1)
+    max_upload_mb: int = Field(50, ge=1)  # per file
+    max_upload_files: int = Field(20, ge=1)  # files in one upload request
+    max_upload_total_mb: int = Field(200, ge=1)  # all files of one upload request together
+    # Seconds an upload waits for another update of the index to finish before it gives up.
+    upload_wait: float = Field(120.0, ge=0)
+    # Budgets for reading one file (docs/RELIABILITY.md). Files are parsed in a worker process
+    # that is killed past parse_seconds or parse_memory_mb; the file is then skipped with a reason.
+    parse_seconds: float = Field(120.0, gt=0)  # wall time for one file, OCR included
+    parse_memory_mb: int = Field(2048, ge=256)  # address space of the parsing worker
+    max_page_pixels: int = Field(40_000_000, ge=1_000_000)  # a rendered page or image for OCR
+    ocr_max_pages: int = Field(100, ge=0)  # pages of one document read by OCR
+    ocr_max_seconds: float = Field(60.0, ge=0)  # OCR time for one document
+    max_inflated_mb: int = Field(256, ge=1)  # uncompressed size of a .docx (a zip) inside
+    html_max_depth: int = Field(25_000, ge=100)  # nesting of HTML elements
+    html_max_nodes: int = Field(500_000, ge=1000)  # HTML elements in one file
     # Generator.
     generator: Generator = "extractive"
     llm_base_url: str | None = None
