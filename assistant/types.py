@@ -309,6 +309,7 @@ class IndexReport:
     skipped: tuple[Skipped, ...] = ()
     notes: tuple[str, ...] = ()
     vector_index: str = ""  # the FAISS index type in use: "exact (flat)", "HNSW" or both
+    uploaded: tuple[str, ...] = ()  # sources of the uploads this update indexed and stored
 
     @property
     def documents(self) -> int:

@@ -10,14 +10,15 @@ report alike.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import store
 from ..errors import NoDocumentsError
-from ..ingest import discover, doc_id_of, source_of
+from ..ingest import discover, doc_id_of, source_of, upload
 from ..types import Document, IndexReport, Skipped
 from .writer import Setup, open_writer
 
@@ -128,14 +129,28 @@ class FolderUpdate:
                            vector_index=kind, **self.counts)
 
 
+@dataclass(frozen=True)
+class Wait:
+    """How long an update waits for another one's lock, whom it tells, and which setting sets it."""
+
+    seconds: float
+    on_wait: Callable[[float], None] | None = None
+    setting: str = "lock_timeout"
+
+
 @contextmanager
-def folder_update(a: Setup, docs_dir: Path, rebuild: bool) -> Iterator[FolderUpdate]:
-    """Lock the index, list `docs_dir` and compare it with the catalog; the writer is closed
-    on the way out (committed or not)."""
-    with store.locked(a.settings.index_dir, a.settings.lock_timeout):
+def folder_update(a: Setup, docs_dir: Path, rebuild: bool, wait: Wait | None = None
+                  ) -> Iterator[FolderUpdate]:
+    """Lock the index, clear what interrupted uploads left, list `docs_dir` and compare it with
+    the catalog; the writer is closed on the way out (committed or not)."""
+    wait = wait or Wait(a.settings.lock_timeout)
+    with store.locked(a.settings.index_dir, wait.seconds, wait.on_wait, wait.setting):
+        leftovers = upload.clear_leftovers(docs_dir)  # only a dead update leaves any
         files, skipped = discover(docs_dir)  # what is there once it is our turn
         writer = open_writer(a, rebuild, str(docs_dir.resolve()))
         try:
-            yield FolderUpdate(docs_dir, writer, files, skipped)
+            u = FolderUpdate(docs_dir, writer, files, skipped)
+            u.notes += leftovers
+            yield u
         finally:
             writer.close()

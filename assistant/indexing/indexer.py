@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .. import store
 from ..cite.corrections import save_correction
-from ..config import Settings
+from ..config import Settings, variable
 from ..embed import Embedder, load_embedder
-from ..errors import IngestError
-from ..ingest import load_document, source_of, upload
+from ..errors import IndexLockedError, IngestError
+from ..ingest import upload
+from ..ingest.worker import Parser
 from ..text.analyzer import Analyzer
 from ..types import Chunk, Document, IndexReport, Skipped
 from . import update
+from .changes import Wait
 from .chunk import Chunker
 from .ray import update_folder as update_on_ray
 from .update import Progress
@@ -95,6 +97,12 @@ class Indexer:
             finally:
                 writer.close()
 
+    def parse(self, path: Path, docs_dir: Path, data: bytes) -> Document:
+        """A file's bytes as a Document, parsed in a worker process within the budgets
+        (ASSISTANT_PARSE_SECONDS, ASSISTANT_PARSE_MEMORY_MB, ASSISTANT_MAX_PAGE_PIXELS ...);
+        IngestError with the reason when it is not read."""
+        return Parser.of(self.settings).load(path, docs_dir, data)
+
     def chunk(self, doc: Document) -> list[Chunk]:
         """Chunks of a document, sized so that title + text fit the model's window."""
         s = self.settings
@@ -105,43 +113,82 @@ class Indexer:
         documents; they survive re-indexing)."""
         save_correction(doc, fields)
 
+    def clear_interrupted_uploads(self) -> list[str]:
+        """Remove what uploads cut short (a crash, a kill) left in the staging area, when no
+        update is running; a message for each. Every folder update does this too."""
+        try:
+            with store.locked(self.settings.index_dir, 0):
+                return upload.clear_leftovers(Path(self.settings.docs_dir))
+        except IndexLockedError:
+            return []  # an update is running: it clears them itself, under the lock
+
     def add_files(
         self,
         files: Sequence[tuple[Path, str]],
         progress: Progress | None = None,
+        on_wait: Callable[[float], None] | None = None,
     ) -> upload.UploadReport:
-        """Copy uploaded files into the documents folder, then update the index incrementally.
+        """Check and parse uploaded files, then index them and move them into the documents
+        folder.
 
         `files` holds (temporary path, name the user gave) pairs. Each file is
-        checked (type, size, readable by its loader) before it is stored under
-        `<docs_dir>/uploads/`; files that fail are reported in `skipped` with the
-        reason, and the rest still go in.
+        checked (type, size) and parsed once, in a worker process within the budgets;
+        files that fail are reported in `skipped` with the reason, and the rest still go
+        in, under `<docs_dir>/uploads/`, each only once it is indexed (staged meanwhile,
+        see ingest/upload.py). A request over ASSISTANT_MAX_UPLOAD_FILES files or
+        ASSISTANT_MAX_UPLOAD_TOTAL_MB is refused whole. The upload waits for another
+        update of the index for up to ASSISTANT_UPLOAD_WAIT seconds, calling `on_wait`
+        first.
         """
-        docs_dir = Path(self.settings.docs_dir)
+        s = self.settings
+        docs_dir = Path(s.docs_dir)
+        refused = self._over_request_limits(files)
+        if refused is not None:
+            return upload.UploadReport(skipped=(refused,))
         skipped: list[Skipped] = []
-        accepted: list[tuple[Path, bytes]] = []
-        renamed: list[str] = []
+        accepted: list[upload.Staged] = []
+        labels: list[str] = []
         taken: set[Path] = set()
         for path, name in files:
             label = upload.safe_name(name)
             try:
                 dest = upload.destination(docs_dir, name, taken)
-                data = upload.read(Path(path), label, self.settings.max_upload_mb)
-                load_document(dest, docs_dir, data)  # refuse what the index could not read
+                data = upload.read(Path(path), label, s.max_upload_mb)
+                doc = self.parse(dest, docs_dir, data)  # once: this is what gets indexed
             except IngestError as exc:
                 skipped.append(Skipped(label, exc.reason))
                 continue
             taken.add(dest)
-            accepted.append((dest, data))
-            if dest.name != label:
-                renamed.append(f"{label} is already in {upload.UPLOAD_DIR}/; both are kept, "
-                               f"the new one as {dest.name}")
+            accepted.append(upload.Staged(doc, dest, data))
+            labels.append(label)
         if not accepted:
             return upload.UploadReport(skipped=tuple(skipped))
-        for dest, data in accepted:
-            upload.write(dest, data)
-        report = self.index(docs_dir, progress=progress)
-        added = tuple(source_of(dest, docs_dir) for dest, _ in accepted)
-        skipped += [s for s in report.skipped if s.source in added]
-        return upload.UploadReport(added=added, skipped=tuple(skipped), index=report,
+        t0 = time.perf_counter()
+        report = update.update_folder(self, docs_dir, False, progress, accepted,
+                                      Wait(s.upload_wait, on_wait, "upload_wait"))
+        report = replace(report, seconds=time.perf_counter() - t0)
+        # uploaded follows the order of `accepted` (names may change under the lock: claim).
+        renamed = [f"{label} is already in {upload.UPLOAD_DIR}/; both are kept, the new one as "
+                   f"{src.rsplit('/', 1)[-1]}"
+                   for label, src in zip(labels, report.uploaded, strict=True)
+                   if src.rsplit("/", 1)[-1] != label]
+        return upload.UploadReport(added=report.uploaded, skipped=tuple(skipped), index=report,
                                    renamed=tuple(renamed))
+
+    def _over_request_limits(self, files: Sequence[tuple[Path, str]]) -> Skipped | None:
+        """Why a whole upload request is refused (too many files, too large together), or None."""
+        s = self.settings
+        if len(files) > s.max_upload_files:
+            return Skipped("upload", f"{len(files)} files in one upload; the limit is "
+                                     f"{s.max_upload_files} ({variable('max_upload_files')})")
+        total = 0
+        for path, _ in files:
+            try:
+                total += Path(path).stat().st_size
+            except OSError:
+                continue  # reported for that file on its own
+        if total > s.max_upload_total_mb * 2**20:
+            return Skipped("upload", f"{total / 2**20:.1f} MB in one upload; the limit is "
+                                     f"{s.max_upload_total_mb} MB "
+                                     f"({variable('max_upload_total_mb')})")
+        return None

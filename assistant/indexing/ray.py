@@ -32,6 +32,7 @@ from ..embed import load_embedder
 from ..embed.sentences import embed_with_sentences
 from ..errors import AssistantError, IngestError
 from ..ingest import file_hash, load_document, read_file, source_of
+from ..ingest.base import DEFAULT_LIMITS, Limits
 from ..types import Document, IndexReport
 from .changes import FolderUpdate, folder_update
 from .chunk import Chunker
@@ -45,8 +46,11 @@ EMBED_BATCH = 16  # documents per call to an embedding actor
 OBJECT_STORE_MB = 256  # a local cluster's shared memory: batches are small
 
 
-def parse(batch: dict[str, np.ndarray], docs_dir: str) -> dict[str, np.ndarray]:
-    """Read and parse a batch of files: a Document, "same" (only its stat changed) or a reason."""
+def parse(batch: dict[str, np.ndarray], docs_dir: str, limits: Limits = DEFAULT_LIMITS
+          ) -> dict[str, np.ndarray]:
+    """Read and parse a batch of files: a Document, "same" (only its stat changed) or a reason.
+    Ray runs each task in a worker process of its own, within the page, OCR, zip and HTML
+    budgets (`limits`)."""
     root = Path(docs_dir)
     docs, reasons = [], []
     for path, prev_hash in zip(batch["path"], batch["prev_hash"], strict=True):
@@ -57,7 +61,7 @@ def parse(batch: dict[str, np.ndarray], docs_dir: str) -> dict[str, np.ndarray]:
             if prev_hash and prev_hash == file_hash(data):
                 doc = "same"
             else:
-                doc = load_document(Path(path), root, data)
+                doc = load_document(Path(path), root, data, limits)
         except IngestError as exc:
             reason = exc.reason
         docs.append(doc)
@@ -166,7 +170,7 @@ def update_folder(a: Setup, docs_dir: Path, address: str | None, rebuild: bool,
 
                 actors = max(1, int(ray.cluster_resources().get("CPU", 1)) - 1)
                 ds = ray.data.from_items(todo).map_batches(
-                    cast(Any, parse), fn_kwargs={"docs_dir": str(root)},
+                    cast(Any, parse), fn_kwargs={"docs_dir": str(root), "limits": Limits.of(settings)},
                     batch_size=PARSE_BATCH, batch_format="numpy", num_cpus=0.5)
                 ds = ds.map_batches(
                     Embed, fn_constructor_kwargs={"settings": settings.replace(onnx_threads=1)},

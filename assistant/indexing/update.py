@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +18,9 @@ from .. import store
 from ..embed.chunks import embed_text
 from ..embed.sentences import Table, embed_with_sentences
 from ..errors import IngestError, NoDocumentsError
-from ..ingest import file_hash, load_document, read_file
+from ..ingest import file_hash, read_file, source_of, upload
 from ..types import Chunk, Document, IndexReport
-from .changes import Todo, folder_update, reusable
+from .changes import Todo, Wait, folder_update, reusable
 from .writer import Setup, open_writer, tokens
 
 Progress = Callable[[int, int], None]  # (done, total) chunks embedded
@@ -38,10 +38,13 @@ class _New:
     mtime_ns: int | None = None
 
 
-def update_folder(a: Setup, docs_dir: Path, rebuild: bool, progress: Progress | None
+def update_folder(a: Setup, docs_dir: Path, rebuild: bool, progress: Progress | None,
+                  uploads: Sequence[upload.Staged] = (), wait: Wait | None = None
                   ) -> IndexReport:
-    """Bring the index up to date with `docs_dir`."""
-    with folder_update(a, docs_dir, rebuild) as u:
+    """Bring the index up to date with `docs_dir`, plus `uploads` (parsed already): each is
+    written to the staging area once it is our turn, indexed, and moved into place after
+    the commit."""
+    with folder_update(a, docs_dir, rebuild, wait) as u:
 
         def load(item: Todo) -> Document | str | IngestError:
             """The file as a Document; "same" if only its stat changed; or why it failed."""
@@ -53,7 +56,7 @@ def update_folder(a: Setup, docs_dir: Path, rebuild: bool, progress: Progress | 
             if reusable(prev, str(path.resolve()), file_hash(data)):
                 return "same"
             try:
-                return load_document(path, docs_dir, data)
+                return a.parse(path, docs_dir, data)  # in a worker process, within budgets
             except IngestError as exc:
                 return exc
 
@@ -69,8 +72,19 @@ def update_folder(a: Setup, docs_dir: Path, rebuild: bool, progress: Progress | 
                     assert isinstance(got, Document)
                     u.loaded(doc_id, got, prev is not None)
                     batches.add(_New(got, a.chunk(got), st.st_size, st.st_mtime_ns))
+        placed = []
+        for s in upload.claim(uploads, docs_dir):
+            staging = upload.stage(docs_dir, s)
+            st = staging.stat()  # a rename keeps it, so the next scan finds the file unchanged
+            u.loaded(s.doc.doc_id, s.doc, False)
+            batches.add(_New(s.doc, a.chunk(s.doc), st.st_size, st.st_mtime_ns))
+            placed.append((staging, s.dest))
         removed = u.removed()
-        return u.report(removed, batches.commit(removed))
+        embedded = batches.commit(removed)
+        for staging, dest in placed:
+            upload.place(staging, dest)
+        return replace(u.report(removed, embedded),
+                       uploaded=tuple(source_of(dest, docs_dir) for _, dest in placed))
 
 
 def update_documents(a: Setup, documents: Sequence[Document], progress: Progress | None

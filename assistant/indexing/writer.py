@@ -12,6 +12,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from .. import __version__, store
@@ -38,6 +39,8 @@ class Setup(Protocol):
     def expected(self) -> dict[str, Any]: ...
 
     def chunk(self, doc: Document) -> list[Chunk]: ...
+
+    def parse(self, path: Path, docs_dir: Path, data: bytes) -> Document: ...  # within budgets
 
 
 def lexical_text(chunk: Chunk, with_title: bool) -> str:

@@ -9,8 +9,9 @@ file's name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 Heading = tuple[int, int, str]  # (offset, level, heading text)
 OCR_NOTE = "text read by OCR from page images (pages {pages}); check quotes against the page"
@@ -26,9 +27,34 @@ class Parsed:
     headings: tuple[Heading, ...] = ()
     notes: tuple[str, ...] = ()  # e.g. "decoded as cp1252"
     ocr_pages: tuple[int, ...] = ()  # 1-based pages whose text was read by OCR
+    # Bibliographic metadata (CSL-JSON fields) read from the same parse; None: none read.
+    meta: Mapping[str, Any] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much work one file may cost a loader; past a limit the loader skips or stops with
+    a reason that names the limit's setting (docs/RELIABILITY.md)."""
+
+    page_pixels: int = 40_000_000  # a page rendered for OCR, or an image
+    ocr_pages: int = 100  # pages of one document read by OCR
+    ocr_seconds: float = 60.0  # OCR time for one document
+    inflated_bytes: int = 256 * 2**20  # uncompressed size of a zip-based file (.docx)
+    html_depth: int = 25_000
+    html_nodes: int = 500_000
+
+    @classmethod
+    def of(cls, settings: Any) -> Limits:
+        """The limits a Settings sets (ASSISTANT_MAX_PAGE_PIXELS, ...)."""
+        s = settings
+        return cls(s.max_page_pixels, s.ocr_max_pages, s.ocr_max_seconds,
+                   s.max_inflated_mb * 2**20, s.html_max_depth, s.html_max_nodes)
+
+
+DEFAULT_LIMITS = Limits()
 
 
 class Loader(Protocol):
-    """bytes -> Parsed, or IngestError("", reason)."""
+    """bytes -> Parsed within `limits`, or IngestError("", reason)."""
 
-    def __call__(self, data: bytes) -> Parsed: ...
+    def __call__(self, data: bytes, limits: Limits = ...) -> Parsed: ...

@@ -14,14 +14,18 @@ from pathlib import Path
 from ..errors import IngestError
 from ..types import Document
 from . import metadata
+from .base import DEFAULT_LIMITS, Limits
 from .discover import SUPPORTED, doc_id_of, file_hash, read_file, source_of
 from .formats import LOADERS
 
 log = logging.getLogger(__name__)
 
 
-def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Document:
-    """Read one file into a Document; raises IngestError naming the file and the problem."""
+def load_document(path: Path, docs_dir: Path, data: bytes | None = None,
+                  limits: Limits = DEFAULT_LIMITS) -> Document:
+    """Read one file into a Document within `limits`; raises IngestError naming the file and
+    the problem. Untrusted files go through worker.Parser, which runs this in a process that
+    is killed when it overruns its time or memory."""
     source = source_of(path, docs_dir)
     fmt = SUPPORTED.get(path.suffix.lower())
     if fmt is None:
@@ -32,7 +36,7 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
         raise IngestError(source, "empty file (0 bytes)")
     loader = LOADERS[fmt]
     try:
-        parsed = loader(data)
+        parsed = loader(data, limits)
     except IngestError as exc:
         raise IngestError(source, exc.reason) from None
     except (RecursionError, MemoryError, ValueError, LookupError, AttributeError, TypeError,
@@ -55,6 +59,8 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None) -> Docu
             headings = [h for h in headings if h[0] >= front]
             if not text[front:].strip():
                 raise IngestError(source, "only front matter, no text")
+    elif parsed.meta is not None:
+        meta = dict(parsed.meta)  # read from the loader's own parse
     else:
         meta = metadata.READERS[fmt](data) if fmt in metadata.READERS else {"type": "graphic"}
     meta.setdefault("type", "document")  # never empty: see pipeline's check for old indexes

@@ -109,7 +109,11 @@ def html_meta(data: bytes) -> Meta:
 
     raw, _ = decode_text(data)
     cut = re.search(r"</head\s*>", raw, re.IGNORECASE)
-    soup = BeautifulSoup(raw[: cut.end()] if cut else raw, "html.parser")
+    return html_meta_of(BeautifulSoup(raw[: cut.end()] if cut else raw, "html.parser"))
+
+
+def html_meta_of(soup: Any) -> Meta:
+    """html_meta of a page already parsed (a BeautifulSoup), so a loader parses it once."""
     tags: dict[str, list[str]] = {}
     for tag in soup.find_all("meta"):
         key = tag.get("name") or tag.get("property") or tag.get("itemprop")
@@ -183,11 +187,20 @@ def pdf_meta(data: bytes) -> Meta:
 
     from pypdf import PdfReader
 
-    meta: Meta = {}
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             reader.decrypt("")
+    except Exception:  # noqa: BLE001 - metadata is optional; the loader reports broken files
+        log.debug("no PDF metadata", exc_info=True)
+        return {"type": "report"}
+    return pdf_meta_of(reader)
+
+
+def pdf_meta_of(reader: Any) -> Meta:
+    """pdf_meta of a PDF already open (a pypdf PdfReader)."""
+    meta: Meta = {}
+    try:
         info: Any = reader.metadata or {}
         _put(meta, "title", info.get("/Title"))
         _put(meta, "author", people(str(info.get("/Author") or "")))
@@ -212,11 +225,20 @@ def docx_meta(data: bytes) -> Meta:
     """Core properties: title, author, created date, category/subject ignored."""
     import io
 
-    meta: Meta = {}
     try:
         import docx
 
         props = docx.Document(io.BytesIO(data)).core_properties
+    except Exception:  # noqa: BLE001 - see pdf_meta
+        log.debug("no DOCX metadata", exc_info=True)
+        return {"type": "document"}
+    return docx_meta_of(props)
+
+
+def docx_meta_of(props: Any) -> Meta:
+    """docx_meta of a document already open (python-docx core properties)."""
+    meta: Meta = {}
+    try:
         _put(meta, "title", props.title)
         _put(meta, "author", people(props.author or ""))
         _put(meta, "issued", date_parts(props.created))

@@ -2,23 +2,31 @@
 
 Whatever name a browser or API client sends (`../../x.txt`, `/etc/x.md`,
 `C:\\Users\\x.pdf`), the file lands in `<docs_dir>/uploads/` under a plain
-name; nothing is written anywhere else.
+name; nothing is written anywhere else. An upload is parsed once, written to
+`uploads/.staging/`, indexed, and only then moved into place (one rename), so an
+upload interrupted half way never sits in the folder unindexed for the next
+update to pick up: `clear_leftovers` removes what such an upload left behind.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import IngestError
-from ..types import IndexReport, Skipped
-from .discover import SUPPORTED
+from ..types import Document, IndexReport, Skipped
+from .discover import SUPPORTED, doc_id_of, source_of
+
+log = logging.getLogger(__name__)
 
 UPLOAD_DIR = "uploads"
+STAGING_DIR = ".staging"  # inside UPLOAD_DIR; hidden, so an index run never reads it
 _FORBIDDEN = re.compile(r'[<>:"|?*\\/]')
 
 
@@ -108,3 +116,77 @@ def write(dest: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An upload checked and parsed (once), waiting for its turn to be indexed."""
+
+    doc: Document
+    dest: Path
+    data: bytes
+
+
+def claim(staged: Sequence[Staged], docs_dir: Path) -> list[Staged]:
+    """Final names, chosen under the index lock: an upload whose name was taken meanwhile (by
+    another upload that committed first) gets a " (2)" name, and its document follows."""
+    taken: set[Path] = set()
+    out: list[Staged] = []
+    for s in staged:
+        dest = s.dest
+        if dest.exists() or dest in taken:
+            dest = destination(docs_dir, s.dest.name, taken)
+        taken.add(dest)
+        doc = s.doc
+        if dest != s.dest:
+            title = dest.stem if doc.title == s.dest.stem else doc.title
+            doc = replace(doc, doc_id=doc_id_of(dest, docs_dir), source=source_of(dest, docs_dir),
+                          path=str(dest.resolve()), title=title)
+        out.append(Staged(doc, dest, s.data))
+    return out
+
+
+def stage(docs_dir: Path, s: Staged) -> Path:
+    """Write an upload's bytes into the staging area, whole (under the index lock, so that
+    whatever the staging area holds when a later update gets the lock was left by a process
+    that died)."""
+    folder = docs_dir / UPLOAD_DIR / STAGING_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-", suffix=f"--{s.dest.name}")
+    staging = Path(tmp).with_name(Path(tmp).name.removeprefix(".part-"))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(s.data)
+        os.replace(tmp, staging)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return staging
+
+
+def place(staging: Path, dest: Path) -> None:
+    """Move an indexed upload into place (one rename: the file appears whole or not at all)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staging, dest)
+    try:
+        staging.parent.rmdir()  # gone when empty: the folder holds only uploads
+    except OSError:
+        pass  # another upload's file is still staged
+
+
+def clear_leftovers(docs_dir: Path) -> list[str]:
+    """Remove what interrupted uploads left in the staging area (and the half-written files
+    of older versions); a message for each. Call it holding the index lock."""
+    messages = []
+    folder = docs_dir / UPLOAD_DIR
+    leftovers = [*(folder / STAGING_DIR).glob("*"), *folder.glob(".upload-*")]
+    for f in sorted(leftovers):
+        if not f.is_file():
+            continue
+        size = f.stat().st_size
+        name = f.name.split("--", 1)[-1]
+        f.unlink(missing_ok=True)
+        messages.append(f"{UPLOAD_DIR}/{name}: an upload interrupted before it was indexed "
+                        f"({size / 2**20:.1f} MB) was removed; upload the file again")
+        log.warning("%s", messages[-1])
+    return messages

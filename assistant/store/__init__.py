@@ -49,9 +49,14 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def locked(index_dir: Path, timeout: float = 600.0) -> Iterator[None]:
-    """Hold the index's write lock; a second writer waits, then gives up with a reason."""
+def locked(index_dir: Path, timeout: float = 600.0, on_wait: Callable[[float], None] | None = None,
+           setting: str = "lock_timeout") -> Iterator[None]:
+    """Hold the index's write lock; a second writer waits up to `timeout` seconds (calling
+    `on_wait(timeout)` first, so that a page can say so), then gives up with a reason that
+    names `setting`, the setting that sets the wait."""
     from filelock import FileLock, Timeout
+
+    from ..config import variable
 
     index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(index_dir / ".lock"))
@@ -60,14 +65,19 @@ def locked(index_dir: Path, timeout: float = 600.0) -> Iterator[None]:
     except Timeout:
         log.warning("another `assistant index` is writing %s; waiting up to %.0f s for it",
                     index_dir, timeout)
+        if on_wait is not None:
+            on_wait(timeout)
         try:
             lock.acquire(timeout=timeout)
         except Timeout:
+            if setting == "lock_timeout":
+                raise IndexLockedError(
+                    f"{index_dir} is being written by another `assistant index` (waited "
+                    f"{timeout:.0f} s); let it finish and try again, or wait longer with "
+                    "--wait SECONDS / ASSISTANT_LOCK_TIMEOUT") from None
             raise IndexLockedError(
-                f"{index_dir} is being written by another `assistant index` (waited "
-                f"{timeout:.0f} s); let it finish and try again, or wait longer with "
-                "--wait SECONDS / ASSISTANT_LOCK_TIMEOUT"
-            ) from None
+                f"the index is being written by another update (waited {timeout:.0f} s, "
+                f"{variable(setting)}); try again when it has finished") from None
     try:
         yield
     finally:

@@ -203,8 +203,10 @@ class Chat:
 
         progress(0, desc="Checking and indexing the uploaded files")
         try:
-            done = self.indexer.add_files([(Path(f), Path(f).name) for f in files],
-                                          progress=step)
+            done = self.indexer.add_files(
+                [(Path(f), Path(f).name) for f in files], progress=step,
+                on_wait=lambda seconds: progress(0, desc="Waiting for another update of the "
+                                                         f"index to finish (up to {seconds:.0f} s)"))
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
         lines = []

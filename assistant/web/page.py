@@ -225,6 +225,8 @@ def serve(settings: Settings) -> None:
         log.warning("index built: %s (%d chunks)", report.summary(), report.chunks)
         for s in report.skipped:
             log.warning("skipped %s: %s", s.source, s.reason)
+    for message in assistant.indexer.clear_interrupted_uploads():
+        log.warning("%s", message)
     # Load the index and the model once at start-up, not on the first question, while this
     # thread imports Gradio: the two overlap (`python app.py` serves in about 3 s).
     with ThreadPoolExecutor(1) as pool:

@@ -1,4 +1,8 @@
-"""DOCX: paragraphs and table rows in document order; Word's Heading styles are headings."""
+"""DOCX: paragraphs and table rows in document order; Word's Heading styles are headings.
+
+The zip's directory is checked before anything is inflated: a file whose parts would
+inflate past the budget (Limits.inflated_bytes) is refused unread.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,28 @@ import io
 import re
 import zipfile
 
+from ...config import variable
 from ...errors import IngestError
-from ..base import Parsed
+from ..base import DEFAULT_LIMITS, Limits, Parsed
+from ..metadata import docx_meta_of
 
 
-def load_docx(data: bytes) -> Parsed:
+def check_inflated(data: bytes, limits: Limits) -> None:
+    """IngestError when the zip's members would inflate past `limits.inflated_bytes` (read from
+    its central directory, which costs nothing); a broken zip is left to the reader."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            total = sum(info.file_size for info in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    if total > limits.inflated_bytes:
+        raise IngestError("", f"inflates to {total / 2**20:,.0f} MB; the limit is "
+                              f"{limits.inflated_bytes / 2**20:,.0f} MB "
+                              f"({variable('max_inflated_mb')}); not read")
+
+
+def load_docx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
+    check_inflated(data, limits)
     try:
         import docx
         from docx.table import Table
@@ -55,4 +76,5 @@ def load_docx(data: bytes) -> Parsed:
                 add(" | ".join(c for c in cells if c))
     if not title:
         title = next((h[2] for h in headings), None)
-    return Parsed("\n\n".join(parts), title, headings=tuple(headings))
+    return Parsed("\n\n".join(parts), title, headings=tuple(headings),
+                  meta=docx_meta_of(document.core_properties))

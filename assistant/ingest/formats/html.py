@@ -1,6 +1,8 @@
 """HTML (pages, Sphinx and DocBook output): block text, one paragraph per block; h1-h6 are headings.
 
-Scripts, styles, navigation, headers, footers, forms and the like are dropped.
+Scripts, styles, navigation, headers, footers, forms and the like are dropped. The page is
+parsed once, within a budget of nesting depth and elements (Limits); its <head> gives the
+metadata from the same parse.
 """
 
 from __future__ import annotations
@@ -9,8 +11,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..base import Parsed
+from ...config import variable
+from ...errors import IngestError
+from ..base import DEFAULT_LIMITS, Limits, Parsed
 from ..decoding import decode_text
+from ..metadata import html_meta_of
 
 _BLOCK = {"p", "div", "section", "article", "main", "li", "ul", "ol", "table", "tr", "td", "th",
           "pre", "blockquote", "dd", "dt", "dl", "figcaption", "figure", "br", "hr", "address",
@@ -19,12 +24,43 @@ _DROP = {"script", "style", "noscript", "template", "svg", "nav", "footer", "hea
          "form", "iframe", "object", "embed", "button", "select", "head", "canvas"}
 
 
-def load_html(data: bytes) -> Parsed:
-    from bs4 import BeautifulSoup, NavigableString, Tag
+class _OverBudget(Exception):
+    """The page is nested deeper or holds more elements than its Limits allow."""
+
+
+def _soup(raw: str, limits: Limits) -> Any:
+    """BeautifulSoup(raw, "html.parser") that stops as soon as the page goes past `limits`
+    (an element opened deeper than html_depth, or more than html_nodes elements), so a
+    hostile page costs at most its budget, not the whole tree."""
+    from bs4 import BeautifulSoup
+
+    class Bounded(BeautifulSoup):  # type: ignore[misc]
+        nodes = 0
+
+        def pushTag(self, tag: Any) -> None:  # noqa: N802 - bs4's name
+            Bounded.nodes += 1
+            if len(self.tagStack) > limits.html_depth:
+                raise _OverBudget(f"HTML nested over {limits.html_depth:,} elements deep "
+                                  f"({variable('html_max_depth')})")
+            if Bounded.nodes > limits.html_nodes:
+                raise _OverBudget(f"HTML with over {limits.html_nodes:,} elements "
+                                  f"({variable('html_max_nodes')})")
+            super().pushTag(tag)
+
+    try:
+        return Bounded(raw, "html.parser")
+    except _OverBudget as exc:
+        raise IngestError("", f"{exc}; not read") from None
+
+
+def load_html(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
+    from bs4 import NavigableString, Tag
     from bs4.element import CData, PreformattedString
 
     raw, notes = decode_text(data)
-    soup = BeautifulSoup(raw, "html.parser")
+    soup = _soup(raw, limits)
+    head = soup.head if re.search(r"</head\s*>", raw, re.IGNORECASE) else None
+    meta = html_meta_of(head if head is not None else soup)
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else None
     blocks: list[tuple[str, int]] = []  # (text, heading level or 0)
@@ -74,4 +110,5 @@ def load_html(data: bytes) -> Parsed:
         offset += len(block) + 2
     if not title:
         title = next((h[2] for h in headings if h[1] == 1), None)
-    return Parsed("\n\n".join(text_parts), title, headings=tuple(headings), notes=tuple(notes))
+    return Parsed("\n\n".join(text_parts), title, headings=tuple(headings), notes=tuple(notes),
+                  meta=meta)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from ...errors import IngestError
 from .. import ocr
-from ..base import OCR_NOTE, Parsed
+from ..base import DEFAULT_LIMITS, OCR_NOTE, Limits, Parsed
 
 
-def load_image(data: bytes) -> Parsed:
+def load_image(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
     """A PNG/JPEG file is one page of OCR text."""
-    text = ocr.image_text(data)
+    text = ocr.image_text(data, limits)
     if not text:
         raise IngestError("", "no text found in the image by OCR")
     return Parsed(text, None, (0,), (), (OCR_NOTE.format(pages="1"),), (1,))

@@ -7,11 +7,12 @@ import io
 
 from ...errors import IngestError
 from .. import ocr
-from ..base import OCR_NOTE, Parsed
+from ..base import DEFAULT_LIMITS, OCR_NOTE, Limits, Parsed
+from ..metadata import pdf_meta_of
 from . import pdfheadings
 
 
-def load_pdf(data: bytes) -> Parsed:
+def load_pdf(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PdfReadError
 
@@ -41,14 +42,17 @@ def load_pdf(data: bytes) -> Parsed:
     notes: list[str] = []
     done: list[int] = []
     blank = [i for i, p in enumerate(pages) if not p.strip()]
-    if blank:  # scanned pages: no text layer, so read the page image
-        for i, text in ocr.pdf_pages(data, blank).items():
+    if blank:  # scanned pages: no text layer, so read the page image (within the limits)
+        texts, ocr_notes = ocr.pdf_pages(data, blank, limits)
+        for i, text in texts.items():
             pages[i] = text
         done = [i + 1 for i in blank if pages[i].strip()]
         if done:
             notes.append(OCR_NOTE.format(pages=", ".join(map(str, done))))
+        notes += ocr_notes
     if not any(p.strip() for p in pages):
-        raise IngestError("", "no text found, not even by OCR (a blank or image-only PDF?)")
+        raise IngestError("", "no text found, not even by OCR (a blank or image-only PDF?)"
+                          + "".join(f"; {n}" for n in notes))
     starts: list[int] = []
     parts: list[str] = []
     offset = 0
@@ -62,4 +66,4 @@ def load_pdf(data: bytes) -> Parsed:
         parts, [runs for _, runs in extracted], starts)
     title = (str(meta_title).strip() or None) if meta_title else None
     return Parsed("\n\n".join(parts), title, tuple(starts), tuple(headings), tuple(notes),
-                  tuple(done))
+                  tuple(done), meta=pdf_meta_of(reader))

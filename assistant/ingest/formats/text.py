@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from ..base import Parsed
+from ..base import DEFAULT_LIMITS, Limits, Parsed
 from ..decoding import decode_text
 
 
-def load_txt(data: bytes) -> Parsed:
+def load_txt(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
     text, notes = decode_text(data)
     return Parsed(text, notes=tuple(notes))
 
@@ -16,7 +16,7 @@ def load_txt(data: bytes) -> Parsed:
 _ATX = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
-def load_md(data: bytes) -> Parsed:
+def load_md(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
     text, notes = decode_text(data)
     headings = []
     in_fence = False
