@@ -119,13 +119,13 @@ class Settings(BaseModel):
     # Budgets for reading one file (docs/RELIABILITY.md). Files are parsed in a worker process
     # that is killed past parse_seconds or parse_memory_mb; the file is then skipped with a reason.
     parse_seconds: float = Field(120.0, gt=0)  # wall time for one file, OCR included
-    parse_memory_mb: int = Field(2048, ge=256)  # address space of the parsing worker
+    parse_memory_mb: int = Field(2048, ge=512)  # address space of a parsing worker (OCR: ~700)
     max_page_pixels: int = Field(40_000_000, ge=1_000_000)  # a rendered page or image for OCR
     ocr_max_pages: int = Field(100, ge=0)  # pages of one document read by OCR
     ocr_max_seconds: float = Field(60.0, ge=0)  # OCR time for one document
     max_inflated_mb: int = Field(256, ge=1)  # uncompressed size of a .docx (a zip) inside
     html_max_depth: int = Field(25_000, ge=100)  # nesting of HTML elements
-    html_max_nodes: int = Field(500_000, ge=1000)  # HTML elements in one file
+    html_max_nodes: int = Field(200_000, ge=1000)  # HTML elements in one file (bs4: ~40 µs each)
     # Generator.
     generator: Generator = "extractive"
     llm_base_url: str | None = None

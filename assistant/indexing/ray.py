@@ -64,6 +64,8 @@ def parse(batch: dict[str, np.ndarray], docs_dir: str, limits: Limits = DEFAULT_
                 doc = load_document(Path(path), root, data, limits)
         except IngestError as exc:
             reason = exc.reason
+        except MemoryError:
+            reason = "ran out of memory while reading it; not read"
         docs.append(doc)
         reasons.append(reason)
     return {**batch, "doc": _objects(docs), "reason": np.array(reasons, dtype=object)}

@@ -41,7 +41,7 @@ class Limits:
     ocr_seconds: float = 60.0  # OCR time for one document
     inflated_bytes: int = 256 * 2**20  # uncompressed size of a zip-based file (.docx)
     html_depth: int = 25_000
-    html_nodes: int = 500_000
+    html_nodes: int = 200_000
 
     @classmethod
     def of(cls, settings: Any) -> Limits:

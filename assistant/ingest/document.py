@@ -39,7 +39,9 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None,
         parsed = loader(data, limits)
     except IngestError as exc:
         raise IngestError(source, exc.reason) from None
-    except (RecursionError, MemoryError, ValueError, LookupError, AttributeError, TypeError,
+    except MemoryError:
+        raise  # the parsing worker says which budget it ran into (worker.py)
+    except (RecursionError, ValueError, LookupError, AttributeError, TypeError,
             AssertionError, UnicodeError) as exc:
         # A parser choking on one odd file must not stop the whole run; keep the traceback.
         log.warning("%s: the %s reader failed", source, fmt, exc_info=True)

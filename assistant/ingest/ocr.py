@@ -80,8 +80,8 @@ def image_text(data: bytes, limits: Limits) -> str:
         try:
             image = Image.open(io.BytesIO(data))  # reads the header only
         except Image.DecompressionBombError:
-            raise IngestError("", f"image has over {_mp(2 * (Image.MAX_IMAGE_PIXELS or 0))} "
-                                  f"pixels; {budget}") from None
+            raise IngestError("", f"image has over {_mp(2 * (Image.MAX_IMAGE_PIXELS or 0))}; "
+                                  f"{budget}") from None
         except (UnidentifiedImageError, OSError) as exc:
             raise IngestError("", f"not a readable image ({exc})") from None
         w, h = image.size
@@ -108,6 +108,7 @@ def pdf_pages(data: bytes, pages: list[int], limits: Limits) -> tuple[dict[int, 
     out: dict[int, str] = {}
     notes: list[str] = []
     too_large: list[int] = []
+    reduced: list[int] = []  # read at less than RENDER_DPI to stay within the pixel budget
     start = time.monotonic()
     read = 0
     pdf = pdfium.PdfDocument(data)
@@ -115,10 +116,11 @@ def pdf_pages(data: bytes, pages: list[int], limits: Limits) -> tuple[dict[int, 
         for n, i in enumerate(pages):
             left = [p + 1 for p in pages[n:]]
             if read >= limits.ocr_pages:
-                notes.append(f"OCR stopped after {read} pages ({variable('ocr_max_pages')} is "
-                             f"{limits.ocr_pages}); {_pages(left)} not read")
+                notes.append(f"OCR stopped after {read} page{'' if read == 1 else 's'} "
+                             f"({variable('ocr_max_pages')} is {limits.ocr_pages}); "
+                             f"{_pages(left)} not read")
                 break
-            if time.monotonic() - start > limits.ocr_seconds:
+            if time.monotonic() - start >= limits.ocr_seconds:
                 notes.append(f"OCR stopped after {limits.ocr_seconds:.0f} s "
                              f"({variable('ocr_max_seconds')}); {_pages(left)} not read")
                 break
@@ -134,10 +136,15 @@ def pdf_pages(data: bytes, pages: list[int], limits: Limits) -> tuple[dict[int, 
                     continue
                 out[i] = read_image(page.render(scale=scale).to_pil())
                 read += 1
+                if scale < RENDER_DPI / 72:
+                    reduced.append(i + 1)
             finally:
                 page.close()
     finally:
         pdf.close()
+    if reduced:
+        notes.insert(0, f"{_pages(reduced)} read at a lower resolution to stay within "
+                        f"{_mp(limits.page_pixels)} ({variable('max_page_pixels')})")
     if too_large:
         notes.insert(0, f"{_pages(too_large)} too large to render for OCR within "
                         f"{_mp(limits.page_pixels)} at {MIN_DPI} dpi "

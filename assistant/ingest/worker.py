@@ -74,7 +74,10 @@ class _Worker:
                 "_serve(Connection(int(sys.argv[1])), int(sys.argv[2]))")
         self.process = subprocess.Popen(
             [sys.executable, "-c", code, str(theirs.fileno()), str(memory_mb)],
-            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True)
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True,
+            # A parser dying of a hostile file prints its last words here; the parent logs
+            # the exit code and the file's reason instead.
+            stderr=subprocess.DEVNULL)
         theirs.close()
         self.conn = Connection(mine.detach())
 
