@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DOCS_SRC, SEED, assert_exact, make_assistant
+from hostile import blank_pages_pdf, bomb_png, deep_html, giant_page_pdf
 
 from assistant import cli, store
 from assistant.answer.extractive import NOT_FOUND
@@ -97,6 +98,13 @@ def _bytes(data: bytes | str, encoding: str = "utf-8"):
     return make
 
 
+def _made(maker, *args):
+    """A hostile file from tests/hostile.py, made where the case goes."""
+    def make(docs: Path, path: Path) -> None:
+        maker(path, *args)
+    return make
+
+
 def _symlink_out(docs: Path, path: Path) -> None:
     secret = docs.parent / "outside" / "secret.txt"
     secret.parent.mkdir(exist_ok=True)
@@ -159,6 +167,17 @@ ZOO = [
     Case("huge.txt", _sparse, reason="file is 201 MB; the limit is 200 MB"),
     Case("bad-utf16.txt", _bytes(b"\xff\xfe" + bytes(range(256)) * 4 + b"\x00"),
          reason="not valid UTF-16"),
+    # Hostile files (issue 25): each costs its budget, not the run.
+    Case("giant-page.pdf", _made(giant_page_pdf, 5000),  # rendered within 40 MP: blank
+         reason="no text found, not even by OCR"),
+    Case("giant-10000.pdf", _made(giant_page_pdf, 10_000),
+         reason="page 1 too large to render for OCR within 40 MP at 50 dpi "
+                "(ASSISTANT_MAX_PAGE_PIXELS); not read"),
+    Case("blank-pages.pdf", _made(blank_pages_pdf, 50), reason="no text found, not even by OCR"),
+    Case("bomb.png", _made(bomb_png, 20_000),
+         reason="the limit is 40 MP (ASSISTANT_MAX_PAGE_PIXELS)"),
+    Case("deep-million.html", _made(deep_html, 1_000_000),
+         reason="HTML nested over 25,000 elements deep (ASSISTANT_HTML_MAX_DEPTH); not read"),
     # Indexed, with a note on how they were decoded.
     Case("caf\u00e9.txt", _bytes("The caf\u00e9\u2019s cr\u00e8me br\u00fbl\u00e9e recipe calls for "
                                  "forty grams of sugar and costs \u20ac5.", "cp1252"),

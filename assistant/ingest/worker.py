@@ -55,12 +55,23 @@ def _serve(conn: Connection, memory_mb: int) -> None:
             conn.send(("ok", load_document(Path(path), Path(docs_dir), data, limits)))
         except IngestError as exc:
             conn.send(("error", exc.reason))
-        except MemoryError:
-            conn.send(("error", f"reading it needs more than {memory_mb} MB "
-                                f"({variable('parse_memory_mb')}); not read"))
         except Exception as exc:  # noqa: BLE001 - any parser failure is this file's alone
-            conn.send(("error", f"could not be read ({type(exc).__name__}: {str(exc)[:200]})"))
+            if _out_of_memory(exc):
+                conn.send(("error", f"reading it needs more than {memory_mb} MB "
+                                    f"({variable('parse_memory_mb')}); not read"))
+            else:
+                conn.send(("error", f"could not be read ({type(exc).__name__}: "
+                                    f"{str(exc)[:200]})"))
         del data
+
+
+# How running out of the worker's address space shows when it is not a MemoryError: C++
+# libraries (onnxruntime, OpenCV) raise bad_alloc, the loader cannot map a library.
+_OOM = ("bad_alloc", "cannot allocate memory", "failed to map segment", "out of memory")
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or any(m in str(exc).lower() for m in _OOM)
 
 
 class _Worker:
@@ -111,6 +122,7 @@ class Parser:
 
     def __init__(self, seconds: float, memory_mb: int, limits: Limits) -> None:
         self.seconds, self.memory_mb, self.limits = seconds, memory_mb, limits
+        self.files = 0  # files parsed so far (each upload or index run parses a file once)
         self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
         for _ in range(WORKERS):
             self._idle.put(None)  # a slot; its process starts on first use
@@ -124,6 +136,7 @@ class Parser:
         """The file as a Document, or IngestError naming the file and why it was not read."""
         source = source_of(path, docs_dir)
         worker = self._idle.get()
+        self.files += 1
         try:
             if worker is None:
                 worker = _Worker(self.memory_mb)
