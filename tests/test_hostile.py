@@ -110,11 +110,31 @@ def test_images_over_the_pixel_budget_are_refused_before_decoding(tmp_path: Path
         "image is 2000 x 2000 pixels (4 MP); the limit is 1 MP (ASSISTANT_MAX_PAGE_PIXELS)")
 
 
+def varied_docx(path: Path, paragraphs: int) -> Path:
+    """A real Word file of random words: its XML compresses like a real document's (~3x)."""
+    import random
+
+    import docx
+
+    r = random.Random(3)
+    words = ["".join(r.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(r.randint(2, 9)))
+             for _ in range(3000)]
+    d = docx.Document()
+    for _ in range(paragraphs):
+        d.add_paragraph(" ".join(r.choice(words) for _ in range(30)) + ".")
+    d.save(path)
+    return path
+
+
 def test_a_zip_that_inflates_past_its_budget_is_refused_unread(tmp_path: Path) -> None:
-    docx = inflating_docx(tmp_path / "bomb.docx", 3)
-    assert reason(parser(max_inflated_mb=2), docx) == (
-        "inflates to 3 MB; the limit is 2 MB (ASSISTANT_MAX_INFLATED_MB); not read")
-    assert "The same sentence" in parser().load(docx, tmp_path, docx.read_bytes()).text
+    bomb = inflating_docx(tmp_path / "bomb.docx", 30)  # 120 KB on disk
+    got = reason(parser(), bomb)
+    assert got.startswith("a zip bomb: word/document.xml inflates 2") and got.endswith("not read")
+    assert "KB to 30 MB" in got
+    real = varied_docx(tmp_path / "real.docx", 4000)  # 1.8 MB of XML inflated
+    assert reason(parser(max_inflated_mb=1), real) == (
+        "inflates to 2 MB; the limit is 1 MB (ASSISTANT_MAX_INFLATED_MB); not read")
+    assert len(parser().load(real, tmp_path, real.read_bytes()).text) > 500_000
 
 
 def test_html_past_its_depth_or_element_budget_is_refused(tmp_path: Path) -> None:
@@ -127,7 +147,7 @@ def test_html_past_its_depth_or_element_budget_is_refused(tmp_path: Path) -> Non
 
 
 def test_a_parse_past_its_time_is_killed_and_the_next_file_is_read(tmp_path: Path) -> None:
-    slow = inflating_docx(tmp_path / "slow.docx", 20)  # several seconds of python-docx
+    slow = many_nodes_html(tmp_path / "slow.html", 150_000)  # within budget; ~6 s of bs4
     p = parser(parse_seconds=1)
     assert reason(p, slow) == "reading it took over 1 s (ASSISTANT_PARSE_SECONDS); stopped, not read"
     good = tmp_path / "good.md"
@@ -163,9 +183,9 @@ def _answers_base(a) -> None:
 
 def test_the_chat_answers_while_an_upload_overruns(tmp_path: Path, embedder) -> None:
     a, _ = _base(tmp_path, embedder, parse_seconds=3)
-    slow = inflating_docx(tmp_path / "slow.docx", 20)
+    slow = many_nodes_html(tmp_path / "slow.html", 150_000)  # ~6 s of bs4
     done: list = []
-    upload = threading.Thread(target=lambda: done.append(a.indexer.add_files([(slow, "slow.docx")])))
+    upload = threading.Thread(target=lambda: done.append(a.indexer.add_files([(slow, "slow.html")])))
     upload.start()
     answered = 0
     while upload.is_alive():
@@ -176,7 +196,7 @@ def test_the_chat_answers_while_an_upload_overruns(tmp_path: Path, embedder) -> 
     (report,) = done
     assert report.added == ()
     assert [(s.source, s.reason) for s in report.skipped] == [
-        ("slow.docx", "reading it took over 3 s (ASSISTANT_PARSE_SECONDS); stopped, not read")]
+        ("slow.html", "reading it took over 3 s (ASSISTANT_PARSE_SECONDS); stopped, not read")]
 
 
 def test_an_upload_is_parsed_once(tmp_path: Path, embedder) -> None:

@@ -16,18 +16,33 @@ from ..base import DEFAULT_LIMITS, Limits, Parsed
 from ..metadata import docx_meta_of
 
 
+# Word's XML compresses 5 to 20 times; a part inflating over 100 times its stored size is
+# made to (the same few bytes repeated: a zip bomb), so it is refused from the directory.
+MAX_RATIO = 100
+RATIO_FROM = 2**20  # parts smaller than this inflate as they like
+
+
 def check_inflated(data: bytes, limits: Limits) -> None:
-    """IngestError when the zip's members would inflate past `limits.inflated_bytes` (read from
-    its central directory, which costs nothing); a broken zip is left to the reader."""
+    """IngestError when the zip's members would inflate past `limits.inflated_bytes`, or one
+    inflates over MAX_RATIO times (read from its central directory, which costs nothing);
+    a broken zip is left to the reader."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            total = sum(info.file_size for info in z.infolist())
+            infos = z.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
         return
+    total = sum(info.file_size for info in infos)
     if total > limits.inflated_bytes:
         raise IngestError("", f"inflates to {total / 2**20:,.0f} MB; the limit is "
                               f"{limits.inflated_bytes / 2**20:,.0f} MB "
                               f"({variable('max_inflated_mb')}); not read")
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_FROM and ratio > MAX_RATIO:
+            raise IngestError("", f"a zip bomb: {info.filename} inflates {ratio:,.0f} times "
+                                  f"({info.compress_size / 1024:,.0f} KB to "
+                                  f"{info.file_size / 2**20:,.0f} MB; Word's XML compresses "
+                                  f"at most ~20 times); not read")
 
 
 def load_docx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
