@@ -126,7 +126,8 @@ class FolderUpdate:
         kind, total = self.writer.summary()
         return IndexReport(removed=len(removed), chunks=total, embedded=embedded,
                            skipped=tuple(self.skipped), notes=tuple(self.notes),
-                           vector_index=kind, **self.counts)
+                           vector_index=kind, added=self.counts["added"],
+                           updated=self.counts["updated"], unchanged=self.counts["unchanged"])
 
 
 @dataclass(frozen=True)

@@ -83,8 +83,10 @@ class _Worker:
         code = ("import sys; from multiprocessing.connection import Connection; "
                 "from assistant.ingest.worker import _serve; "
                 "_serve(Connection(int(sys.argv[1])), int(sys.argv[2]))")
+        # The child finds the modules where this process found them.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", code, str(theirs.fileno()), str(memory_mb)],
+            [sys.executable, "-c", code, str(theirs.fileno()), str(memory_mb)], env=env,
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True,
             # A parser dying of a hostile file prints its last words here; the parent logs
             # the exit code and the file's reason instead.
@@ -139,7 +141,12 @@ class Parser:
         self.files += 1
         try:
             if worker is None:
-                worker = _Worker(self.memory_mb)
+                try:
+                    worker = _Worker(self.memory_mb)
+                except OSError as exc:  # no process can be started here: read it in this one
+                    log.warning("cannot start a parsing worker (%s); %s is read in-process, "
+                                "without the time and memory caps", exc, source)
+                    return load_document(path, docs_dir, data, self.limits)
             worker, result = self._run(worker, source, (str(path), str(docs_dir), data,
                                                         self.limits))
         finally:

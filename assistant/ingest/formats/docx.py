@@ -15,7 +15,6 @@ from ...errors import IngestError
 from ..base import DEFAULT_LIMITS, Limits, Parsed
 from ..metadata import docx_meta_of
 
-
 # Word's XML compresses 5 to 20 times; a part inflating over 100 times its stored size is
 # made to (the same few bytes repeated: a zip bomb), so it is refused from the directory.
 MAX_RATIO = 100

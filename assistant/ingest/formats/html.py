@@ -34,7 +34,7 @@ def _soup(raw: str, limits: Limits) -> Any:
     hostile page costs at most its budget, not the whole tree."""
     from bs4 import BeautifulSoup
 
-    class Bounded(BeautifulSoup):  # type: ignore[misc]
+    class Bounded(BeautifulSoup):
         nodes = 0
 
         def pushTag(self, tag: Any) -> None:  # noqa: N802 - bs4's name
