@@ -323,3 +323,18 @@ def test_kill_9_during_an_upload_leaves_nothing_for_the_next_one(tmp_path: Path,
     answer = a.ask("When does the baker prove the dough?")
     assert answer.found and "overnight" in answer.text
     _answers_base(a)
+
+
+def test_the_chat_clears_interrupted_uploads_when_it_starts(tmp_path: Path, embedder) -> None:
+    a, docs = _base(tmp_path, embedder)
+    staging = docs / UPLOAD_DIR / STAGING_DIR
+    staging.mkdir(parents=True)
+    (staging / "x1y2--report.pdf").write_bytes(b"%PDF-1.4 half of it")
+    with store.locked(a.settings.index_dir):  # an update is running: it is that one's to clear
+        assert a.indexer.clear_interrupted_uploads() == []
+    assert (staging / "x1y2--report.pdf").exists()
+    assert a.indexer.clear_interrupted_uploads() == [
+        "uploads/report.pdf: an upload interrupted before it was indexed (0.0 MB) was removed; "
+        "upload the file again"]
+    assert not any(staging.iterdir())
+    _answers_base(a)
