@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..types import Answer, Citation, Document, ShortAnswer, Span, Statement, locator
+from .corrections import field_problem
 from .references import cited_items, export, formatted
 from .styles import CSL_STYLES, EXPORTS
 from .text import answer_markdown, locators, markdown, plain, quote_markdown, sources_markdown
@@ -71,13 +72,14 @@ class Quoted(Span):
         assert start is not None and end is not None
         if not 0 <= start <= end or end - start != len(quote):
             raise ValueError("a quote's offsets must satisfy 0 <= start <= end and span it")
-        where = [_int(d, k, True) for k in _LOCATION]
-        for first, last in (where[:2], where[2:]):  # lines, then pages: 1-based, in order
+        line_start, line_end, page_start, page_end = (_int(d, k, True) for k in _LOCATION)
+        for first, last in ((line_start, line_end), (page_start, page_end)):
             if any(x is not None and x < 1 for x in (first, last)) or (
                     first is not None and last is not None and first > last):
                 raise ValueError("lines and pages must be numbered from 1, first <= last")
-        return cls(quote, start, end, *where, _strs(d, "heading_path"), _str(d, "locator"),
-                   _str(d, "before"), _str(d, "after"))
+        return cls(quote, start, end, line_start, line_end, page_start, page_end,
+                   _strs(d, "heading_path"), _str(d, "locator"), _str(d, "before"),
+                   _str(d, "after"))
 
     def lies_in(self, doc: Document) -> bool:
         """Is this span text of `doc`, at its offsets, on lines and pages the document has?"""
@@ -168,6 +170,9 @@ class Source:
             raise ValueError("score must be a number")
         if not isinstance(csl, dict) or verified not in (None, True, False):
             raise ValueError("csl must be an object and verified true, false or null")
+        if csl and not isinstance(csl.get("id"), str) or any(
+                field_problem(k, v) for k, v in csl.items()):
+            raise ValueError("csl must be a CSL-JSON item with an id")
         quoted = tuple(Quoted.from_dict(s) for s in spans)
         first = quoted[0] if quoted else None
         if first is None or any(k in d and d[k] != getattr(first, k)
