@@ -19,6 +19,7 @@ from ..config import GENERATORS, Settings
 from ..ingest import SUPPORTED
 from ..pipeline import Assistant
 from . import view
+from .guard import SameOrigin, UploadLimit
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +204,6 @@ def build(assistant: Assistant) -> Any:
 def launch_kwargs(settings: Settings) -> dict[str, Any]:
     """How the page is served: local fonts and CSS only, size limits, optional login, guards."""
     from starlette.middleware import Middleware
-
-    from .guard import SameOrigin, UploadLimit
 
     auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
     # Our middleware runs inside Gradio's CORS layer, before any route: a request from another
