@@ -266,7 +266,10 @@ def test_only_the_page_itself_may_call_its_api(app: App, page: Page, docs_by_nam
                     "data": [docs_by_name["dock5.txt"], None, "Planted", "", "", "", "", "", ""],
                     "fn_index": save["id"], "trigger_id": page.ids["ref-save"],
                     "session_hash": "cross", "event_data": None}})):
-            r = http.request(method, app.url + path, headers={"Origin": origin}, **kw)
+            # X-Forwarded-Host: a page may add it to its request (Gradio's CORS allows any
+            # header); it must not make the request look like the page's own.
+            r = http.request(method, app.url + path, **kw, headers={
+                "Origin": origin, "X-Forwarded-Host": origin.split("//")[-1]})
             assert r.status_code == 403, (origin, method, path, r.status_code, r.text)
             assert "only the chat's own page may call it" in r.json()["detail"]
             assert r.headers.get("access-control-allow-origin") in (None, origin)

@@ -50,14 +50,16 @@ def _host(netloc: str, scheme: str) -> str:
 
 
 def same_origin(origin: str, headers: dict[str, str], scheme: str) -> bool:
-    """Is `origin` (an Origin header) the origin the request was sent to?"""
+    """Is `origin` (an Origin header) the origin the request was sent to (its Host)?
+
+    Only Host counts: a page may add headers such as X-Forwarded-Host to its own request.
+    A reverse proxy in front of the chat must pass the Host the browser used.
+    """
     parts = urlsplit(origin)
     if not parts.scheme or not parts.netloc:
         return False  # "null" (sandboxed frames, file: pages) or garbage
-    sent_to = {_host(h, scheme) for h in (headers.get("host", ""),
-                                           headers.get("x-forwarded-host", "").split(",")[0])
-               if h}
-    return _host(parts.netloc, parts.scheme) in sent_to
+    host = headers.get("host", "")
+    return bool(host) and _host(parts.netloc, parts.scheme) == _host(host, scheme)
 
 
 class SameOrigin:
