@@ -313,4 +313,5 @@ def test_uploaded_documents_appear_in_the_reference_editor(app: App, page: Page)
     assert any("uploads/lighthouse-log.md" in str(c) for c in listed["choices"]), listed
     # And a page opened later lists it too.
     loaded = page.event(None, "load", [[], "apa"])
-    assert any("uploads/lighthouse-log.md" in str(c) for c in loaded["outputs"]["ref-doc"]["choices"])
+    listed = loaded["outputs"]["ref-doc"]
+    assert any("uploads/lighthouse-log.md" in str(c) for c in listed["choices"])

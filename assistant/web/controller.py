@@ -146,9 +146,10 @@ class Chat:
                                 "content": view.answer_message(answer.text, answer.notes)}
                 yield {p.chat: messages, p.status: ""}
         except AssistantError as exc:
+            shown = view.chat_text(without_paths(str(exc), self.folders))
             yield {p.chat: view.chat_messages(turns), p.box: question,
-                   p.status: f"**Error:** {view.chat_text(without_paths(str(exc), self.folders))}"}
-            raise
+                   p.status: f"**Error:** {shown}"}
+            raise  # guarded: the page shows it too, without server paths
         assert final is not None  # ask_stream always yields the complete answer last
         turns = [*turns, turn_record(final, reader.store.documents)]
         yield {p.chat: view.chat_messages(turns), p.conv: self._state(turns),
@@ -215,9 +216,9 @@ class Chat:
     def clear(self, request: gr.Request) -> Update:
         p = self.page
         self.exports.drop(_session(request))
-        return {p.chat: [], p.conv: self._state([]), p.shown: -1, p.sources: view.sources_html(None),
-                p.document: DOC_HINT,
-                p.status: "", **self._buttons([])}
+        return {p.chat: [], p.conv: self._state([]), p.shown: -1,
+                p.sources: view.sources_html(None), p.document: DOC_HINT, p.status: "",
+                **self._buttons([])}
 
     # Gradio finds a progress tracker by its default value, hence the call in the signature.
     @guarded
@@ -289,9 +290,9 @@ class Chat:
         turns = refreshed(self._turns(turns), {doc_id: item})
         status = f"Saved in references.json: {view.chat_text(describe(item))}"
         if saved.kept is not None:
+            copy = view.chat_text(saved.kept.name)
             status += ("\n\n**Note:** references.json was damaged; what could be read of it is "
-                       f"kept, and the damaged file was copied to {view.chat_text(saved.kept.name)} "
-                       "beside it.")
+                       f"kept, and the damaged file was copied to {copy} beside it.")
         return {self.page.ref_status: status, self.page.conv: self._state(turns)}
 
     # --- the HTTP API (gr.api) ------------------------------------------------
