@@ -133,8 +133,8 @@ def test_handlers_return_only_what_they_change(corpus) -> None:
     assert chat.show_document(turns, gr.EventData(None, {})) == {}
     assert set(chat.load_reference(None)) == set(p.ref_fields)
     restored = chat.restore(turns, "harvard")
-    assert set(restored) == {p.chat, p.conv, p.shown, p.sources, p.only, p.export, p.refs_file,
-                             p.word_file}
+    assert set(restored) == {p.chat, p.conv, p.shown, p.sources, p.only, p.ref_doc, p.export,
+                             p.refs_file, p.word_file}
     assert "data-turn='0'" in restored[p.sources]
     assert restored[p.conv] == turns and restored[p.shown] == 0
 
@@ -167,3 +167,84 @@ def chat_prompt() -> str:
     from assistant.web.controller import EMPTY_PROMPT
 
     return EMPTY_PROMPT
+
+
+def _ledger_pdf(pages: int) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for i in range(1, pages + 1):
+        pdf.add_page()
+        pdf.multi_cell(0, 8, f"Ledger page {i}. The harbour ledger records {i * 7} barrels of "
+                             f"herring landed by the boat number {i}.")
+    return bytes(pdf.output())
+
+
+def test_a_crafted_citation_is_refused_or_bounded(tmp_path: Path, embedder) -> None:
+    """A conversation a browser sends back may cite anything: spans outside the document, pages
+    it does not have, or the whole of a long PDF. Show in document refuses the first two and
+    renders at most pageview.MAX_PAGES page images for the last; the Sources panel escapes
+    every text of a record."""
+    from html.parser import HTMLParser
+
+    from assistant.web.pageview import MAX_PAGES
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ledger.pdf").write_bytes(_ledger_pdf(12))
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    a.index()
+    chat, p = Chat(a, page()), page()
+    turns = ask(chat, "How many barrels of herring were landed by boat number 5?", [])[p.conv]
+    cite = turns[0]["citations"][0]
+    doc = a.answerer.document(cite["doc_id"])
+    assert doc is not None and len(doc.page_starts) == 12
+
+    def shown(**span) -> str:
+        spans = [{**cite["spans"][0], **span}]
+        crafted = {**cite, **{k: v for k, v in spans[0].items() if k in cite}, "spans": spans}
+        others = [c for c in turns[0]["citations"] if c["n"] != cite["n"]]
+        conversation = [{**turns[0], "citations": [crafted, *others]}]
+        return chat.show_document(conversation, gr.EventData(None, {"turn": 0, "n": cite["n"]}))[
+            p.document]
+
+    assert "<figure" in shown() and "has changed" not in shown()  # the real one
+    whole = shown(quote=doc.text, start=0, end=len(doc.text), page_start=1, page_end=12)
+    assert whole.count("<figure") == MAX_PAGES and "9 more page(s)" in whole
+    end = len(doc.text)
+    assert "has changed" in shown(quote="", start=end + 5, end=end + 5)  # past the end
+    assert "has changed" in shown(page_start=9999, page_end=9999)  # a page it does not have
+    assert "has changed" in shown(line_start=1, line_end=10**6)
+
+    # Numbers out of range, twice the same number: the conversation is dropped.
+    for bad in ([{**cite, "n": 0}], [{**cite, "n": 101}], [cite, {**cite}]):
+        crafted = [{**turns[0], "citations": bad, "sentences": [], "short_answer": None}]
+        assert chat.restore(crafted, "apa")[p.conv] == []
+
+    # Every text of a record, hostile: the Sources panel holds only its own tags and attributes.
+    evil = "'\"><script>alert(1)</script><img src=x onerror=alert(2)>${x}"
+    texts = {k: evil for k in ("title", "source", "locator", "plain", "markdown")}
+    hostile = {**turns[0], "question": evil, "export": evil, "notes": [evil], "sentences": [],
+               "short_answer": None, "citations": [{
+        **cite, **texts, "verified": False, "unsupported": [evil],
+        "csl": {"id": cite["csl"]["id"], "type": evil, "title": evil, "container-title": evil,
+                "URL": evil, "author": [{"literal": evil}]},
+        "spans": [{**cite["spans"][0], "before": evil, "after": evil, "locator": evil}]}]}
+    assert chat.restyle([{**hostile, "citations": [{**hostile["citations"][0], "csl": {
+        "title": "no id"}}]}], "apa", 0) == {}  # a reference without its id: dropped
+    markup = chat.restyle([hostile], "apa", 0)[p.sources]
+
+    class Tags(HTMLParser):
+        found: set[str] = set()
+        attrs: set[str] = set()
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            self.found.add(tag)
+            self.attrs.update(name for name, _ in attrs)
+
+    parsed = Tags()
+    parsed.feed(markup)
+    assert parsed.found <= {"div", "span", "b", "i", "button", "blockquote", "mark"}, parsed.found
+    assert parsed.attrs <= {"class", "id", "data-turn", "data-copy", "data-show"}, parsed.attrs
+    assert "${" not in markup

@@ -248,7 +248,7 @@ def test_an_upload_request_over_its_limits_is_refused_whole(tmp_path: Path, embe
         big.append((f, f.name))
     report = a.indexer.add_files(big)
     assert [(s.source, s.reason) for s in report.skipped] == [
-        ("upload", "1.2 MB in one upload; the limit is 1 MB (ASSISTANT_MAX_UPLOAD_TOTAL_MB)")]
+        ("upload", "1.2 MB in one upload; the limit is 1 MB in all (ASSISTANT_MAX_UPLOAD_TOTAL_MB)")]
     assert report.added == () and not (docs / UPLOAD_DIR).exists()
 
 

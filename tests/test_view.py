@@ -96,7 +96,8 @@ def test_export_numbers_every_answer_and_its_references() -> None:
     md = view.export_markdown(turns, "2025-01-01")
     assert md.count("## ") == 2 and "## 2. Where is the code?" in md
     assert "Alpha beta gamma. [1]" in md
-    assert "1. *Notes <u>* (`docs/notes.md`, line 2): \u201cDelta epsilon zeta.\u201d" in md
+    # The title's "<u>" is document text: written as text, never as HTML (cite.text.safe_markdown).
+    assert "1. *Notes &lt;u>* (`docs/notes.md`, line 2): \u201cDelta epsilon zeta.\u201d" in md
 
 
 def test_nothing_found_cites_nothing() -> None:

@@ -73,9 +73,29 @@ def _key(item: dict[str, Any], taken: set[str]) -> str:
     return key
 
 
+# LaTeX for the characters BibTeX or LaTeX would read as syntax. Braces become commands
+# (\textbraceleft{}) rather than \{ : BibTeX counts every brace, escaped or not, so a lone
+# "}" in a title would close the field and let the rest of the text start a new entry.
+_BIB_CHARS = {"\\": r"\textbackslash{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}",
+              "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+              "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_BIB_SPECIAL = re.compile("[" + re.escape("".join(_BIB_CHARS)) + "]")
+# Verbatim fields (url, doi) keep their characters, except those that would end the field or
+# the entry: those are percent-encoded, as a URL may write them.
+_VERBATIM = {"{": "%7B", "}": "%7D", "\\": "%5C"}
+
+
+def _one_line(text: str) -> str:
+    """Every run of whitespace (line breaks included) as one space: no field starts a line."""
+    return " ".join(str(text).split())
+
+
 def _bib_escape(text: str) -> str:
-    text = text.replace("\\", r"\textbackslash{}")
-    return re.sub(r"([{}&%$#_])", r"\\\1", text)
+    return _BIB_SPECIAL.sub(lambda m: _BIB_CHARS[m.group()], _one_line(text))
+
+
+def _bib_verbatim(text: str) -> str:
+    return "".join(_VERBATIM.get(ch, ch) for ch in _one_line(text).replace(" ", "%20"))
 
 
 def bibtex(items: Sequence[dict[str, Any]]) -> str:
@@ -86,6 +106,7 @@ def bibtex(items: Sequence[dict[str, Any]]) -> str:
         container = "journal" if kind == "article" else "booktitle" if kind in {
             "incollection", "inproceedings"} else "institution" if kind == "techreport" else \
             "organization" if kind == "online" else "howpublished"
+        pages = _pages(i)
         fields = [
             ("title", i.get("title")),
             ("author", " and ".join(names(i)) or None),
@@ -94,35 +115,35 @@ def bibtex(items: Sequence[dict[str, Any]]) -> str:
             ("publisher", i.get("publisher")),
             ("volume", i.get("volume")),
             ("number", i.get("issue")),
-            ("pages", _pages(i)),
-            ("doi", i.get("DOI")),
+            ("pages", pages.replace("-", "--") if pages else None),
             ("note", _note(i)),
         ]
-        lines = [f"  {k} = {{{_bib_escape(str(v)).replace('-', '--') if k == 'pages' else _bib_escape(str(v))}}}"
-                 for k, v in fields if v]
-        if i.get("URL"):  # URLs are verbatim in BibTeX: no escaping
-            lines.append(f"  url = {{{i['URL']}}}")
+        lines = [f"  {k} = {{{_bib_escape(str(v))}}}" for k, v in fields if v]
+        for k, v in (("doi", i.get("DOI")), ("url", i.get("URL"))):
+            if v:  # verbatim in BibTeX (the url package): percent-encoded, not escaped
+                lines.append(f"  {k} = {{{_bib_verbatim(str(v))}}}")
         out.append(f"@{kind}{{{_key(i, taken)},\n" + ",\n".join(lines) + "\n}")
     return "\n\n".join(out) + "\n"
 
 
 def ris(items: Sequence[dict[str, Any]]) -> str:
+    """RIS, one tag per line; a value's line breaks become spaces so no value starts a tag."""
     out = []
     for i in items:
         lines = [f"TY  - {_RIS_TYPES.get(str(i.get('type')), 'GEN')}"]
-        lines += [f"AU  - {n}" for n in names(i)]
+        lines += [f"AU  - {_one_line(n)}" for n in names(i)]
         for tag, value in (("TI", i.get("title")), ("PY", year(i)), ("DA", date(i)),
                            ("T2", i.get("container-title")), ("PB", i.get("publisher")),
                            ("VL", i.get("volume")), ("IS", i.get("issue")),
                            ("DO", i.get("DOI")), ("UR", i.get("URL")), ("N1", _note(i))):
             if value:
-                lines.append(f"{tag}  - {' '.join(str(value).split())}")
+                lines.append(f"{tag}  - {_one_line(value)}")
         pages = _pages(i)
         if pages:
             first, _, last = pages.split(",")[0].partition("-")
-            lines.append(f"SP  - {first.strip()}")
+            lines.append(f"SP  - {_one_line(first)}")
             if last:
-                lines.append(f"EP  - {last.strip()}")
+                lines.append(f"EP  - {_one_line(last)}")
         lines.append("ER  - ")
         out.append("\n".join(lines))
     return "\n\n".join(out) + "\n"

@@ -16,12 +16,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..types import Answer, Citation, Document, ShortAnswer, Span, Statement, locator
+from .corrections import field_problem
 from .references import cited_items, export, formatted
 from .styles import CSL_STYLES, EXPORTS
-from .text import answer_markdown, locators, markdown, plain
+from .text import answer_markdown, locators, markdown, plain, quote_markdown, sources_markdown
 
 CONTEXT_CHARS = 160  # surrounding text kept around a quote (the chat's Sources panel)
 _LOCATION = ("line_start", "line_end", "page_start", "page_end")
+# Bounds on what a browser may send back: far above any real answer, low enough that a
+# crafted record costs nothing to check.
+MAX_CITATIONS = 100  # citations of one answer, numbered 1..MAX_CITATIONS
+MAX_SPANS = 32  # exact pieces of one citation's quote
 
 
 def _str(d: Mapping[str, Any], key: str) -> str:
@@ -63,14 +68,27 @@ class Quoted(Span):
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Quoted:
-        start, end = _int(d, "start"), _int(d, "end")
+        start, end, quote = _int(d, "start"), _int(d, "end"), _str(d, "quote")
         assert start is not None and end is not None
-        if not 0 <= start <= end:
-            raise ValueError("a quote's offsets must satisfy 0 <= start <= end")
-        return cls(_str(d, "quote"), start, end, _int(d, "line_start", True),
-                   _int(d, "line_end", True), _int(d, "page_start", True),
-                   _int(d, "page_end", True), _strs(d, "heading_path"), _str(d, "locator"),
-                   _str(d, "before"), _str(d, "after"))
+        if not 0 <= start <= end or end - start != len(quote):
+            raise ValueError("a quote's offsets must satisfy 0 <= start <= end and span it")
+        line_start, line_end, page_start, page_end = (_int(d, k, True) for k in _LOCATION)
+        for first, last in ((line_start, line_end), (page_start, page_end)):
+            if any(x is not None and x < 1 for x in (first, last)) or (
+                    first is not None and last is not None and first > last):
+                raise ValueError("lines and pages must be numbered from 1, first <= last")
+        return cls(quote, start, end, line_start, line_end, page_start, page_end,
+                   _strs(d, "heading_path"), _str(d, "locator"), _str(d, "before"),
+                   _str(d, "after"))
+
+    def lies_in(self, doc: Document) -> bool:
+        """Is this span text of `doc`, at its offsets, on lines and pages the document has?"""
+        if not 0 <= self.start <= self.end <= len(doc.text) or \
+                doc.text[self.start:self.end] != self.quote:
+            return False
+        if self.page_end is not None and self.page_end > len(doc.page_starts):
+            return False
+        return self.line_end is None or self.line_end <= doc.text.count("\n") + 1
 
 
 @dataclass(frozen=True)
@@ -128,20 +146,33 @@ class Source:
                 "plain": self.plain, "markdown": self.markdown, "before": f.before,
                 "after": f.after, "csl": self.csl}
 
+    def lies_in(self, doc: Document) -> bool:
+        """Does every span of the quote lie in `doc` as the record says (not a crafted one)?"""
+        return all(s.lies_in(doc) for s in self.spans)
+
+    def as_markdown(self) -> str:
+        """"Copy as Markdown", made again from the record's fields (cite.text makes it safe)."""
+        return quote_markdown([s.quote for s in self.spans], self.title, self.source,
+                              self.locator)
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Source:
         n = _int(d, "n")
         assert n is not None
-        if n < 1:
-            raise ValueError("a citation's number must be 1 or more")
+        if not 1 <= n <= MAX_CITATIONS:
+            raise ValueError(f"a citation's number must be 1 to {MAX_CITATIONS}")
         spans = d.get("spans") or [d]
-        if not isinstance(spans, list) or not all(isinstance(s, dict) for s in spans):
-            raise ValueError("spans must be a list of objects")
+        if not isinstance(spans, list) or not all(isinstance(s, dict) for s in spans) or \
+                len(spans) > MAX_SPANS:
+            raise ValueError(f"spans must be a list of up to {MAX_SPANS} objects")
         score, csl, verified = d.get("score", 0.0), d.get("csl") or {}, d.get("verified")
         if isinstance(score, bool) or not isinstance(score, int | float):
             raise ValueError("score must be a number")
         if not isinstance(csl, dict) or verified not in (None, True, False):
             raise ValueError("csl must be an object and verified true, false or null")
+        if csl and not isinstance(csl.get("id"), str) or any(
+                field_problem(k, v) for k, v in csl.items()):
+            raise ValueError("csl must be a CSL-JSON item with an id")
         quoted = tuple(Quoted.from_dict(s) for s in spans)
         first = quoted[0] if quoted else None
         if first is None or any(k in d and d[k] != getattr(first, k)
@@ -166,6 +197,13 @@ class Turn:
     notes: tuple[str, ...] = ()
     export: str = ""  # the answer and its references in Markdown
 
+    def as_markdown(self) -> str:
+        """The answer and its references in Markdown, made again from the record's fields."""
+        sa = self.short_answer
+        return sources_markdown(self.text, (sa.text, sa.citation_n) if sa else None,
+                                [(c.n, c.title, c.source, c.locator, [s.quote for s in c.spans])
+                                 for c in self.citations])
+
     def to_dict(self) -> dict[str, Any]:
         sa = self.short_answer
         return {"question": self.question, "text": self.text, "found": self.found,
@@ -187,6 +225,8 @@ class Turn:
             raise ValueError("citations and sentences must be lists of objects")
         citations = tuple(Source.from_dict(c) for c in cites)
         numbers = {c.n for c in citations}
+        if len(numbers) != len(citations):
+            raise ValueError("a turn's citations must have different numbers")
         sentences = []
         for s in said:
             cited = s.get("cited") or []

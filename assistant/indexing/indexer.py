@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import store
-from ..cite.corrections import save_correction
+from ..cite.corrections import Saved, save_correction
 from ..config import Settings, variable
 from ..embed import Embedder, load_embedder
 from ..errors import IndexLockedError, IngestError
@@ -108,10 +108,10 @@ class Indexer:
         s = self.settings
         return Chunker(self.embedder, s.chunk_tokens, s.chunk_overlap, s.embed_titles)(doc)
 
-    def save_reference(self, doc: Document, fields: dict[str, Any]) -> None:
+    def save_reference(self, doc: Document, fields: dict[str, Any]) -> Saved:
         """Save the user's corrections to a document's reference (references.json beside the
-        documents; they survive re-indexing)."""
-        save_correction(doc, fields)
+        documents, under a lock; they survive re-indexing)."""
+        return save_correction(doc, fields)
 
     def clear_interrupted_uploads(self) -> list[str]:
         """Remove what uploads cut short (a crash, a kill) left in the staging area, when no
@@ -142,7 +142,7 @@ class Indexer:
         """
         s = self.settings
         docs_dir = Path(s.docs_dir)
-        refused = self._over_request_limits(files)
+        refused = self.refusal(files)
         if refused is not None:
             return upload.UploadReport(skipped=(refused,))
         skipped: list[Skipped] = []
@@ -175,7 +175,7 @@ class Indexer:
         return upload.UploadReport(added=report.uploaded, skipped=tuple(skipped), index=report,
                                    renamed=tuple(renamed))
 
-    def _over_request_limits(self, files: Sequence[tuple[Path, str]]) -> Skipped | None:
+    def refusal(self, files: Sequence[tuple[Path, str]]) -> Skipped | None:
         """Why a whole upload request is refused (too many files, too large together), or None."""
         s = self.settings
         if len(files) > s.max_upload_files:
@@ -189,6 +189,6 @@ class Indexer:
                 continue  # reported for that file on its own
         if total > s.max_upload_total_mb * 2**20:
             return Skipped("upload", f"{total / 2**20:.1f} MB in one upload; the limit is "
-                                     f"{s.max_upload_total_mb} MB "
+                                     f"{s.max_upload_total_mb} MB in all "
                                      f"({variable('max_upload_total_mb')})")
         return None

@@ -6,4 +6,7 @@
     pageview.py    the cited PDF page as an image with the quote highlighted
     downloads.py   the files a session downloads (Markdown, references, Word)
     editor.py      the reference editor's form <-> CSL fields
+    messages.py    errors as the page shows them: no server paths, unexpected ones logged
+    sealed.py      the conversation the browser keeps, sealed by the server
+    guard.py       HTTP guards: only the page's own origin, the size of an upload request
 """

@@ -19,6 +19,7 @@ from ..config import GENERATORS, Settings
 from ..ingest import SUPPORTED
 from ..pipeline import Assistant
 from . import view
+from .guard import SameOrigin, UploadLimit
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ def _offline() -> None:
 
 
 def browser_secret(index_dir: Path) -> str:
-    """A random key, made once and kept beside the index, for the conversation in the browser.
+    """A random key, made once and kept beside the index, that seals the conversation the
+    browser keeps (sealed.py); it never leaves the server.
 
     Random rather than derived from a path, so nobody can compute it; kept on disk so a
     conversation survives a restart of the app.
@@ -92,15 +94,17 @@ def build(assistant: Assistant) -> Any:
     import gradio as gr
 
     from .controller import DOC_HINT, Chat, Page  # needs gradio
+    from .sealed import PUBLIC_SECRET, Seal
 
     settings = assistant.settings
-    # Survives reloads: the conversation is kept (encrypted) in the browser's localStorage.
+    # Survives reloads: the conversation is kept in the browser's localStorage, sealed with a
+    # key that stays on the server (sealed.py); the page's config never holds it.
     secret = browser_secret(Path(settings.index_dir))
     choices = [(f"{title} ({source})", doc_id) for doc_id, title, source in assistant.answerer.listing()]
 
     # Gradio keeps a copy of every file it serves: those older than an hour go, hourly.
     with gr.Blocks(title="assistant \u2014 ask your documents", delete_cache=(3600, 3600)) as demo:
-        conv = gr.BrowserState([], storage_key="assistant-conversation", secret=secret)
+        conv = gr.BrowserState([], storage_key="assistant-conversation", secret=PUBLIC_SECRET)
         # The turn whose sources are shown. A hidden field, not gr.State: a State makes Gradio
         # hold a heartbeat connection open for the whole visit (to free it on leaving).
         shown = gr.Number(-1, visible=False, precision=0)
@@ -168,7 +172,7 @@ def build(assistant: Assistant) -> Any:
                     document=document, export=export, refs_file=refs_file, word_file=word_file,
                     download=download, only=only, upload_status=upload_status, files=files, ref_doc=ref_doc,
                     ref_fields=ref_fields, ref_status=ref_status)
-        c = Chat(assistant, page)
+        c = Chat(assistant, page, seal=Seal(secret))
         buttons = [export, refs_file, word_file]
         private: dict[str, Any] = {"api_visibility": "private"}
         gr.on([box.submit, send.click], c.respond, [box, conv, only, generator, style],
@@ -180,13 +184,13 @@ def build(assistant: Assistant) -> Any:
         sources.click(c.show_document, [conv], [document], **private)
         chat.select(c.select_turn, [conv, style], [sources, shown], **private)
         style.change(c.restyle, [conv, style, shown], [sources], **private)
-        ref_doc.change(c.load_reference, [ref_doc], ref_fields, **private)
+        ref_doc.change(c.load_reference, [ref_doc], [*ref_fields, ref_status], **private)
         ref_save.click(c.save_reference, [ref_doc, conv, *ref_fields], [ref_status, conv],
                        **private).then(c.restyle, [conv, style, shown], [sources], **private)
         gr.on([new.click, chat.clear], c.clear, None,
               [chat, conv, shown, sources, document, status, *buttons], **private)
-        files.upload(c.add_files, [files], [upload_status, only, files], **private)
-        demo.load(c.restore, [conv, style], [chat, conv, shown, sources, only, *buttons],
+        files.upload(c.add_files, [files], [upload_status, only, ref_doc, files], **private)
+        demo.load(c.restore, [conv, style], [chat, conv, shown, sources, only, ref_doc, *buttons],
                   **private)
         gr.api(c.ask, api_name="ask")
         gr.api(c.documents, api_name="documents")
@@ -198,12 +202,21 @@ def build(assistant: Assistant) -> Any:
 
 
 def launch_kwargs(settings: Settings) -> dict[str, Any]:
-    """How the page is served: local fonts and CSS only, size limit, optional login."""
+    """How the page is served: local fonts and CSS only, size limits, optional login, guards."""
+    from starlette.middleware import Middleware
+
     auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
+    # Our middleware runs inside Gradio's CORS layer, before any route: a request from another
+    # origin is refused (403) before anything is done, an oversized upload before it is read.
+    guards = [Middleware(SameOrigin),
+              Middleware(UploadLimit, total_mb=settings.max_upload_total_mb,
+                         max_files=settings.max_upload_files)]
+    # show_error: the page shows what went wrong; messages.py keeps server paths out of it.
     return dict(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
                 show_error=True, css=view.CSS,
                 max_file_size=f"{settings.max_upload_mb}mb", ssr_mode=False, pwa=False,
-                mcp_server=False, run_history=False, footer_links=["api"])
+                mcp_server=False, run_history=False, footer_links=["api"],
+                app_kwargs={"middleware": guards})
 
 
 def serve(settings: Settings) -> None:

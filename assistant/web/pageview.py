@@ -20,6 +20,9 @@ from ..types import Document
 from .view import esc
 
 SCALE = 1.5  # 108 dpi: readable beside the text view, small enough to send inline
+# Page images one "Show in document" renders: a real quote spans one or two pages; a quote
+# that claims more (a crafted record, say) must not make the server render a whole book.
+MAX_PAGES = 3
 HIGHLIGHT = (250, 204, 21, 140)  # translucent yellow, RGBA
 
 
@@ -80,16 +83,16 @@ def pages_html(doc: Document, cite: Source) -> str:
     """<figure>s with the cited page image(s) for a PDF citation; "" for other formats."""
     if doc.format != "pdf" or not doc.page_starts or not Path(doc.path).is_file():
         return ""
-    spans = [(p.start, p.end, p.quote) for p in cite.spans]
-    if any(doc.text[a:b] != q for a, b, q in spans):
+    if not cite.lies_in(doc):
         return ""
     parts: dict[int, list[str]] = {}  # page -> the quote's parts on it, every span of the quote
-    for a, b, _ in spans:
-        for page, part in page_parts(doc, a, b):
+    for p in cite.spans:
+        for page, part in page_parts(doc, p.start, p.end):
             parts.setdefault(page, []).append(part)
     ocr = set(doc.ocr_pages)
     figures = []
-    for page in sorted(parts):
+    shown = sorted(parts)[:MAX_PAGES]
+    for page in shown:
         png, marked = render_page(Path(doc.path), page, *parts[page])
         if marked:
             caption = f"page {page + 1}: the quote is highlighted"
@@ -101,4 +104,8 @@ def pages_html(doc: Document, cite: Source) -> str:
         figures.append(f"<figure class='page-img' data-page='{page + 1}' data-marked='{marked}'>"
                        f"<img alt='{esc(caption)}' src='data:image/png;base64,{data}'>"
                        f"<figcaption>{esc(caption)}</figcaption></figure>")
+    if len(parts) > len(shown):
+        more = (f"The quote goes on over {len(parts) - len(shown)} more page(s); the first "
+                f"{len(shown)} are shown here, the text below has it all.")
+        figures.append(f"<p class='hint pages-cut'>{esc(more)}</p>")
     return "<div class='pages'>" + "".join(figures) + "</div>"

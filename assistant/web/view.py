@@ -14,11 +14,13 @@ from collections.abc import Sequence
 
 from ..cite.records import Quoted, Source, Turn, reference_for
 from ..cite.references import describe
-from ..cite.text import reflow
+from ..cite.text import reflow, safe_markdown
 from ..types import Document, ShortAnswer, marker
 
 DOC_WINDOW = 200_000  # longer documents are shown as this many characters around the quote
 NOTHING_FOUND = "Nothing relevant was found in your documents, so nothing is cited."
+CHANGED = ("<p class='none'>This document has changed since the answer was given; "
+           "ask again to cite the current text.</p>")
 
 
 def esc(text: str) -> str:
@@ -110,7 +112,8 @@ def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
         text = NOTHING_FOUND if not turn.found else "No sources cited."
         return f"{rows[0]}<p class='none'>{esc(text)}</p></div>"
     rows += [f"<div class='src-top'><span>Sources of: <i>{esc(turn.question)}</i></span>"
-             f"<button class='btn' data-copy='{esc(turn.export)}'>Copy answer (Markdown)</button>"
+             f"<button class='btn' data-copy='{esc(turn.as_markdown())}'>Copy answer (Markdown)"
+             "</button>"
              "</div>"]
     for c in turn.citations:
         sa = turn.short_answer
@@ -131,7 +134,7 @@ def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
                 f"{esc(p.after)}</blockquote>" for p in c.spans) +
             "<div class='src-actions'>"
             f"<button class='btn' data-copy='{esc(c.plain)}'>Copy citation</button>"
-            f"<button class='btn' data-copy='{esc(c.markdown)}'>Copy as Markdown</button>"
+            f"<button class='btn' data-copy='{esc(c.as_markdown())}'>Copy as Markdown</button>"
             f"<button class='btn copy-ref' data-copy='{esc(reference_for(c, style))}'>"
             f"Copy reference</button>"
             f"<button class='btn' data-show='{c.n}' data-turn='{index}'>Show in document"
@@ -142,10 +145,9 @@ def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
 
 def document_html(doc: Document, cite: Source) -> str:
     """The whole document as escaped text, line numbers for text files, the quote marked."""
+    if not cite.lies_in(doc):  # changed since, or a crafted record
+        return CHANGED
     spans = [(p.start, p.end, p.quote) for p in cite.spans]
-    if any(doc.text[a:b] != q for a, b, q in spans):
-        return ("<p class='none'>This document has changed since the answer was given; "
-                "ask again to cite the current text.</p>")
     start, end = spans[0][0], spans[-1][1]
     lo, hi = 0, len(doc.text)
     if hi > DOC_WINDOW:  # very long documents: a window around the passage
@@ -186,9 +188,11 @@ def export_markdown(turns: Sequence[Turn], when: str = "") -> str:
     lines = ["# Conversation with your documents", ""]
     if when:
         lines += [f"Exported {when}.", ""]
-    for i, t in enumerate(turns, 1):
-        lines += [f"## {i}. {t.question}", "", t.export.rstrip(), ""]
-        lines += [f"*{n}*" for n in t.notes]
+    for i, t in enumerate(turns, 1):  # made from the records' fields, never their Markdown
+        question = safe_markdown(" ".join(t.question.split()))
+        lines += [f"## {i}. {question}", "", t.as_markdown().rstrip(), ""]
+        lines += [f"*{safe_markdown(' '.join(n.split())).replace('*', chr(92) + '*')}*"
+                  for n in t.notes]
     return "\n".join(lines).rstrip() + "\n"
 
 
