@@ -201,9 +201,12 @@ def test_questions_are_answered_while_an_upload_is_indexed(app: App, client, pag
     failures: list[BaseException] = []
     done = threading.Event()
 
+    staging = app.docs_dir / "uploads" / ".staging"
+
     def indexing() -> bool:
-        """The upload is stored and being indexed: the live index is still the old one."""
-        return stored.exists() and store.generation(app.index_dir) == live
+        """The upload is staged and being indexed (it moves into uploads/ once committed):
+        the live index is still the old one."""
+        return any(staging.glob(f"*--{upload}")) and store.generation(app.index_dir) == live
 
     def keep_asking() -> None:
         while not done.is_set():

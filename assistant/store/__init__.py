@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config import variable
 from ..errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
 from . import catalog
 from .base import Known, Store, Writer
@@ -55,8 +56,6 @@ def locked(index_dir: Path, timeout: float = 600.0, on_wait: Callable[[float], N
     `on_wait(timeout)` first, so that a page can say so), then gives up with a reason that
     names `setting`, the setting that sets the wait."""
     from filelock import FileLock, Timeout
-
-    from ..config import variable
 
     index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(index_dir / ".lock"))
