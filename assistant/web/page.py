@@ -18,6 +18,7 @@ from ..cite.styles import DEFAULT, UI_STYLES
 from ..config import GENERATORS, Settings
 from ..ingest import SUPPORTED
 from ..pipeline import Assistant
+from ..service.api import app_kwargs
 from . import view
 
 log = logging.getLogger(__name__)
@@ -234,4 +235,5 @@ def serve(settings: Settings) -> None:
         import gradio  # noqa: F401
 
         loading.result()  # a damaged or mismatched index stops here, with its message
-    build(assistant).launch(**launch_kwargs(settings))
+    # The OpenAI-compatible API and MCP (service/api.py) are served beside the chat.
+    build(assistant).launch(**launch_kwargs(settings), app_kwargs=app_kwargs(assistant))
