@@ -53,7 +53,7 @@ class NotFound(RequestError):
     code = "not_found"
 
 
-_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s/'\"]+/)+[^\s'\"]*")
+_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s/'\"]+/)+[^\s/'\":,;()]*")
 
 
 def public(exc: Exception) -> str:
