@@ -191,6 +191,10 @@ def test_search_over_plain_http(http: httpx.Client, index, app: App) -> None:
     only = http.post("/v1/search", json={"query": "Rotherham review", "filters":
                                          {"doc_ids": [doc_id]}}).json()["data"]
     assert only and {p["doc_id"] for p in only} == {doc_id}
+    passage = http.get(f"/v1/documents/{pdfs['data'][0]['id']}").json()
+    assert passage["kind"] == "passage" and passage["chunk_id"] == pdfs["data"][0]["chunk_id"]
+    assert all(index.document(doc_id).text[s["start"]:s["end"]] == s["quote"]
+               for s in passage["spans"])
     fetched = http.get(f"/v1/documents/{doc_id}").json()
     assert fetched["kind"] == "document" and fetched["text"] == index.document(doc_id).text
     assert [p["page"] for p in fetched["pages"]] == [1, 2, 3]
