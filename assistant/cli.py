@@ -76,6 +76,10 @@ def parser() -> argparse.ArgumentParser:
                    help="documents folder; built into an index first if none exists")
     _common(p)
 
+    p = sub.add_parser("mcp", help="serve the documents to an MCP client over stdio "
+                                   "(search, fetch, ask, cite; docs/API.md)")
+    _common(p)
+
     _eval_parser(sub)
     return ap
 
@@ -228,6 +232,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """MCP over stdin/stdout: nothing but the protocol may reach stdout (logs go to stderr)."""
+    from .pipeline import Assistant
+    from .service.library import Library
+    from .service.pool import Pool
+    from .service.tools import server
+
+    assistant = Assistant(settings)
+    if not assistant.answerer.has_index():
+        raise AssistantError(f"no index in {settings.index_dir}: run `assistant index` first")
+    assistant.answerer.retriever()  # load the index and the model before the first call
+    server(Library(assistant), Pool(settings.worker_count(), settings.api_queue)).run("stdio")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
@@ -269,7 +288,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval}
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "serve": cmd_serve, "mcp": cmd_mcp,
+            "eval": cmd_eval}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import AssistantError
 
@@ -111,6 +119,10 @@ class Settings(BaseModel):
     # Questions the chat answers at once; 0 = two per core (at least 4), so that a slow
     # generator call or an upload being indexed never holds everyone else up.
     workers: int = Field(0, ge=0)
+    # Keys of the OpenAI-compatible API and /mcp (docs/API.md): "key1,key2", or "@FILE" for a
+    # file of keys, one a line, read again when it changes. Never shown in messages or logs.
+    api_keys: SecretStr | None = None
+    api_queue: int = Field(32, ge=0)  # API requests that may wait for a worker; more get 429
     max_upload_mb: int = Field(50, ge=1)  # per file
     max_upload_files: int = Field(20, ge=1)  # files in one upload request
     max_upload_total_mb: int = Field(200, ge=1)  # all files of one upload request together
@@ -181,6 +193,8 @@ class Settings(BaseModel):
                                  f"({variable('chunk_overlap')}, {variable('chunk_tokens')})")
         if self.auth is not None and ":" not in self.auth:
             raise AssistantError("ASSISTANT_AUTH must look like user:password")
+        if self.api_keys is not None:
+            _check_keys(self.api_keys.get_secret_value())
         return self
 
     def worker_count(self) -> int:
@@ -194,6 +208,18 @@ class Settings(BaseModel):
             "chunk_overlap": self.chunk_overlap,
             "embed_titles": self.embed_titles,
         }
+
+
+def _check_keys(value: str) -> None:
+    """ASSISTANT_API_KEYS is "key1,key2" or "@FILE"; the message never repeats a key."""
+    if value.startswith("@"):
+        if not value[1:].strip():
+            raise AssistantError("ASSISTANT_API_KEYS=@FILE needs the file's path after the @")
+        return
+    keys = [k.strip() for k in value.split(",")]
+    if not all(keys) or any(c.isspace() for k in keys for c in k):
+        raise AssistantError("ASSISTANT_API_KEYS must be keys separated by commas, none empty and "
+                             "none with spaces (the keys are not shown here)")
 
 
 def _checked(values: dict[str, Any]) -> Settings:

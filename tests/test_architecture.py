@@ -93,4 +93,4 @@ def test_the_package_stays_small_and_its_imports_visible():
                 hidden |= {f"{p.relative_to(PACKAGE)}:{fn.name}" for n in ast.walk(fn)
                            if isinstance(n, ast.ImportFrom) and n.level > 0}
     assert hidden == {"cli.py:cmd_index", "cli.py:cmd_ask", "cli.py:cmd_serve",
-                      "cli.py:cmd_eval", "web/page.py:build"}, sorted(hidden)
+                      "cli.py:cmd_mcp", "cli.py:cmd_eval", "web/page.py:build"}, sorted(hidden)

@@ -18,6 +18,7 @@ from ..cite.styles import DEFAULT, UI_STYLES
 from ..config import GENERATORS, Settings
 from ..ingest import SUPPORTED
 from ..pipeline import Assistant
+from ..service.api import app_kwargs
 from . import view
 from .guard import SameOrigin, UploadLimit
 
@@ -247,4 +248,7 @@ def serve(settings: Settings) -> None:
         import gradio  # noqa: F401
 
         loading.result()  # a damaged or mismatched index stops here, with its message
-    build(assistant).launch(**launch_kwargs(settings))
+    # The OpenAI-compatible API and MCP (service/api.py) are served beside the chat.
+    kwargs = launch_kwargs(settings)
+    kwargs["app_kwargs"] = {**kwargs["app_kwargs"], **app_kwargs(assistant)}  # guards + API
+    build(assistant).launch(**kwargs)
