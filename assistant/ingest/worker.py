@@ -51,17 +51,19 @@ def _serve(conn: Connection, memory_mb: int) -> None:
             path, docs_dir, data, limits = conn.recv()
         except (EOFError, OSError):
             return
+        # The third field asks for a fresh worker: after a parser blew up (out of memory, an
+        # unexpected exception) this process may be left half-broken for the next file.
         try:
-            conn.send(("ok", load_document(Path(path), Path(docs_dir), data, limits)))
+            conn.send(("ok", load_document(Path(path), Path(docs_dir), data, limits), False))
         except IngestError as exc:
-            conn.send(("error", exc.reason))
+            conn.send(("error", exc.reason, False))
         except Exception as exc:  # noqa: BLE001 - any parser failure is this file's alone
             if _out_of_memory(exc):
                 conn.send(("error", f"reading it needs more than {memory_mb} MB "
-                                    f"({variable('parse_memory_mb')}); not read"))
+                                    f"({variable('parse_memory_mb')}); not read", True))
             else:
                 conn.send(("error", f"could not be read ({type(exc).__name__}: "
-                                    f"{str(exc)[:200]})"))
+                                    f"{str(exc)[:200]})", True))
         del data
 
 
@@ -93,6 +95,7 @@ class _Worker:
             stderr=subprocess.DEVNULL)
         theirs.close()
         self.conn = Connection(mine.detach())
+        self.jobs = 0  # files sent to this process
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -137,18 +140,24 @@ class Parser:
     def load(self, path: Path, docs_dir: Path, data: bytes) -> Document:
         """The file as a Document, or IngestError naming the file and why it was not read."""
         source = source_of(path, docs_dir)
+        job = (str(path), str(docs_dir), data, self.limits)
         worker = self._idle.get()
         self.files += 1
         try:
-            if worker is None:
-                try:
-                    worker = _Worker(self.memory_mb)
-                except OSError as exc:  # no process can be started here: read it in this one
-                    log.warning("cannot start a parsing worker (%s); %s is read in-process, "
-                                "without the time and memory caps", exc, source)
-                    return load_document(path, docs_dir, data, self.limits)
-            worker, result = self._run(worker, source, (str(path), str(docs_dir), data,
-                                                        self.limits))
+            for attempt in range(2):
+                if worker is None:
+                    try:
+                        worker = _Worker(self.memory_mb)
+                    except OSError as exc:  # no process can start here: read it in this one
+                        log.warning("cannot start a parsing worker (%s); %s is read "
+                                    "in-process, without the time and memory caps", exc, source)
+                        return load_document(path, docs_dir, data, self.limits)
+                used = worker.jobs > 0
+                worker, result, died = self._run(worker, source, job)
+                # A worker that dies on its first file died of that file; one that had read
+                # others may have died of what they left behind: the file gets a fresh one.
+                if not (died and used and attempt == 0):
+                    break
         finally:
             self._idle.put(worker)
         if result[0] == "ok":
@@ -157,8 +166,10 @@ class Parser:
         raise IngestError(source, result[1])
 
     def _run(self, worker: _Worker, source: str, job: tuple[Any, ...]
-             ) -> tuple[_Worker | None, tuple[str, Any]]:
-        """Send one job; (the worker to keep, or None if it was stopped; its answer)."""
+             ) -> tuple[_Worker | None, tuple[Any, ...], bool]:
+        """Send one job: (the worker to keep, or None if it was stopped; its answer; whether
+        the worker died)."""
+        worker.jobs += 1
         try:
             worker.conn.send(job)
             deadline = time.monotonic() + self.seconds
@@ -167,7 +178,7 @@ class Parser:
                     worker.stop()
                     log.warning("%s: parsing stopped after %.0f s", source, self.seconds)
                     return None, ("error", f"reading it took over {self.seconds:.0f} s "
-                                           f"({variable('parse_seconds')}); stopped, not read")
+                                           f"({variable('parse_seconds')}); stopped, not read"), False
                 if not worker.alive():
                     break
             result = worker.conn.recv()
@@ -180,11 +191,11 @@ class Parser:
             log.warning("%s: the parsing worker died (exit code %s)", source, code)
             return None, ("error", f"the reader stopped (exit code {code}): more than "
                                    f"{self.memory_mb} MB ({variable('parse_memory_mb')}) or a "
-                                   "crash in a parser; not read")
-        if worker.rss_mb() > RECYCLE_MB:
-            worker.stop()  # a fresh worker for the next file gives its memory back
-            return None, result
-        return worker, result
+                                   "crash in a parser; not read"), True
+        if result[2] or worker.rss_mb() > RECYCLE_MB:
+            worker.stop()  # a fresh worker for the next file: broken state, or memory back
+            return None, result, False
+        return worker, result, False
 
     def close(self) -> None:
         """Stop the workers (idle ones; a worker busy in another thread is stopped by it)."""
