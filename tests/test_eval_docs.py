@@ -193,3 +193,28 @@ def test_errors_reach_the_terminal_as_one_line(tmp_path: Path, capsys):
     assert "q.jsonl: no questions in the file" in capsys.readouterr().err
     assert cli.main(["eval", "docs", str(tmp_path / "none.jsonl"), "--docs", str(docs)]) == 1
     assert "none.jsonl: no such questions file" in capsys.readouterr().err
+
+
+MANUALS = Path(__file__).resolve().parent / "data" / "manuals"
+SHAPES = {"prose", "term", "neighbour", "table", "command", "list", "heading"}
+
+
+def test_the_manuals_dev_set_is_complete_and_names_only_files_of_its_manifests(tmp_path: Path):
+    """The questions parse with `eval docs`' own reader over each manifest's file list; the
+    gold strings themselves are checked against the files by `bench/manuals.py check`."""
+    counts = {}
+    for manifest_path in sorted(MANUALS.glob("*.manifest.json")):
+        m = json.loads(manifest_path.read_text(encoding="utf-8"))
+        assert m["package"] not in ("debian-handbook", "python3-doc")  # held out
+        assert m["version"] and m["licence"] and m["copyright_sha256"]
+        folder = tmp_path / m["corpus"]
+        for f in m["files"]:
+            assert len(f["sha256"]) == 64 and f["source"].endswith(f["path"])
+            (folder / f["path"]).parent.mkdir(parents=True, exist_ok=True)
+            (folder / f["path"]).write_bytes(b"")
+        questions = load_questions(MANUALS / f"{m['corpus']}.jsonl", folder)
+        assert all(q.file and q.gold and len(q.tags) == 1 and q.tags[0] in SHAPES
+                   for q in questions)
+        assert len({q.id for q in questions}) == len(questions)
+        counts[m["corpus"]] = len(questions)
+    assert len(counts) >= 5 and min(counts.values()) >= 30 and sum(counts.values()) >= 200
