@@ -8,6 +8,7 @@ copies them out of the installed packages (installing a missing one with apt-get
     python bench/manuals.py build /tmp/manuals            # /tmp/manuals/<corpus>/...
     python bench/manuals.py check /tmp/manuals            # every gold string in its file
     python bench/manuals.py run /tmp/manuals --cache /tmp/manuals-cache --out FILE.json
+    python bench/manuals.py shapes /tmp/manuals --cache /tmp/manuals-cache   # where misses' facts sit
     python bench/manuals.py manifest                      # rewrite the manifests (maintainers)
 
 `check` reads each named file with the product's own loader (assistant.ingest.
@@ -25,6 +26,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -254,17 +256,76 @@ def run(dest: Path, names: list[str], cache: Path, out: Path | None) -> None:
         out.write_text(json.dumps(reports, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def where(text: str, gold: tuple[str, ...], quotes: list[tuple[int, int]]) -> str:
+    """Where a missed fact sits in its file, seen from the answer's quotes of that file:
+    in the same block (no blank line between), the block next to one, nearby, or far."""
+    starts = [m.start() for g in gold
+              for m in re.finditer(r"\s+".join(map(re.escape, g.lower().split())), text.lower())]
+    if not quotes:
+        return "file not cited"
+    if not starts:
+        return "gold not found"
+
+    def gap(p: int, q: tuple[int, int]) -> int:
+        return q[0] - p if p < q[0] else max(0, p - q[1])
+
+    p, q = min(((p, q) for p in starts for q in quotes), key=lambda pq: gap(*pq))
+    between = text[min(p, q[0]):max(p, q[0])] if p < q[0] else text[q[1]:p]
+    blocks, d = between.count("\n\n"), gap(p, q)
+    if blocks == 0 and d < 400:
+        return "same block as a quote"
+    if blocks <= 1 and d < 600:
+        return "the block next to a quote"
+    return "nearby (under 3,000 characters)" if d < 3000 else "far in the same file"
+
+
+def shapes(dest: Path, names: list[str], cache: Path) -> None:
+    """For every question whose answer misses its gold: its tag and where the fact sits."""
+    from collections import Counter
+
+    from assistant.config import Settings
+    from assistant.embed import load_embedder
+    from assistant.eval.docs import content_key, folder_documents, holds, load_questions
+    from assistant.eval.metrics import answer_body
+    from assistant.eval.runners import build_index
+
+    settings = Settings.load()
+    embedder = load_embedder(settings)
+    counts: Counter[tuple[str, str]] = Counter()
+    for name in names:
+        folder = dest / name
+        docs, _ = folder_documents(folder)
+        by_file = {d.source.split("/", 1)[1]: d for d in docs}
+        assistant, _ = build_index(settings, docs, content_key(docs), cache, embedder)
+        for q in load_questions(DATA / f"{name}.jsonl", folder):
+            answer = assistant.ask(q.question)
+            if answer.found and holds(answer_body(answer), q.gold):
+                continue
+            doc = by_file[q.file or ""]
+            spans = [(c.start, c.end) for c in answer.citations if c.chunk.doc_id == doc.doc_id]
+            counts[(q.tags[0] if q.tags else "-", where(doc.text, q.gold, spans))] += 1
+    places = sorted({p for _, p in counts})
+    print("| tag | " + " | ".join(places) + " | misses |")
+    print("|---" * (len(places) + 2) + "|")
+    for tag in sorted({t for t, _ in counts}, key=lambda t: -sum(n for (u, _), n in counts.items() if u == t)):
+        row = [counts[(tag, p)] for p in places]
+        print(f"| {tag} | " + " | ".join(map(str, row)) + f" | {sum(row)} |")
+    print("| all | " + " | ".join(str(sum(n for (_, q), n in counts.items() if q == p))
+                                  for p in places) + f" | {sum(counts.values())} |")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("manifest", help="write tests/data/manuals/<corpus>.manifest.json")
     p.add_argument("corpora", nargs="*", default=list(CORPORA))
-    for cmd in ("build", "check", "run"):
+    for cmd in ("build", "check", "run", "shapes"):
         p = sub.add_parser(cmd)
         p.add_argument("dest", type=Path, help="the folder that holds (or will hold) <corpus>/")
         p.add_argument("corpora", nargs="*", default=list(CORPORA))
-        if cmd == "run":
+        if cmd in ("run", "shapes"):
             p.add_argument("--cache", type=Path, default=Path("index/eval"))
+        if cmd == "run":
             p.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     unknown = set(args.corpora) - set(CORPORA)
@@ -276,6 +337,8 @@ def main() -> int:
         build(args.dest, args.corpora)
     elif args.command == "check":
         return check(args.dest, args.corpora)
+    elif args.command == "shapes":
+        shapes(args.dest, args.corpora, args.cache)
     else:
         run(args.dest, args.corpora, args.cache, args.out)
     return 0
