@@ -125,17 +125,20 @@ def _question(line: str, where: str, n: int, root: Path) -> DocQuestion:
                        str(r.get("id", "")), tuple(tags))
 
 
-def folder_documents(docs_dir: Path) -> tuple[tuple[Document, ...], list[str]]:
+def folder_documents(docs_dir: Path, progress: Callable[[str, int, int], None] | None = None,
+                     ) -> tuple[tuple[Document, ...], list[str]]:
     """Every readable document of the folder through the product's loaders, and one line per
     file passed over ("FILE: REASON"), as `assistant index` reports them."""
     files, skipped = discover(docs_dir)
     notes = [f"{s.source}: {s.reason}" for s in skipped]
     docs: list[Document] = []
-    for f in files:
+    for i, f in enumerate(files):
         try:
             docs.append(load_document(f, docs_dir))
         except IngestError as exc:
             notes.append(str(exc))
+        if progress is not None:
+            progress("reading", i + 1, len(files))
     if not docs:
         raise IngestError(str(docs_dir), "no readable documents in the folder")
     return tuple(docs), notes
@@ -193,7 +196,7 @@ def run_docs(settings: Settings, questions_path: Path, docs_dir: Path, cache_roo
     """Index the folder (cached by its content), ask every question, score the answers."""
     docs_dir = Path(docs_dir)
     questions = load_questions(questions_path, docs_dir)
-    documents, notes = folder_documents(docs_dir)
+    documents, notes = folder_documents(docs_dir, progress)
     # source is "<folder name>/<path in the folder>"
     rel = {d.doc_id: d.source.split("/", 1)[1] for d in documents}
     missing = [q for q in questions
