@@ -105,6 +105,8 @@ def _eval_parser(sub: Any) -> None:
         ("squad", "FILE", "a SQuAD v1.1 JSON file: every question goes through `ask`"),
         ("dialog", "FILE", "a JSON Lines file of conversations (tests/data/dialogs.jsonl): "
                            "follow-ups through `ask` with the conversation so far"),
+        ("docs", "QUESTIONS", "your own check: a JSON Lines file of {\"question\", \"gold\": "
+                              "[strings], \"file\"?} over a folder of your documents"),
     ):
         b = bench.add_parser(name, help=helptext)
         b.add_argument("path", type=Path, metavar=target)
@@ -117,6 +119,10 @@ def _eval_parser(sub: Any) -> None:
                            help="ask only N questions, evenly spread over the file (for slow "
                                 "generators)")
             _generator_flags(b)
+        elif name == "docs":
+            b.add_argument("--docs", type=Path, required=True, metavar="DIR",
+                           help="the documents folder the questions are about (\"file\" is "
+                                "relative to it)")
         b.add_argument("--mode", choices=MODES, default=None)
         b.add_argument("--cache", type=Path, default=None, metavar="DIR",
                        help="where built benchmark indexes are kept (default: INDEX/eval)")
@@ -252,6 +258,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     from .eval.data import load_beir, load_squad
     from .eval.dialog import run_dialogs
+    from .eval.docs import misses_text, run_docs
     from .eval.runners import run_beir, run_squad
 
     bars: dict[str, tqdm] = {}
@@ -270,6 +277,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         report = run_beir(settings, beir, cache, progress=progress)
     elif args.benchmark == "dialog":
         report = run_dialogs(settings, args.path, cache, progress=progress)
+    elif args.benchmark == "docs":
+        report = run_docs(settings, args.path, args.docs, cache, progress=progress)
     else:
         squad = load_squad(args.path)
         if args.max_questions is not None and 0 < args.max_questions < len(squad.questions):
@@ -282,10 +291,27 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         bar.close()
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
+    elif args.benchmark == "docs":
+        _print_docs(report, misses_text(report))
     else:
         for key, value in report.items():
             print(f"{key:28s} {value}")
     return 0
+
+
+def _print_docs(report: dict[str, Any], misses: list[str]) -> None:
+    """`eval docs` for a person: the figures, per tag, then every miss."""
+    for key, value in report.items():
+        if key not in ("by_tag", "misses", "skipped"):
+            print(f"{key:28s} {value}")
+    for tag, fig in report["by_tag"].items():
+        print(f"tag {tag}: " + ", ".join(f"{k} {v}" for k, v in fig.items()
+                                         if k in ("questions", "answer_hit", "cite_file_hit")))
+    for line in report["skipped"]:
+        print(f"skipped {line}")
+    print(f"\nmisses ({len(report['misses'])} of {report['questions']} questions):")
+    for line in misses:
+        print(line)
 
 
 COMMANDS = {"index": cmd_index, "ask": cmd_ask, "serve": cmd_serve, "mcp": cmd_mcp,
