@@ -22,6 +22,7 @@ from ..text.roles import mentions, question_names
 from ..types import Answer, Citation, Document, Hit, Statement, rendered
 from . import fitted
 from .short import holds_answer_type, short_answer
+from .units import tail_end, term_start
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 
@@ -212,8 +213,11 @@ def extractive_answer(
         hit = hits[s.hit]
         doc = documents[hit.chunk.doc_id]
         n = len(citations) + 1
-        citations.append(make_citation(n, hit, doc, s.start, s.end, s.similarity))
-        said.append(Statement(s.text, (n,), True))
+        # a description quoted with the term above it; a sentence that introduces a command
+        # with the command
+        start, end = term_start(doc, s.start), tail_end(doc, s.end)
+        citations.append(make_citation(n, hit, doc, start, end, s.similarity))
+        said.append(Statement(doc.text[start:end], (n,), True))
     return Answer(question=question, text=rendered(said), found=True,
                   citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
                   short_answer=short_answer(question, citations, analyzer))
