@@ -104,3 +104,53 @@ def test_the_answer_states_the_term_with_exact_quotes(page, tmp_path: Path, embe
     assert answer.found and fact in answer.text, answer.text
     assert any(fact in c.quote for c in answer.citations)
     assert_exact(a, answer)
+
+
+SHUTDOWN = """<html><head><title>pg_ctl</title></head><body><h1>pg_ctl</h1>
+<h2>Options</h2>
+<dl>
+<dt>-m mode</dt>
+<dt>--mode=mode</dt>
+<dd><p>Specifies the shutdown mode. mode can be smart, fast, or immediate, or the first letter
+of one of these three. If this option is omitted, fast is the default.</p></dd>
+<dt>-w</dt>
+<dd><p>Wait for the operation to complete.</p></dd>
+</dl></body></html>
+"""
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("Which shutdown mode does pg_ctl use if I don't give one?", True),
+    ("What is the default port?", True),
+    ("Which mode is used when none is given?", True),
+    ("Which modes can pg_ctl shut down in?", False),
+    ("When was the bridge opened?", False),
+])
+def test_questions_about_defaults(question: str, asks: bool) -> None:
+    from assistant.text.questions import asks_default
+
+    assert asks_default(question) is asks
+
+
+def test_a_default_stated_further_in_the_description_is_quoted(tmp_path: Path, embedder) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "pg_ctl.html").write_text(SHUTDOWN, encoding="utf-8")
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    a.index()
+    answer = a.ask("Which shutdown mode does pg_ctl use if I don't give one?")
+    assert answer.found and "fast is the default" in answer.citations[0].quote, answer.text
+    assert answer.citations[0].quote.startswith("-m mode")  # with its term lines
+    assert_exact(a, answer)
+
+
+def test_default_end_runs_on_within_the_block_only(tmp_path: Path) -> None:
+    from assistant.answer.units import default_end
+
+    (tmp_path / "pg_ctl.html").write_text(SHUTDOWN, encoding="utf-8")
+    doc = load_document(tmp_path / "pg_ctl.html", tmp_path)
+    first = doc.text.index("Specifies the shutdown mode.") + len("Specifies the shutdown mode.")
+    assert doc.text[first:default_end(doc, first)].endswith("fast is the default.")
+    wait = doc.text.index("Wait for the operation to complete.")
+    end = wait + len("Wait for the operation to complete.")
+    assert default_end(doc, end) == end  # its block states no default

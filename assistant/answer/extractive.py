@@ -17,12 +17,12 @@ from ..embed import Embedder
 from ..embed.sentences import Lookup, sentence_vectors
 from ..text.analyzer import Analyzer
 from ..text.passages import OVERLAP_WEIGHT, Sentence, candidate_sentences, make_citation
-from ..text.questions import answer_type
+from ..text.questions import answer_type, asks_default, says_default
 from ..text.roles import mentions, question_names
 from ..types import Answer, Citation, Document, Hit, Statement, rendered
 from . import fitted
 from .short import holds_answer_type, short_answer
-from .units import tail_end, term_start
+from .units import default_end, tail_end, term_start
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 
@@ -198,7 +198,8 @@ def extractive_answer(
                                     - margin * (hits[s.hit].chunk.doc_id not in talked)))
     best = ranked[0]
     chosen = [best]
-    if (typed := _typed_instead(question, ranked, repeated)) is not None:
+    if (typed := _typed_instead(question, ranked, repeated)
+            or _default_instead(question, ranked, repeated)) is not None:
         # it says it; the best follows, unless the conversation has quoted it already
         chosen = [typed, best][:1 if id(best) in repeated else max(1, choice.sentences)]
     for s in ranked[1:]:
@@ -209,13 +210,19 @@ def extractive_answer(
             chosen.append(s)
     citations: list[Citation] = []
     said: list[Statement] = []  # verbatim quotes: verified by construction
-    for s in _merge_adjacent(chosen, hits, documents):
+    merged = _merge_adjacent(chosen, hits, documents)
+    # a question about a default whose first quote states none: that quote runs on to where
+    # its description states it
+    wants_default = asks_default(question) and not says_default(merged[0].text)
+    for i, s in enumerate(merged):
         hit = hits[s.hit]
         doc = documents[hit.chunk.doc_id]
         n = len(citations) + 1
         # a description quoted with the term above it; a sentence that introduces a command
         # with the command
         start, end = term_start(doc, s.start), tail_end(doc, s.end)
+        if wants_default and i == 0:
+            end = default_end(doc, end)
         citations.append(make_citation(n, hit, doc, start, end, s.similarity))
         said.append(Statement(doc.text[start:end], (n,), True))
     return Answer(question=question, text=rendered(said), found=True,
@@ -233,6 +240,17 @@ def _typed_instead(question: str, ranked: Sequence[Sentence],
     if ranked[0].typed or answer_type(question) is None:
         return None
     return next((s for s in ranked[1:] if s.typed and s.named == 1.0 and id(s) not in repeated
+                 and s.score >= ranked[0].score - TYPED_MARGIN), None)
+
+
+def _default_instead(question: str, ranked: Sequence[Sentence],
+                     repeated: set[int]) -> Sentence | None:
+    """A question about a default ("Which shutdown mode does pg_ctl use if I don't give
+    one?") whose best sentence states none: the next that does, within TYPED_MARGIN of the
+    best ("fast is the default", two sentences further in the same description)."""
+    if not asks_default(question) or says_default(ranked[0].text):
+        return None
+    return next((s for s in ranked[1:] if says_default(s.text) and id(s) not in repeated
                  and s.score >= ranked[0].score - TYPED_MARGIN), None)
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from ..text.questions import says_default
+from ..text.sentences import sentence_spans
 from ..types import Document
 
 MAX_TERMS = 4  # term lines above one description (`-u`, `--include-untracked`, ...)
@@ -70,3 +72,19 @@ def tail_end(doc: Document, end: int) -> int:
     if not block or len(block) > MAX_TAIL_CHARS or any(h[0] == cut + 2 for h in doc.headings):
         return end
     return cut + 2 + len(text[cut + 2:nxt].rstrip())
+
+
+MAX_DEFAULT_CHARS = 400  # how far into its description a default may be stated
+
+
+def default_end(doc: Document, end: int) -> int:
+    """Where a quote ending at `end` should end to hold the default its description states
+    a few sentences on ("Specifies the shutdown mode. ... fast is the default."), for a
+    question that asks for one; `end` when the rest of the block states none."""
+    text = doc.text
+    cut = text.find("\n\n", end)
+    stop = min(len(text) if cut < 0 else cut, end + MAX_DEFAULT_CHARS)
+    for s, e in sentence_spans(text, end, stop):
+        if says_default(text[s:e]):
+            return e
+    return end

@@ -122,3 +122,22 @@ def candidates(text: str, kind: str, context: str = "",
 
 def _is_may_verb(m: re.Match[str]) -> bool:
     return m.group().startswith("May") and not re.search(r"\d", m.group())
+
+
+# Manuals answer "what happens if I give none" with the word default: "fast is the default",
+# "This option is disabled by default", "defaults to 5432".
+_ASKS_DEFAULT = re.compile(
+    r"\bdefaults?\b|\bif (?:i|you|we) (?:don'?t|do not|never) (?:give|set|specify|pass|provide|"
+    r"choose|say)\b|\bwhen (?:none|nothing|no \w+) is (?:given|set|specified)\b|"
+    r"\bunless (?:i|you) (?:give|set|specify)\b", re.IGNORECASE)
+_SAYS_DEFAULT = re.compile(r"\bdefault(?:s|ed)?\b", re.IGNORECASE)
+
+
+def asks_default(question: str) -> bool:
+    """The question asks what holds when nothing is given: a default."""
+    return bool(_ASKS_DEFAULT.search(question))
+
+
+def says_default(text: str) -> bool:
+    """The text states a default."""
+    return bool(_SAYS_DEFAULT.search(text))
