@@ -289,3 +289,36 @@ def test_hostile_document_is_shown_as_text(page, app: App, tmp_path: Path) -> No
         assert literal in (page.locator("#document .doc-text").text_content() or "")
     assert "<script>window.__pwned = 1</script>" in last_answer(page)
     assert "![tracker](http://evil.example/tracker.png)" in last_answer(page)
+
+
+OPTIONS_PAGE = """<html><head><title>git-gc(1)</title></head><body><h1>git-gc(1)</h1>
+<h2>OPTIONS</h2><dl>
+<dt>--aggressive</dt>
+<dd><p>Usually git gc runs very quickly while providing good disk space utilization and
+performance. This option will cause git gc to more aggressively optimize the repository at
+the expense of taking much more time.</p></dd>
+<dt>--prune=&lt;date&gt;</dt>
+<dd><p>Prune loose objects older than date (default is 2 weeks ago).</p></dd>
+</dl></body></html>
+"""
+
+
+def test_an_option_is_quoted_with_its_name_and_highlighted_whole(page, app: App,
+                                                                tmp_path: Path) -> None:
+    """A description quoted with the option above it (answer units): one quote over two
+    paragraphs, marked whole in Sources and in the document view."""
+    manual = tmp_path / "git-gc.html"
+    manual.write_text(OPTIONS_PAGE, encoding="utf-8")
+    page.set_input_files("#upload input[type=file]", [str(manual)])
+    page.locator("#upload-status").get_by_text("Index updated").wait_for(timeout=180_000)
+    ask(page, app, "Which git gc option optimizes the repository harder at the cost of time?", 0)
+    assert "--aggressive" in last_answer(page)
+    card = next(c for c in cards(page) if "uploads/git-gc.html" in c["loc"])
+    quote = card["quote"]
+    assert quote.startswith("--aggressive") and quote.endswith("taking much more time.")
+    assert "\n\n" in quote  # the option's line and its description: two paragraphs
+    source_card = page.locator("#sources .src").filter(has_text="git-gc.html").first
+    source_card.get_by_role("button", name="Show in document").click()
+    mark = page.locator("#document mark")
+    mark.first.wait_for(timeout=30_000)
+    assert "".join(m.text_content() or "" for m in mark.all()) == quote

@@ -48,6 +48,8 @@ def term_start(doc: Document, start: int) -> int:
         block = text[above:own].strip()
         if (not block or len(block) > MAX_TERM_CHARS or _SENTENCE_END.search(block)
                 or above in headings or above in skipped or "\n" in block
+                or " ".join(block.split()) == doc.title  # the title line is never quoted
+                or (above == 0 and doc.format in ("txt", "md"))  # a plain text's title line
                 or own - above > MAX_ADDED_CHARS):
             break
         begin, own, terms = above, above, terms + 1
