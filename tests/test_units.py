@@ -154,3 +154,29 @@ def test_default_end_runs_on_within_the_block_only(tmp_path: Path) -> None:
     wait = doc.text.index("Wait for the operation to complete.")
     end = wait + len("Wait for the operation to complete.")
     assert default_end(doc, end) == end  # its block states no default
+
+
+def test_the_term_line_is_the_short_answer_to_which_option(page, tmp_path: Path, embedder) -> None:
+    docs, doc = page
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    a.index()
+    answer = a.ask("Which git gc option optimizes the repository harder at the cost of time?")
+    sa = answer.short_answer
+    assert sa is not None and sa.text == "--aggressive"
+    assert doc.text[sa.start:sa.end] == "--aggressive" and sa.citation_n == answer.citations[0].n
+    # a question that names the option already is answered by its description, not its name
+    named = a.ask("What does the --aggressive option of git gc do?")
+    assert named.short_answer is None or named.short_answer.text != "--aggressive"
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("Which git stash option also stashes untracked files?", True),
+    ("How do I carry on rebasing?", True),
+    ("What setting logs slow statements?", True),
+    ("Who wrote the manual?", False),
+    ("When was the option added?", False),
+])
+def test_questions_that_ask_for_a_term(question: str, asks: bool) -> None:
+    from assistant.text.questions import asks_term
+
+    assert asks_term(question) is asks

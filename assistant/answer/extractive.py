@@ -17,9 +17,9 @@ from ..embed import Embedder
 from ..embed.sentences import Lookup, sentence_vectors
 from ..text.analyzer import Analyzer
 from ..text.passages import OVERLAP_WEIGHT, Sentence, candidate_sentences, make_citation
-from ..text.questions import answer_type, asks_default, says_default
+from ..text.questions import answer_type, asks_default, asks_term, says_default
 from ..text.roles import mentions, question_names
-from ..types import Answer, Citation, Document, Hit, Statement, rendered
+from ..types import Answer, Citation, Document, Hit, ShortAnswer, Statement, rendered
 from . import fitted
 from .short import holds_answer_type, short_answer
 from .units import default_end, tail_end, term_start
@@ -210,6 +210,7 @@ def extractive_answer(
             chosen.append(s)
     citations: list[Citation] = []
     said: list[Statement] = []  # verbatim quotes: verified by construction
+    term: ShortAnswer | None = None  # the term line a first quote was widened to
     merged = _merge_adjacent(chosen, hits, documents)
     # a question about a default whose first quote states none: that quote runs on to where
     # its description states it
@@ -223,11 +224,27 @@ def extractive_answer(
         start, end = term_start(doc, s.start), tail_end(doc, s.end)
         if wants_default and i == 0:
             end = default_end(doc, end)
+        if i == 0 and start < s.start:
+            term = _term_line(question, doc.text, start, n, analyzer)
         citations.append(make_citation(n, hit, doc, start, end, s.similarity))
         said.append(Statement(doc.text[start:end], (n,), True))
     return Answer(question=question, text=rendered(said), found=True,
                   citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
-                  short_answer=short_answer(question, citations, analyzer))
+                  short_answer=term or short_answer(question, citations, analyzer))
+
+
+def _term_line(question: str, text: str, start: int, n: int,
+               analyzer: Analyzer) -> ShortAnswer | None:
+    """The short answer to "which option ...?" / "how do I ...?" when the first quote opens
+    with term lines: its first line (`--aggressive`), unless the question names it already
+    (then the answer is in the description) or asks for a default."""
+    if not asks_term(question) or asks_default(question):
+        return None
+    line = text[start:text.find("\n", start)].strip() if "\n" in text[start:] else ""
+    words = set(analyzer.tokens(line))
+    if not line or (words and words <= set(analyzer.tokens(question))):
+        return None
+    return ShortAnswer(line, start, start + len(line), n)
 
 
 def _typed_instead(question: str, ranked: Sequence[Sentence],

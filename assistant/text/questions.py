@@ -141,3 +141,18 @@ def asks_default(question: str) -> bool:
 def says_default(text: str) -> bool:
     """The text states a default."""
     return bool(_SAYS_DEFAULT.search(text))
+
+
+# "Which option / setting / command ...?", "How do I ...?": in a manual the answer is a name
+# (an option, a setting, a command), the term line that heads a description.
+_ASKS_TERM = re.compile(
+    r"^\s*(?:(?:which|what)\b[^?]{0,60}?\b(?:option|flag|switch|setting|parameter|variable|"
+    r"command|function|macro|environment|directive|pragma|hook|keyword|specifier|argument|"
+    r"builtin|statement|clause|mode|type)s?\b|how (?:do|can|should) (?:i|you|we)\b)",
+    re.IGNORECASE)
+
+
+def asks_term(question: str) -> bool:
+    """The question asks for a name a manual puts on a line of its own: an option, a setting,
+    a command (or how to do something, which a command or an option does)."""
+    return bool(_ASKS_TERM.search(question))
