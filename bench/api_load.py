@@ -18,19 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from load import QUESTIONS, ROOT, _cpu, _free_port, percentile
+import load
+from load import QUESTIONS, _cpu, percentile
 
 KEY = "bench-key-" + os.urandom(6).hex()
 
@@ -159,33 +156,7 @@ def run(url: str, key: str, clients: int, questions: int, kind: str, stream: boo
 
 def start_app(work: Path) -> tuple[subprocess.Popen, str]:
     """`python app.py` on a fresh copy of docs_src/ with an API key (its index built first)."""
-    docs = work / "docs_src"
-    shutil.copytree(ROOT / "docs_src", docs)
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(ASSISTANT_HOST="127.0.0.1", ASSISTANT_PORT=str(port), ASSISTANT_DOCS_DIR=str(docs),
-               ASSISTANT_INDEX_DIR=str(work / "index"), ASSISTANT_API_KEYS=KEY,
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
-               TOKENIZERS_PARALLELISM="false", GRADIO_TEMP_DIR=str(work / "gradio-tmp"))
-    with (work / "app.log").open("wb") as log:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=work, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"app.py exited with {proc.returncode}; see {work / 'app.log'}")
-        try:
-            with urllib.request.urlopen(url + "v1/models", timeout=5):
-                pass
-        except urllib.error.HTTPError:
-            return proc, url  # 401: up, and guarded
-        except OSError:
-            time.sleep(0.3)
-            continue
-        return proc, url
-    proc.kill()
-    raise SystemExit("app.py did not answer within 600 s")
+    return load.start_app(work, extra={"ASSISTANT_API_KEYS": KEY}, probe="v1/models")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,14 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         result["load"] = round(os.getloadavg()[0], 1)
         result["cores"] = os.cpu_count()
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if work is not None:
-            shutil.rmtree(work, ignore_errors=True)
+        load.stop_app(proc, work)
     r = result
     print(f"{r['clients']} clients x {args.questions} ({r['client']}, "
           f"{'streamed' if r['stream'] else 'not streamed'}): {r['requests']} requests, "

@@ -212,8 +212,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_app(work: Path, threads: int = 1) -> tuple[subprocess.Popen, str]:
-    """`python app.py` on a fresh copy of docs_src/ (it builds its index first)."""
+def start_app(work: Path, threads: int = 1, extra: dict[str, str] | None = None,
+              probe: str = "") -> tuple[subprocess.Popen, str]:
+    """`python app.py` on a fresh copy of docs_src/ (it builds its index first), with `extra`
+    ASSISTANT_* variables; up when URL + `probe` answers (an HTTP error counts: guarded)."""
     docs = work / "docs_src"
     shutil.copytree(ROOT / "docs_src", docs)
     port = _free_port()
@@ -221,17 +223,18 @@ def start_app(work: Path, threads: int = 1) -> tuple[subprocess.Popen, str]:
     env.update(ASSISTANT_HOST="127.0.0.1", ASSISTANT_PORT=str(port), ASSISTANT_DOCS_DIR=str(docs),
                ASSISTANT_INDEX_DIR=str(work / "index"), ASSISTANT_TORCH_THREADS=str(threads),
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
-               TOKENIZERS_PARALLELISM="false", GRADIO_TEMP_DIR=str(work / "gradio-tmp"))
-    log = (work / "app.log").open("wb")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=work, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+               TOKENIZERS_PARALLELISM="false", GRADIO_TEMP_DIR=str(work / "gradio-tmp"),
+               **(extra or {}))
+    with (work / "app.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=work, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"app.py exited with {proc.returncode}; see {work / 'app.log'}")
         try:
-            with urllib.request.urlopen(url, timeout=5):
+            with urllib.request.urlopen(url + probe, timeout=5):
                 return proc, url
         except urllib.error.HTTPError:
             return proc, url
@@ -239,6 +242,18 @@ def start_app(work: Path, threads: int = 1) -> tuple[subprocess.Popen, str]:
             time.sleep(0.3)
     proc.kill()
     raise SystemExit("app.py did not answer within 600 s")
+
+
+def stop_app(proc: subprocess.Popen | None, work: Path | None) -> None:
+    """Stop the app and remove its folder."""
+    if proc is not None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    if work is not None:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _cpu(proc: subprocess.Popen | None) -> tuple[float, float]:
@@ -282,14 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                "client_cpu_ms_per_request": round(1000 * (cpu1[1] - cpu0[1]) / asked, 1),
                "load": os.getloadavg()[0]}
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if work is not None:
-            shutil.rmtree(work, ignore_errors=True)
+        stop_app(proc, work)
     print(result.summary())
     print("CPU per request: server {server_cpu_ms_per_request} ms (when this bench started it), "
           "clients {client_cpu_ms_per_request} ms; load average {load:.1f}".format(**cpu))

@@ -49,6 +49,15 @@ def page(tmp_path_factory):
     return docs, load_document(docs / "git-gc.html", docs)
 
 
+@pytest.fixture(scope="module")
+def indexed(page, tmp_path_factory, embedder):
+    """The page indexed once, for the tests that ask it."""
+    docs, _ = page
+    a = make_assistant(tmp_path_factory.mktemp("units-index"), embedder, docs)
+    a.index()
+    return a
+
+
 def _at(doc, sentence: str) -> int:
     return doc.text.index(sentence)
 
@@ -95,11 +104,8 @@ def test_a_sentence_ending_open_takes_the_command_after_it(page) -> None:
     ("Which git gc option optimizes the repository harder at the cost of time?", "--aggressive"),
     ("How do I carry on rebasing after resolving a conflict?", "git rebase --continue"),
 ])
-def test_the_answer_states_the_term_with_exact_quotes(page, tmp_path: Path, embedder, question,
-                                                     fact) -> None:
-    docs, _ = page
-    a = make_assistant(tmp_path / "index", embedder, docs)
-    a.index()
+def test_the_answer_states_the_term_with_exact_quotes(indexed, question, fact) -> None:
+    a = indexed
     answer = a.ask(question)
     assert answer.found and fact in answer.text, answer.text
     assert any(fact in c.quote for c in answer.citations)
@@ -156,10 +162,9 @@ def test_default_end_runs_on_within_the_block_only(tmp_path: Path) -> None:
     assert default_end(doc, end) == end  # its block states no default
 
 
-def test_the_term_line_is_the_short_answer_to_which_option(page, tmp_path: Path, embedder) -> None:
-    docs, doc = page
-    a = make_assistant(tmp_path / "index", embedder, docs)
-    a.index()
+def test_the_term_line_is_the_short_answer_to_which_option(page, indexed) -> None:
+    _, doc = page
+    a = indexed
     answer = a.ask("Which git gc option optimizes the repository harder at the cost of time?")
     sa = answer.short_answer
     assert sa is not None and sa.text == "--aggressive"

@@ -240,7 +240,8 @@ def _term_line(question: str, text: str, start: int, n: int,
     (then the answer is in the description) or asks for a default."""
     if not asks_term(question) or asks_default(question):
         return None
-    line = text[start:text.find("\n", start)].strip() if "\n" in text[start:] else ""
+    nl = text.find("\n", start)
+    line = text[start:nl].strip() if nl >= 0 else ""
     words = set(analyzer.tokens(line))
     if not line or (words and words <= set(analyzer.tokens(question))):
         return None

@@ -105,19 +105,6 @@ def destination(docs_dir: Path, name: str, taken: set[Path] | None = None) -> Pa
     return dest
 
 
-def write(dest: Path, data: bytes) -> None:
-    """Write atomically, so that an indexer never reads half a file."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @dataclass(frozen=True)
 class Staged:
     """An upload checked and parsed (once), waiting for its turn to be indexed."""

@@ -197,18 +197,6 @@ class Parser:
             return None, result, False
         return worker, result, False
 
-    def close(self) -> None:
-        """Stop the workers (idle ones; a worker busy in another thread is stopped by it)."""
-        while True:
-            try:
-                worker = self._idle.get_nowait()
-            except queue.Empty:
-                break
-            if worker is not None:
-                worker.stop()
-        for _ in range(WORKERS):
-            self._idle.put(None)
-
 
 _SHARED: dict[tuple[float, int, Limits], Parser] = {}
 _SHARED_LOCK = threading.Lock()

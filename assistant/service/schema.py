@@ -25,8 +25,9 @@ class SpanFields(TypedDict):
     locator: str
 
 
-class CitationFields(TypedDict):
-    """A numbered citation: the passage it comes from, its exact quote and its reference."""
+class CitationFields(SpanFields):
+    """A numbered citation: the passage it comes from, its exact quote (the first span's
+    fields) and its reference."""
 
     n: int
     id: str  # "DOC_ID:CHUNK_ID", what fetch and cite take
@@ -34,15 +35,6 @@ class CitationFields(TypedDict):
     doc_id: str
     title: str
     path: str  # the file as the index names it, never the server's absolute path
-    quote: str
-    start: int
-    end: int
-    line_start: int | None
-    line_end: int | None
-    page_start: int | None
-    page_end: int | None
-    heading_path: list[str]
-    locator: str
     spans: list[SpanFields]
     content_hash: str | None  # sha256 of the file's bytes
     score: float
