@@ -123,6 +123,25 @@ class Settings(BaseModel):
     # file of keys, one a line, read again when it changes. Never shown in messages or logs.
     api_keys: SecretStr | None = None
     api_queue: int = Field(32, ge=0)  # API requests that may wait for a worker; more get 429
+    # A team's server (docs/TEAMS.md). The collections' TOML file; none: one collection,
+    # "default" (docs_dir, index_dir), unless `assistant collection add` declared some.
+    config: Path | None = None
+    team_db: Path | None = None  # users, grants, sessions, history, audit; None: INDEX/team.sqlite
+    session_hours: float = Field(12.0, gt=0)  # a login lasts this long
+    # Failed logins allowed per account and per address in 15 minutes; more are refused.
+    login_attempts: int = Field(5, ge=1)
+    public_url: str | None = None  # how browsers reach the server (https://...): OIDC's redirect
+    oidc_issuer: str | None = None  # OpenID Connect provider (its /.well-known/openid-configuration)
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_groups_claim: str = "groups"  # the ID token / userinfo claim that lists the groups
+    oidc_name_claim: str = "preferred_username"  # the claim that names the user (else "sub")
+    # Addresses of reverse proxies whose `proxy_user_header` names the signed-in user
+    # ("10.0.0.5,10.0.0.6"); the header is ignored from every other address.
+    trusted_proxies: str | None = None
+    proxy_user_header: str = "X-Forwarded-User"
+    proxy_groups_header: str = "X-Forwarded-Groups"  # comma-separated, optional
+    audit_days: int = Field(365, ge=0)  # how long audit events are kept; 0: for ever
     max_upload_mb: int = Field(50, ge=1)  # per file
     max_upload_files: int = Field(20, ge=1)  # files in one upload request
     max_upload_total_mb: int = Field(200, ge=1)  # all files of one upload request together
@@ -195,6 +214,10 @@ class Settings(BaseModel):
             raise AssistantError("ASSISTANT_AUTH must look like user:password")
         if self.api_keys is not None:
             _check_keys(self.api_keys.get_secret_value())
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise AssistantError("ASSISTANT_OIDC_ISSUER needs ASSISTANT_OIDC_CLIENT_ID and "
+                                 "ASSISTANT_OIDC_CLIENT_SECRET (from the provider's client "
+                                 "registration)")
         return self
 
     def worker_count(self) -> int:

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .cite.styles import ANSWER_STYLES
-from .config import BACKENDS, FLAGS, GENERATORS, MODES, Settings
-from .errors import AssistantError
+from ..cite.styles import ANSWER_STYLES
+from ..config import BACKENDS, FLAGS, GENERATORS, MODES, Settings
+from ..errors import AssistantError
+from . import team
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -48,6 +49,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-tokens", type=int, default=None, help="target chunk size in tokens")
     p.add_argument("--chunk-overlap", type=int, default=None, help="overlap between chunks in tokens")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--collection", default=None, metavar="NAME",
+                   help="index this collection only (docs/TEAMS.md); default: every collection "
+                        "the server has (without any declared: the documents folder)")
     p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                    help="parse, chunk and embed on a Ray cluster (pip install 'assistant[ray]'): "
                         "its address (host:6379), or none to start one on this machine")
@@ -81,6 +85,7 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
 
     _eval_parser(sub)
+    team.add_parsers(sub)
     return ap
 
 
@@ -143,7 +148,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from .pipeline import Assistant
+    from ..pipeline import Assistant
 
     bar: tqdm | None = None
 
@@ -157,14 +162,48 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             bar.n = done
             bar.refresh()
 
-    assistant = Assistant(settings)
-    report = assistant.index(settings.docs_dir, rebuild=args.rebuild, progress=progress,
-                             ray=args.ray)
-    if bar is not None:
-        bar.close()
+    collections = _collections(args, settings)
+    if collections is None:
+        targets = [("", Assistant(settings))]
+    else:
+        targets = [(name, collections.assistant(name)) for name in
+                   ([args.collection] if args.collection else collections.names())]
+    for name, assistant in targets:
+        if name:
+            print(f"collection {name}: {assistant.settings.docs_dir}", file=sys.stderr)
+        bar = None
+        report = assistant.index(assistant.settings.docs_dir, rebuild=args.rebuild,
+                                 progress=progress, ray=args.ray)
+        if bar is not None:
+            bar.close()
+        _report(args, assistant, report, name)
+    return 0
+
+
+def _collections(args: argparse.Namespace, settings: Settings) -> Any:
+    """The server's declared collections, or None for the one documents folder of old."""
+    from ..team import Team
+
+    if args.collection is None and not settings.config and \
+            not (Path(settings.team_db or settings.index_dir / "team.sqlite")).exists():
+        return None  # no team database, no config file: nothing is declared
+    collections = Team(settings).collections
+    declared = collections.names() != ["default"] or args.collection == "default"
+    if not declared and args.collection is None:
+        return None
+    if args.docs is not None:
+        raise AssistantError("--docs does not go with collections: each has its own folder "
+                             "(`assistant collection list`)")
+    if args.collection is not None:
+        collections.get(args.collection)
+    return collections
+
+
+def _report(args: argparse.Namespace, assistant: Any, report: Any, name: str) -> None:
     merged = assistant.indexer.optimize() if args.optimize else 0
     if args.json:
         print(json.dumps({
+            **({"collection": name} if name else {}),
             "added": report.added, "updated": report.updated, "removed": report.removed,
             "unchanged": report.unchanged, "documents": report.documents, "chunks": report.chunks,
             "embedded": report.embedded, "seconds": round(report.seconds, 3),
@@ -181,14 +220,13 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             print(f"skipped {s.source}: {s.reason}")
         for note in report.notes:
             print(f"note: {note}")
-    return 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from .cite.references import cited_items, render
-    from .cite.text import answer_text
-    from .pipeline import Assistant
-    from .types import marker
+    from ..cite.references import cited_items, render
+    from ..cite.text import answer_text
+    from ..pipeline import Assistant
+    from ..types import marker
 
     answerer = Assistant(settings).answerer
     if args.json or settings.generator == "extractive":
@@ -232,7 +270,7 @@ def _stream(answers: Any) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from .web.page import serve
+    from ..web.page import serve
 
     serve(settings)
     return 0
@@ -240,10 +278,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
     """MCP over stdin/stdout: nothing but the protocol may reach stdout (logs go to stderr)."""
-    from .pipeline import Assistant
-    from .service.library import Library
-    from .service.pool import Pool
-    from .service.tools import server
+    from ..pipeline import Assistant
+    from ..service.library import Library
+    from ..service.pool import Pool
+    from ..service.tools import server
 
     assistant = Assistant(settings)
     if not assistant.answerer.has_index():
@@ -256,10 +294,10 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from .eval.data import load_beir, load_squad
-    from .eval.dialog import run_dialogs
-    from .eval.docs import misses_text, run_docs
-    from .eval.runners import run_beir, run_squad
+    from ..eval.data import load_beir, load_squad
+    from ..eval.dialog import run_dialogs
+    from ..eval.docs import misses_text, run_docs
+    from ..eval.runners import run_beir, run_squad
 
     bars: dict[str, tqdm] = {}
 
@@ -315,7 +353,7 @@ def _print_docs(report: dict[str, Any], misses: list[str]) -> None:
 
 
 COMMANDS = {"index": cmd_index, "ask": cmd_ask, "serve": cmd_serve, "mcp": cmd_mcp,
-            "eval": cmd_eval}
+            "eval": cmd_eval, **dict.fromkeys(team.TEAM_COMMANDS, team.run)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
