@@ -6,8 +6,8 @@
     GET  /v1/documents[/{id}]      the collection's documents; one document or passage
     *    /mcp                      MCP over streamable HTTP (tools.py)
 
-`app_kwargs` gives Gradio's `launch(app_kwargs=...)` these routes (they come before Gradio's
-own) and the lifespan that runs the MCP session manager. Every route asks keys.Keys first;
+`Api.routes()` are added to the server (web/server.py) before the chat is mounted, and
+`Api.lifespan` runs the MCP session manager. Every route asks keys.Keys first;
 errors have OpenAI's shape. Starlette and the MCP SDK are imported when the routes are made,
 so importing this module costs nothing at start-up.
 """
@@ -219,8 +219,3 @@ class Api:
         async with self._mcp_manager.run():
             yield
 
-
-def app_kwargs(assistant: Assistant) -> dict[str, Any]:
-    """What Gradio's launch(app_kwargs=...) needs to serve the API beside the chat."""
-    api = Api(assistant)
-    return {"routes": api.routes(), "lifespan": api.lifespan}

@@ -51,6 +51,21 @@ class Audit:
                 db.execute("DELETE FROM audit WHERE at < ?", (now - self.keep_days * 86400,))
                 self._pruned = now
 
+    def asked(self, user: str | None, collection: str | None, question: str, answer: Any,
+              documents: Any, via: str) -> None:
+        """A question and what its answer cited: each document with its content hash then.
+
+        `answer` is a types.Answer; `documents` maps doc_id -> Document (the index generation
+        the answer was read from), so the hash is the one of the version quoted.
+        """
+        cited = []
+        for c in answer.citations:
+            doc = documents.get(c.chunk.doc_id) if hasattr(documents, "get") else None
+            cited.append({"n": c.n, "doc_id": c.chunk.doc_id, "source": c.chunk.source,
+                          "start": c.start, "end": c.end,
+                          "content_hash": getattr(doc, "content_hash", None)})
+        self.record(user, "ask", collection, question=question, via=via, cited=cited)
+
     def events(self, since: float | None = None, user: str | None = None,
                action: str | None = None) -> list[Event]:
         where, args = [], []

@@ -18,7 +18,6 @@ from ..cite.styles import DEFAULT, UI_STYLES
 from ..config import GENERATORS, Settings
 from ..ingest import SUPPORTED
 from ..pipeline import Assistant
-from ..service.api import app_kwargs
 from . import view
 from .guard import SameOrigin, UploadLimit
 
@@ -203,52 +202,67 @@ def build(assistant: Assistant) -> Any:
 
 
 def launch_kwargs(settings: Settings) -> dict[str, Any]:
-    """How the page is served: local fonts and CSS only, size limits, optional login, guards."""
+    """How the page is served (gr.mount_gradio_app's arguments): local fonts and CSS only,
+    size limits, and the guards (ASGI middleware of the whole server, server.py)."""
     from starlette.middleware import Middleware
 
-    auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
-    # Our middleware runs inside Gradio's CORS layer, before any route: a request from another
-    # origin is refused (403) before anything is done, an oversized upload before it is read.
+    # Our middleware runs before any route: a request from another origin is refused (403)
+    # before anything is done, an oversized upload before it is read.
     guards = [Middleware(SameOrigin),
               Middleware(UploadLimit, total_mb=settings.max_upload_total_mb,
                          max_files=settings.max_upload_files)]
     # show_error: the page shows what went wrong; messages.py keeps server paths out of it.
-    return dict(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
-                show_error=True, css=view.CSS,
-                max_file_size=f"{settings.max_upload_mb}mb", ssr_mode=False, pwa=False,
-                mcp_server=False, run_history=False, footer_links=["api"],
-                app_kwargs={"middleware": guards})
+    return dict(server_name=settings.host, server_port=settings.port, show_error=True,
+                css=view.CSS, max_file_size=f"{settings.max_upload_mb}mb", ssr_mode=False,
+                pwa=False, mcp_server=False, run_history=False, footer_links=["api"],
+                middleware=guards)
 
 
 def serve(settings: Settings) -> None:
-    """Load (or first build, with progress) the index, then serve the chat."""
+    """Load (or first build, with progress) each collection's index, then serve the chat."""
     _offline()
-    from tqdm import tqdm
+    import uvicorn
 
-    assistant = Assistant(settings)
-    if not assistant.answerer.has_index():
-        log.warning("no index in %s yet: building it from %s", settings.index_dir,
-                    settings.docs_dir)
-        with tqdm(desc="indexing (first start)", unit="chunk", file=sys.stderr) as bar:
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.n = done
-                bar.refresh()
+    from ..service.api import Api
+    from ..team import Team
+    from .server import app, check_exposure
 
-            report = assistant.index(settings.docs_dir, progress=progress)
-        log.warning("index built: %s (%d chunks)", report.summary(), report.chunks)
-        for s in report.skipped:
-            log.warning("skipped %s: %s", s.source, s.reason)
-    for message in assistant.indexer.clear_interrupted_uploads():
-        log.warning("%s", message)
-    # Load the index and the model once at start-up, not on the first question, while this
+    team = Team(settings)
+    check_exposure(team)
+    assistants = [team.collections.assistant(name) for name in team.collections.names()]
+    for assistant in assistants:
+        _first_build(assistant)
+        for message in assistant.indexer.clear_interrupted_uploads():
+            log.warning("%s", message)
+    # Load the indexes and the model once at start-up, not on the first question, while this
     # thread imports Gradio: the two overlap (`python app.py` serves in about 3 s).
     with ThreadPoolExecutor(1) as pool:
-        loading = pool.submit(assistant.answerer.retriever)
+        loading = pool.submit(lambda: [a.answerer.retriever() for a in assistants])
         import gradio  # noqa: F401
 
         loading.result()  # a damaged or mismatched index stops here, with its message
     # The OpenAI-compatible API and MCP (service/api.py) are served beside the chat.
-    kwargs = launch_kwargs(settings)
-    kwargs["app_kwargs"] = {**kwargs["app_kwargs"], **app_kwargs(assistant)}  # guards + API
-    build(assistant).launch(**kwargs)
+    served = app(team, build(assistants[0]), launch_kwargs(settings), Api(assistants[0]))
+    log.warning("serving on http://%s:%d", settings.host, settings.port)
+    uvicorn.run(served, host=settings.host, port=settings.port, log_level="warning",
+                timeout_graceful_shutdown=5)
+
+
+def _first_build(assistant: Assistant) -> None:
+    """Build an index that does not exist yet, with a progress bar."""
+    from tqdm import tqdm
+
+    s = assistant.settings
+    if assistant.answerer.has_index():
+        return
+    log.warning("no index in %s yet: building it from %s", s.index_dir, s.docs_dir)
+    with tqdm(desc="indexing (first start)", unit="chunk", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        report = assistant.index(s.docs_dir, progress=progress)
+    log.warning("index built: %s (%d chunks)", report.summary(), report.chunks)
+    for skipped in report.skipped:
+        log.warning("skipped %s: %s", skipped.source, skipped.reason)
