@@ -16,8 +16,10 @@ import gradio as gr
 import pytest
 from conftest import make_assistant
 
+from assistant.team import Team
 from assistant.web.controller import Chat, Page
 from assistant.web.downloads import Exports
+from assistant.web.shelf import Shelf
 
 MILL = "The old mill on the river Wensum ground wheat for the village until 1952.\n"
 BELL = "The bell foundry in Whitechapel cast the great bell of Westminster in 1858.\n"
@@ -30,6 +32,18 @@ class Request:
     """What Gradio passes as gr.Request, as far as the controller reads it."""
 
     session_hash: str
+
+
+def team_of(a) -> Team:
+    """An open team (no login: the local user) whose one collection is `a`."""
+    team = Team(a.settings)
+    team.collections.put("default", a)
+    return team
+
+
+def state(turns: list) -> dict:
+    """A conversation as the page keeps it (unsealed here: no Seal is given)."""
+    return {"v": 2, "user": "local", "collection": "default", "id": None, "turns": turns}
 
 
 def page() -> Page:
@@ -70,7 +84,7 @@ def test_a_replaced_retriever_is_freed(corpus) -> None:
 def test_exports_are_made_when_asked_in_one_folder_per_session(corpus) -> None:
     a, _ = corpus
     exports = Exports(keep=2)
-    chat, p = Chat(a, page(), exports), page()
+    chat, p = Chat(team_of(a), page(), exports), page()
     tab, other, third = Request("tab-1"), Request("tab-2"), Request("tab-3")
     with pytest.raises(gr.Error, match="nothing to export"):
         chat.export_markdown([], "apa", tab)  # type: ignore[arg-type]
@@ -97,8 +111,8 @@ def test_exports_are_made_when_asked_in_one_folder_per_session(corpus) -> None:
     first = Path(chat.export_word(turns, "apa", tab)[p.download])  # type: ignore[arg-type]
     chat.export_word(turns, "apa", third)  # type: ignore[arg-type]  # over keep: the oldest goes
     assert len(list(exports.root.iterdir())) == 2 and first.exists() and not second.exists()
-    cleared = chat.clear(third)  # type: ignore[arg-type]
-    assert cleared[p.conv] == [] and cleared[p.word_file]["interactive"] is False
+    cleared = chat.clear(None, None, third)  # type: ignore[arg-type]
+    assert cleared[p.conv]["turns"] == [] and cleared[p.word_file]["interactive"] is False
     assert len(list(exports.root.iterdir())) == 1
     exports.close()
     assert not exports.root.exists()
@@ -107,7 +121,7 @@ def test_exports_are_made_when_asked_in_one_folder_per_session(corpus) -> None:
 def test_the_page_reads_the_generation_it_answered_from(corpus) -> None:
     """A commit between the answer and its record must not shift the record's context."""
     a, docs = corpus
-    chat, p = Chat(a, page()), page()
+    chat, p = Chat(team_of(a), page()), page()
     updates = chat.respond(QUESTIONS[1], [], None, "extractive", "apa")
     next(updates)  # "Searching ..."
     streamed = next(updates)  # the answer has been given from the generation it read
@@ -116,25 +130,26 @@ def test_the_page_reads_the_generation_it_answered_from(corpus) -> None:
                                    + BELL, encoding="utf-8")
     a.index()
     *_, last = updates
-    cite = last[p.conv][-1]["citations"][0]
+    cite = last[p.conv]["turns"][-1]["citations"][0]
     assert cite["before"] + cite["quote"] + cite["after"] in BELL
     assert cite["quote"] == BELL[cite["start"]:cite["end"]]
 
 
 def test_handlers_return_only_what_they_change(corpus) -> None:
     a, _ = corpus
-    chat, p = Chat(a, page()), page()
+    chat, p = Chat(team_of(a), page()), page()
     empty = list(chat.respond("  ", [], None, "extractive", "apa"))
-    assert empty == [{p.box: "  ", p.conv: [], p.status: chat_prompt()}]
+    assert empty == [{p.box: "  ", p.conv: state([]), p.status: chat_prompt()}]
     turns = ask(chat, QUESTIONS[1], [])[p.conv]
     shown = chat.show_document(turns, gr.EventData(None, {"turn": 0, "n": 1}))
     assert set(shown) == {p.document} and "<mark id='cited'>" in shown[p.document]
     assert chat.show_document(turns, gr.EventData(None, {"turn": 5, "n": 1})) == {}
     assert chat.show_document(turns, gr.EventData(None, {})) == {}
-    assert set(chat.load_reference(None)) == set(p.ref_fields)
+    assert set(Shelf(chat).load_reference(None)) == set(p.ref_fields)
     restored = chat.restore(turns, "harvard")
     assert set(restored) == {p.chat, p.conv, p.shown, p.sources, p.only, p.ref_doc, p.export,
-                             p.refs_file, p.word_file}
+                             p.refs_file, p.word_file, p.collection, p.who, p.files,
+                             p.ref_save, p.history}
     assert "data-turn='0'" in restored[p.sources]
     assert restored[p.conv] == turns and restored[p.shown] == 0
 
@@ -143,7 +158,7 @@ def test_the_style_applies_to_the_turn_shown_and_a_crafted_conversation_is_dropp
     """Which turn's sources are shown is state of the page, not read back from its HTML; what a
     browser sends back as the conversation is checked, not trusted."""
     a, _ = corpus
-    chat, p = Chat(a, page()), page()
+    chat, p = Chat(team_of(a), page()), page()
     first = ask(chat, QUESTIONS[0], [])
     assert first[p.shown] == 0
     second = ask(chat, QUESTIONS[1], first[p.conv])
@@ -154,13 +169,16 @@ def test_the_style_applies_to_the_turn_shown_and_a_crafted_conversation_is_dropp
     assert "data-turn='0'" in chat.restyle(two, "bibtex", picked[p.shown])[p.sources]
     assert "data-turn='1'" in chat.restyle(two, "bibtex", None)[p.sources]  # none: the last
     assert "@" in chat.restyle(two, "bibtex", 0)[p.sources]  # the BibTeX reference is copied
+    two = two["turns"]
     cite = two[0]["citations"][0]
     for bad in ({**cite, "n": "<b>1</b>"}, {**cite, "start": -5}, {**cite, "quote": 7}):
-        crafted = [{**two[0], "citations": [bad]}, two[1]]
-        assert chat.restore(crafted, "apa")[p.conv] == []
+        crafted = state([{**two[0], "citations": [bad]}, two[1]])
+        assert chat.restore(crafted, "apa")[p.conv]["turns"] == []
         assert chat.restyle(crafted, "apa", 0) == {}
-    lying = [{**two[0], "sentences": [{"text": "x", "cited": [9], "verified": True}]}]
-    assert chat.restore(lying, "apa")[p.conv] == []
+    lying = state([{**two[0], "sentences": [{"text": "x", "cited": [9], "verified": True}]}])
+    assert chat.restore(lying, "apa")[p.conv]["turns"] == []
+    stranger = {**state(two), "user": "someone else"}  # sealed for another user: not shown
+    assert chat.restore(stranger, "apa")[p.conv]["turns"] == []
 
 
 def chat_prompt() -> str:
@@ -195,8 +213,9 @@ def test_a_crafted_citation_is_refused_or_bounded(tmp_path: Path, embedder) -> N
     (docs / "ledger.pdf").write_bytes(_ledger_pdf(12))
     a = make_assistant(tmp_path / "index", embedder, docs)
     a.index()
-    chat, p = Chat(a, page()), page()
-    turns = ask(chat, "How many barrels of herring were landed by boat number 5?", [])[p.conv]
+    chat, p = Chat(team_of(a), page()), page()
+    turns = ask(chat, "How many barrels of herring were landed by boat number 5?",
+                [])[p.conv]["turns"]
     cite = turns[0]["citations"][0]
     doc = a.answerer.document(cite["doc_id"])
     assert doc is not None and len(doc.page_starts) == 12
@@ -206,7 +225,7 @@ def test_a_crafted_citation_is_refused_or_bounded(tmp_path: Path, embedder) -> N
         crafted = {**cite, **{k: v for k, v in spans[0].items() if k in cite}, "spans": spans}
         others = [c for c in turns[0]["citations"] if c["n"] != cite["n"]]
         conversation = [{**turns[0], "citations": [crafted, *others]}]
-        return chat.show_document(conversation, gr.EventData(None, {"turn": 0, "n": cite["n"]}))[
+        return chat.show_document(state(conversation), gr.EventData(None, {"turn": 0, "n": cite["n"]}))[
             p.document]
 
     assert "<figure" in shown() and "has changed" not in shown()  # the real one
@@ -220,7 +239,7 @@ def test_a_crafted_citation_is_refused_or_bounded(tmp_path: Path, embedder) -> N
     # Numbers out of range, twice the same number: the conversation is dropped.
     for bad in ([{**cite, "n": 0}], [{**cite, "n": 101}], [cite, {**cite}]):
         crafted = [{**turns[0], "citations": bad, "sentences": [], "short_answer": None}]
-        assert chat.restore(crafted, "apa")[p.conv] == []
+        assert chat.restore(state(crafted), "apa")[p.conv]["turns"] == []
 
     # Every text of a record, hostile: the Sources panel holds only its own tags and attributes.
     evil = "'\"><script>alert(1)</script><img src=x onerror=alert(2)>${x}"
@@ -231,9 +250,9 @@ def test_a_crafted_citation_is_refused_or_bounded(tmp_path: Path, embedder) -> N
         "csl": {"id": cite["csl"]["id"], "type": evil, "title": evil, "container-title": evil,
                 "URL": evil, "author": [{"literal": evil}]},
         "spans": [{**cite["spans"][0], "before": evil, "after": evil, "locator": evil}]}]}
-    assert chat.restyle([{**hostile, "citations": [{**hostile["citations"][0], "csl": {
-        "title": "no id"}}]}], "apa", 0) == {}  # a reference without its id: dropped
-    markup = chat.restyle([hostile], "apa", 0)[p.sources]
+    assert chat.restyle(state([{**hostile, "citations": [{**hostile["citations"][0], "csl": {
+        "title": "no id"}}]}]), "apa", 0) == {}  # a reference without its id: dropped
+    markup = chat.restyle(state([hostile]), "apa", 0)[p.sources]
 
     class Tags(HTMLParser):
         found: set[str] = set()

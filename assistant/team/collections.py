@@ -139,6 +139,12 @@ class Collections:
             raise TeamError(f"no collection {name!r}; this server has: "
                             f"{', '.join(self.by_name)}") from None
 
+    def put(self, name: str, assistant: Assistant) -> None:
+        """Serve collection `name` with an Assistant already made (its own embedder)."""
+        self.get(name)
+        with self._lock:
+            self._assistants[name] = assistant
+
     def assistant(self, name: str) -> Assistant:
         """The Assistant over collection `name`; the first one made is shared by all."""
         c = self.get(name)

@@ -6,8 +6,10 @@ Files are made when asked for, into one folder per browser session; no Gradio he
 from __future__ import annotations
 
 import hashlib
+import secrets
 import shutil
 import tempfile
+import threading
 import time
 import weakref
 from collections.abc import Sequence
@@ -36,20 +38,32 @@ class Exports:
     def __init__(self, keep: int = 32) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
         self.keep = keep
+        # Each file's name ends in a random mark; the mark says whose it is. Gradio serves the
+        # copy it makes under the same name, and server.FileGate lets only the owner fetch it.
+        self._owners: dict[str, str] = {}
+        self._lock = threading.Lock()
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, True)
 
     def _folder(self, session: str) -> Path:
         return self.root / hashlib.sha256(session.encode("utf-8")).hexdigest()[:16]
 
     def write(self, session: str, kind: str, turns: Sequence[Turn],
-              style: str) -> str | None:
-        """The conversation as `kind` (KINDS) in `style`, in the session's folder made anew."""
+              style: str, owner: str = "") -> str | None:
+        """The conversation as `kind` (KINDS) in `style`, in the session's folder made anew;
+        only `owner` may download it (owner_of)."""
         folder = self._folder(session)
         shutil.rmtree(folder, ignore_errors=True)
         if not turns:
             return None
         folder.mkdir(parents=True)
-        stamp, when = time.strftime("%Y%m%d-%H%M%S"), time.strftime("%Y-%m-%d %H:%M")
+        mark = secrets.token_hex(6)
+        with self._lock:
+            if len(self._owners) > 64 * self.keep:  # bounded: the oldest marks go
+                for old in list(self._owners)[: 32 * self.keep]:
+                    del self._owners[old]
+            self._owners[mark] = owner
+        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{mark}"
+        when = time.strftime("%Y-%m-%d %H:%M")
         if kind == "markdown":
             path = folder / f"conversation-{stamp}.md"
             path.write_text(export_markdown(turns, when), encoding="utf-8")
@@ -65,6 +79,13 @@ class Exports:
         for f in older[self.keep - 1:]:
             shutil.rmtree(f, ignore_errors=True)
         return str(path)
+
+    def owner_of(self, name: str) -> str | None:
+        """Whose export a file called `name` is (None: not an export of this server)."""
+        stem = name.rsplit(".", 1)[0]
+        mark = stem.rsplit("-", 1)[-1]
+        with self._lock:
+            return self._owners.get(mark)
 
     def drop(self, session: str) -> None:
         shutil.rmtree(self._folder(session), ignore_errors=True)

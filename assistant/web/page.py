@@ -18,8 +18,12 @@ from ..cite.styles import DEFAULT, UI_STYLES
 from ..config import GENERATORS, Settings
 from ..ingest import SUPPORTED
 from ..pipeline import Assistant
+from ..service.api import Api
+from ..team import Team
 from . import view
+from .downloads import Exports
 from .guard import SameOrigin, UploadLimit
+from .server import app, check_exposure
 
 log = logging.getLogger(__name__)
 
@@ -88,28 +92,35 @@ def browser_secret(index_dir: Path) -> str:
     return key
 
 
-def build(assistant: Assistant) -> Any:
-    """The chat page (a gr.Blocks) over a loaded assistant."""
+def build(team: Team, exports: Exports | None = None) -> Any:
+    """The chat page (a gr.Blocks) over a team's collections (their indexes loaded)."""
     _offline()
     import gradio as gr
 
     from .controller import DOC_HINT, Chat, Page  # needs gradio
     from .sealed import PUBLIC_SECRET, Seal
+    from .shelf import Shelf
 
-    settings = assistant.settings
+    settings = team.settings
     # Survives reloads: the conversation is kept in the browser's localStorage, sealed with a
     # key that stays on the server (sealed.py); the page's config never holds it.
     secret = browser_secret(Path(settings.index_dir))
-    choices = [(f"{title} ({source})", doc_id) for doc_id, title, source in assistant.answerer.listing()]
 
+    # The page's config is the same for everyone: it names no collection and no document;
+    # each visitor's own are filled in when the page loads (Chat.restore).
     # Gradio keeps a copy of every file it serves: those older than an hour go, hourly.
     with gr.Blocks(title="assistant \u2014 ask your documents", delete_cache=(3600, 3600)) as demo:
         conv = gr.BrowserState([], storage_key="assistant-conversation", secret=PUBLIC_SECRET)
         # The turn whose sources are shown. A hidden field, not gr.State: a State makes Gradio
         # hold a heartbeat connection open for the whole visit (to free it on leaving).
         shown = gr.Number(-1, visible=False, precision=0)
-        gr.Markdown("## Ask your documents\nEvery answer quotes your files word for word; "
-                    "each [n] is listed under **Sources** with where it is, ready to copy.")
+        with gr.Row(equal_height=True):
+            gr.Markdown("## Ask your documents\nEvery answer quotes your files word for word; "
+                        "each [n] is listed under **Sources** with where it is, ready to copy.")
+            with gr.Column(scale=0, min_width=260):
+                collection = gr.Dropdown(choices=[], value=None, label="Collection",
+                                         elem_id="collection", allow_custom_value=False)
+                who = gr.Markdown("", elem_id="who")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="Chat", height=460, elem_id="chat", buttons=[],
@@ -135,8 +146,20 @@ def build(assistant: Assistant) -> Any:
                     word_file = gr.Button("Export as Word (.docx)", size="md", interactive=False,
                                           elem_id="export-docx")
                 download = gr.DownloadButton(value=None, visible="hidden", elem_id="download")
+                with gr.Accordion("Your conversations", open=False, elem_id="history-panel"):
+                    with gr.Row():
+                        history = gr.Dropdown(choices=[], value=None, scale=3,
+                                              label="Kept on the server, the latest first",
+                                              elem_id="history")
+                        reopen = gr.Button("Open", size="md", elem_id="history-open", scale=1)
+                    with gr.Row():
+                        title = gr.Textbox(label="New title", elem_id="history-title", scale=3)
+                        rename = gr.Button("Rename", size="md", elem_id="history-rename",
+                                           scale=1)
+                        delete = gr.Button("Delete", size="md", variant="stop",
+                                           elem_id="history-delete", scale=1)
                 with gr.Row():
-                    only = gr.Dropdown(choices=choices, value=[], multiselect=True,
+                    only = gr.Dropdown(choices=[], value=[], multiselect=True,
                                        label="Only these documents (empty: all)",
                                        elem_id="filter", scale=3)
                     # Passed to ask_stream per question; "openai" needs ASSISTANT_LLM_BASE_URL.
@@ -147,7 +170,7 @@ def build(assistant: Assistant) -> Any:
                                 file_count="multiple", elem_id="upload")
                 upload_status = gr.Markdown("", elem_id="upload-status")
                 with gr.Accordion("Edit a reference", open=False, elem_id="ref-editor"):
-                    ref_doc = gr.Dropdown(choices=choices, value=None,
+                    ref_doc = gr.Dropdown(choices=[], value=None,
                                           label="Document", elem_id="ref-doc")
                     ref_fields = [
                         gr.Textbox(label="Title", elem_id="ref-title"),
@@ -170,13 +193,18 @@ def build(assistant: Assistant) -> Any:
 
         page = Page(conv=conv, shown=shown, chat=chat, box=box, status=status, sources=sources,
                     document=document, export=export, refs_file=refs_file, word_file=word_file,
-                    download=download, only=only, upload_status=upload_status, files=files, ref_doc=ref_doc,
-                    ref_fields=ref_fields, ref_status=ref_status)
-        c = Chat(assistant, page, seal=Seal(secret))
+                    download=download, only=only, upload_status=upload_status, files=files,
+                    ref_doc=ref_doc, ref_fields=ref_fields, ref_status=ref_status,
+                    collection=collection, history=history, title=title, who=who,
+                    ref_save=ref_save)
+        c = Chat(team, page, exports, seal=Seal(secret))
+        s = Shelf(c)
         buttons = [export, refs_file, word_file]
+        shows = [chat, conv, shown, sources, document, *buttons]  # a conversation on screen
+        lists = [collection, who, only, ref_doc, files, ref_save]  # the user's collection
         private: dict[str, Any] = {"api_visibility": "private"}
-        gr.on([box.submit, send.click], c.respond, [box, conv, only, generator, style],
-              [chat, box, sources, conv, shown, status, document, *buttons], **private)
+        gr.on([box.submit, send.click], c.respond, [box, conv, only, generator, style, collection],
+              [chat, box, sources, conv, shown, status, document, *buttons, history], **private)
         for button, make in zip(buttons, (c.export_markdown, c.export_references, c.export_word),
                                 strict=True):
             button.click(make, [conv, style], [download], **private).then(
@@ -184,16 +212,26 @@ def build(assistant: Assistant) -> Any:
         sources.click(c.show_document, [conv], [document], **private)
         chat.select(c.select_turn, [conv, style], [sources, shown], **private)
         style.change(c.restyle, [conv, style, shown], [sources], **private)
-        ref_doc.change(c.load_reference, [ref_doc], [*ref_fields, ref_status], **private)
-        ref_save.click(c.save_reference, [ref_doc, conv, *ref_fields], [ref_status, conv],
-                       **private).then(c.restyle, [conv, style, shown], [sources], **private)
-        gr.on([new.click, chat.clear], c.clear, None,
-              [chat, conv, shown, sources, document, status, *buttons], **private)
-        files.upload(c.add_files, [files], [upload_status, only, ref_doc, files], **private)
-        demo.load(c.restore, [conv, style], [chat, conv, shown, sources, only, ref_doc, *buttons],
-                  **private)
-        gr.api(c.ask, api_name="ask")
-        gr.api(c.documents, api_name="documents")
+        collection.input(c.pick_collection, [collection, style], [*shows, *lists, history],
+                         **private)
+        ref_doc.change(s.load_reference, [ref_doc, collection], [*ref_fields, ref_status],
+                       **private)
+        ref_save.click(s.save_reference, [ref_doc, conv, collection, *ref_fields],
+                       [ref_status, conv], **private).then(
+            c.restyle, [conv, style, shown], [sources], **private)
+        gr.on([new.click, chat.clear], c.clear, [conv, collection],
+              [chat, conv, shown, sources, document, status, *buttons, history], **private)
+        files.upload(s.add_files, [files, collection], [upload_status, only, ref_doc, files],
+                     **private)
+        reopen.click(s.open_conversation, [history, style], [*shows, *lists], **private)
+        rename.click(s.rename_conversation, [history, title], [history, title], **private)
+        delete.click(s.delete_conversation, [history, conv],
+                     [history, chat, conv, shown, sources, document, status, *buttons],
+                     **private)
+        demo.load(c.restore, [conv, style, collection],
+                  [*shows, *lists, history, status], **private)
+        gr.api(s.ask, api_name="ask")
+        gr.api(s.documents, api_name="documents")
     # Every event answers up to worker_count() requests at once (Gradio's default is one):
     # handlers run in threads, the ONNX session and the loaded index are shared and
     # thread-safe, and an upload being indexed is an event of its own.
@@ -223,9 +261,6 @@ def serve(settings: Settings) -> None:
     _offline()
     import uvicorn
 
-    from ..service.api import Api
-    from ..team import Team
-    from .server import app, check_exposure
 
     team = Team(settings)
     check_exposure(team)
@@ -242,7 +277,8 @@ def serve(settings: Settings) -> None:
 
         loading.result()  # a damaged or mismatched index stops here, with its message
     # The OpenAI-compatible API and MCP (service/api.py) are served beside the chat.
-    served = app(team, build(assistants[0]), launch_kwargs(settings), Api(assistants[0]))
+    exports = Exports()  # the chat writes them; server.FileGate lets only their owner fetch them
+    served = app(team, build(team, exports), launch_kwargs(settings), Api(assistants[0]), exports)
     log.warning("serving on http://%s:%d", settings.host, settings.port)
     uvicorn.run(served, host=settings.host, port=settings.port, log_level="warning",
                 timeout_graceful_shutdown=5)

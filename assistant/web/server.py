@@ -199,6 +199,32 @@ class LoginGate:
         await self.app(scope, receive, send)
 
 
+class FileGate:
+    """Gradio's file routes serve a file only to whoever may have it: an export, to its owner;
+    anything else (an uploaded file's cached copy, a guessed path), to nobody (404). The chat
+    itself serves no other file: page images are inline, uploads are indexed from the copy."""
+
+    PREFIXES = ("/gradio_api/file=", "/gradio_api/file/", "/file=")
+
+    def __init__(self, app: Any, server: Server, exports: Any) -> None:
+        self.app, self.server, self.exports = app, server, exports
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path.startswith(self.PREFIXES):
+            from urllib.parse import unquote
+
+            from starlette.requests import Request
+            from starlette.responses import JSONResponse
+
+            name = unquote(path).rstrip("/").rsplit("/", 1)[-1]
+            owner = self.exports.owner_of(name)
+            if owner is None or owner != self.server.user(Request(scope)):
+                await JSONResponse({"detail": "Not Found"}, status_code=404)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def check_exposure(team: Team) -> None:
     """An open server (no login) only on loopback: elsewhere anyone could read everything."""
     host = team.settings.host
@@ -211,7 +237,7 @@ def check_exposure(team: Team) -> None:
             "(docs/TEAMS.md)")
 
 
-def app(team: Team, demo: Any, launch: dict[str, Any], api: Any) -> FastAPI:
+def app(team: Team, demo: Any, launch: dict[str, Any], api: Any, exports: Any) -> FastAPI:
     """The whole server: guards, login routes, the API, and the chat mounted at /."""
     import gradio as gr
     from fastapi import FastAPI
@@ -219,6 +245,7 @@ def app(team: Team, demo: Any, launch: dict[str, Any], api: Any) -> FastAPI:
 
     server = Server(team)
     parent = FastAPI(lifespan=api.lifespan, docs_url=None, redoc_url=None, openapi_url=None,
-                     middleware=[*launch.pop("middleware"), Middleware(LoginGate, server=server)])
+                     middleware=[*launch.pop("middleware"), Middleware(LoginGate, server=server),
+                                 Middleware(FileGate, server=server, exports=exports)])
     parent.router.routes.extend(server.routes() + api.routes())
     return gr.mount_gradio_app(parent, demo, path="", auth_dependency=server.user, **launch)

@@ -183,6 +183,13 @@ def document_html(doc: Document, cite: Source) -> str:
             f"{note}<div class='doc-text'>{''.join(out)}</div>")
 
 
+def signed_in(name: str, open_server: bool) -> str:
+    """The line over the chat that says who is signed in, with the way out."""
+    if open_server:
+        return ""
+    return f"Signed in as **{chat_text(name)}** \u00b7 [Sign out](logout)"
+
+
 def export_markdown(turns: Sequence[Turn], when: str = "") -> str:
     """The conversation as Markdown: every question, its answer and its numbered references."""
     lines = ["# Conversation with your documents", ""]

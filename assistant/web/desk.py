@@ -1,0 +1,112 @@
+"""Who asks, in which collection: every chat handler goes through `Desks` to the team's policy.
+
+A handler names the user (Gradio's request.username, set by server.Server.user) and the
+collection the page's picker shows; `desk()` asks team.policy whether that user may do the
+action there and hands back that collection's Assistant. No Gradio here.
+
+The conversation the browser keeps (sealed.py) carries its owner and collection: one
+sealed for another user, or for a collection the user may no longer read, opens empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..cite.records import Turn, turns_from
+from ..errors import AssistantError
+from ..pipeline import Assistant
+from ..team import Identity, Team
+from .sealed import Seal
+
+FORMAT = 2  # the sealed state: {"v", "user", "collection", "id", "turns"}
+
+
+class SignedOut(AssistantError):
+    """The request has no signed-in user (a session that ended while the page was open)."""
+
+
+@dataclass(frozen=True)
+class Desk:
+    who: Identity
+    collection: str
+    assistant: Assistant
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The chat's conversation: its turns, in which collection, its id in the history."""
+
+    user: str
+    collection: str
+    turns: list[Turn]
+    id: str | None = None
+
+
+class Desks:
+    def __init__(self, team: Team, seal: Seal | None) -> None:
+        self.team = team
+        self.seal = seal
+
+    def who(self, username: str | None) -> Identity:
+        who = self.team.identity(username)
+        if who is None:
+            raise SignedOut("Your session has ended: reload the page and sign in again.")
+        return who
+
+    def readable(self, who: Identity) -> list[str]:
+        return self.team.policy.readable(who)
+
+    def choices(self, who: Identity) -> list[tuple[str, str]]:
+        """(title, name) of each collection `who` may read, for the picker."""
+        by_name = self.team.collections.by_name
+        return [(by_name[n].title, n) for n in self.readable(who)]
+
+    def pick(self, who: Identity, collection: str | None) -> str | None:
+        """`collection` when `who` may read it, else their first; None when they have none."""
+        readable = self.readable(who)
+        if collection in readable:
+            return collection
+        return readable[0] if readable else None
+
+    def desk(self, username: str | None, collection: str | None, action: str = "ask") -> Desk:
+        who = self.who(username)
+        name = self.pick(who, collection) if collection is None else collection
+        if name is None:
+            raise AssistantError("You have no collection to read yet: ask an administrator "
+                                 "to grant you one (`assistant grant`).")
+        self.team.policy.require(who, action, name)
+        return Desk(who, name, self.team.collections.assistant(name))
+
+    def folders(self) -> list[Path]:
+        """Every collection's folders: messages name them, never their absolute paths."""
+        out: list[Path] = []
+        for c in self.team.collections.by_name.values():
+            out += [Path(c.docs_dir), Path(c.index_dir)]
+        return out
+
+    # --- the conversation the browser keeps -------------------------------------
+
+    def state(self, conv: Conversation) -> Any:
+        body = {"v": FORMAT, "user": conv.user, "collection": conv.collection, "id": conv.id,
+                "turns": [t.to_dict() for t in conv.turns]}
+        return self.seal.close(body) if self.seal else body
+
+    def opened(self, state: Any, who: Identity, collection: str | None) -> Conversation:
+        """The conversation a browser sent back, if it is `who`'s and readable; else empty
+        (in `collection`, or their first readable)."""
+        value = self.seal.open(state) if self.seal else state
+        empty = Conversation(who.name, self.pick(who, collection) or "", [])
+        if not isinstance(value, dict) or value.get("v") != FORMAT or \
+                value.get("user") != who.name:
+            return empty
+        name = value.get("collection")
+        if not isinstance(name, str) or name not in self.readable(who):
+            return empty
+        conv_id = value.get("id") if isinstance(value.get("id"), str) else None
+        return Conversation(who.name, name, turns_from(value.get("turns")), conv_id)
+
+    def turns(self, turns: Sequence[Turn]) -> list[dict[str, Any]]:
+        return [t.to_dict() for t in turns]
