@@ -97,11 +97,11 @@ class Page:
         """The upload event on files already sent."""
         return self.event("upload", "upload", [[
             {"path": p, "orig_name": Path(p).name, "meta": {"_type": "gradio.FileData"}}
-            for p in paths]])
+            for p in paths], None])  # the files, the collection (None: the user's first)
 
     def save_reference(self, doc_id: str, title: str, publisher: str = "") -> dict:
-        return self.event("ref-save", "click", [doc_id, None, title, "", "", "", publisher, "",
-                                                ""])
+        return self.event("ref-save", "click", [doc_id, None, None, title, "", "", "",
+                                                publisher, "", ""])
 
 
 def error_of(msg: dict) -> str:
@@ -182,7 +182,7 @@ def test_a_damaged_references_json_never_stops_a_question(app: App, page: Page,
     log = app.log.read_text(encoding="utf-8", errors="replace")[mark:]
     assert log.count("references.json is damaged") == 1, log
     # The reference editor says so, without the server's path.
-    loaded = page.event("ref-doc", "change", [docs_by_name["dock3.txt"]])
+    loaded = page.event("ref-doc", "change", [docs_by_name["dock3.txt"], None])
     note = markdown_text(loaded["outputs"]["ref-status"])
     assert "references.json beside the documents is damaged" in note and "not valid JSON" in note
     assert str(app.docs_dir) not in note
@@ -205,18 +205,18 @@ def test_the_page_holds_no_secret_and_the_conversation_is_sealed(app: App, page:
     html = page.http.get(app.url).text
     assert secret not in config and secret not in html
     # The conversation the browser is given is an opaque token, not the records.
-    answered = page.event("question", "submit", [QUESTION, [], [], "extractive", "apa"])
+    answered = page.event("question", "submit", [QUESTION, [], [], "extractive", "apa", None])
     assert answered.get("success") is not False, answered
     token = answered["outputs"][page.conv_id]
     assert isinstance(token, str) and "Tamsin" not in token and secret not in token
     # Sent back (as after a reload) it opens; changed by one character it does not.
-    restored = page.event(None, "load", [token, "apa"])
+    restored = page.event(None, "load", [token, "apa", None])
     assert QUESTION in json.dumps(restored["outputs"]["chat"])
     forged = token[:-6] + ("A" if token[-6] != "A" else "B") + token[-5:]
-    emptied = page.event(None, "load", [forged, "apa"])
+    emptied = page.event(None, "load", [forged, "apa", None])
     assert emptied["outputs"]["chat"] == []
     records = [{"question": "planted", "text": "x", "found": False}]  # plain records: not ours
-    assert page.event(None, "load", [records, "apa"])["outputs"]["chat"] == []
+    assert page.event(None, "load", [records, "apa", None])["outputs"]["chat"] == []
 
 
 # --- errors ------------------------------------------------------------------------
@@ -313,6 +313,6 @@ def test_uploaded_documents_appear_in_the_reference_editor(app: App, page: Page)
     listed = added["outputs"]["ref-doc"]
     assert any("uploads/lighthouse-log.md" in str(c) for c in listed["choices"]), listed
     # And a page opened later lists it too.
-    loaded = page.event(None, "load", [[], "apa"])
+    loaded = page.event(None, "load", [[], "apa", None])
     listed = loaded["outputs"]["ref-doc"]
     assert any("uploads/lighthouse-log.md" in str(c) for c in listed["choices"])

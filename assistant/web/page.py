@@ -107,7 +107,10 @@ def build(team: Team, exports: Exports | None = None) -> Any:
     secret = browser_secret(Path(settings.index_dir))
 
     # The page's config is the same for everyone: it names no collection and no document;
-    # each visitor's own are filled in when the page loads (Chat.restore).
+    # each visitor's own are filled in when the page loads (Chat.restore). Gradio would check
+    # a chosen value against the config's (empty) choices; the handlers check it against
+    # what the user may see instead.
+    own: dict[str, Any] = {"allow_custom_value": True}
     # Gradio keeps a copy of every file it serves: those older than an hour go, hourly.
     with gr.Blocks(title="assistant \u2014 ask your documents", delete_cache=(3600, 3600)) as demo:
         conv = gr.BrowserState([], storage_key="assistant-conversation", secret=PUBLIC_SECRET)
@@ -119,7 +122,7 @@ def build(team: Team, exports: Exports | None = None) -> Any:
                         "each [n] is listed under **Sources** with where it is, ready to copy.")
             with gr.Column(scale=0, min_width=260):
                 collection = gr.Dropdown(choices=[], value=None, label="Collection",
-                                         elem_id="collection", allow_custom_value=False)
+                                         elem_id="collection", **own)
                 who = gr.Markdown("", elem_id="who")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
@@ -150,7 +153,7 @@ def build(team: Team, exports: Exports | None = None) -> Any:
                     with gr.Row():
                         history = gr.Dropdown(choices=[], value=None, scale=3,
                                               label="Kept on the server, the latest first",
-                                              elem_id="history")
+                                              elem_id="history", **own)
                         reopen = gr.Button("Open", size="md", elem_id="history-open", scale=1)
                     with gr.Row():
                         title = gr.Textbox(label="New title", elem_id="history-title", scale=3)
@@ -161,7 +164,7 @@ def build(team: Team, exports: Exports | None = None) -> Any:
                 with gr.Row():
                     only = gr.Dropdown(choices=[], value=[], multiselect=True,
                                        label="Only these documents (empty: all)",
-                                       elem_id="filter", scale=3)
+                                       elem_id="filter", scale=3, **own)
                     # Passed to ask_stream per question; "openai" needs ASSISTANT_LLM_BASE_URL.
                     generator = gr.Radio(list(GENERATORS), value=settings.generator,
                                          label="Answer generator", elem_id="generator", scale=2)
@@ -171,7 +174,7 @@ def build(team: Team, exports: Exports | None = None) -> Any:
                 upload_status = gr.Markdown("", elem_id="upload-status")
                 with gr.Accordion("Edit a reference", open=False, elem_id="ref-editor"):
                     ref_doc = gr.Dropdown(choices=[], value=None,
-                                          label="Document", elem_id="ref-doc")
+                                          label="Document", elem_id="ref-doc", **own)
                     ref_fields = [
                         gr.Textbox(label="Title", elem_id="ref-title"),
                         gr.Textbox(label="Authors, one per line (Family, Given)", lines=2,

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 from ..errors import AssistantError
 from ..service.keys import is_loopback
 from ..team import LOCAL, Team, TeamError
+from .proxy import proxy_user
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -89,8 +90,6 @@ class Server:
         if self.team.is_open():
             return LOCAL
         if self.settings.trusted_proxies:
-            from .proxy import proxy_user
-
             name = proxy_user(self.team, request, self.address(request))
             if name is not None:
                 return name
