@@ -3,6 +3,8 @@
     python bench/load.py                      # starts app.py on a copy of docs_src/, 20 x 10
     python bench/load.py --clients 5 --questions 4
     python bench/load.py --url http://127.0.0.1:7860/ [--auth user:password]
+    python bench/load.py --team               # 20 accounts (assistant user add), each client
+                                              # logged in as its own user
 
 Each client is its own gradio_client session calling api_name="/ask" on
 127.0.0.1 only. A single client asks every question alone first (the baseline,
@@ -93,7 +95,7 @@ class HttpClient:
         self.url = url.rstrip("/")
 
     def predict(self, question: str, api_name: str = "/ask") -> Any:
-        body = json.dumps({"data": [question, None, None, None]}).encode()
+        body = json.dumps({"data": [question, None, None, None, None]}).encode()
         req = urllib.request.Request(f"{self.url}/gradio_api/call{api_name}", data=body,
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=600) as r:
@@ -133,14 +135,16 @@ def _ssl_context() -> ssl.SSLContext:
 
 def run(url: str, clients: int, questions: int, auth: tuple[str, str] | None = None,
         timeout: float = 600.0, asked: list[str] | None = None, baseline: bool = True,
-        http: bool = False) -> Result:
+        http: bool = False, users: list[tuple[str, str]] | None = None) -> Result:
     """Baseline (one client, each question once), then `clients` x `questions` at once.
 
-    Client c asks asked[(c + i) % len(asked)] as its i-th question (default: QUESTIONS).
+    Client c asks asked[(c + i) % len(asked)] as its i-th question (default: QUESTIONS),
+    logged in as users[c] when `users` are given (else with `auth`, if any).
     """
     asked = asked or QUESTIONS
     alone: list[float] = []
-    solo = _client(url, auth, http) if baseline else None
+    login = (lambda c: users[c % len(users)]) if users else (lambda c: auth)
+    solo = _client(url, login(0), http) if baseline else None
     for q in asked[: max(1, min(questions, len(asked)))] if solo is not None else []:
         t0 = time.perf_counter()
         solo.predict(question=q, api_name="/ask")
@@ -157,7 +161,7 @@ def run(url: str, clients: int, questions: int, auth: tuple[str, str] | None = N
     def work(c: int) -> None:
         nonlocal found
         try:
-            client = _client(url, auth, http)
+            client = _client(url, login(c), http)
         except Exception as exc:  # noqa: BLE001 - a failed client is a counted error
             with lock:
                 errors.extend([f"client {c}: connect: {exc}"] * questions)
@@ -244,6 +248,20 @@ def start_app(work: Path, threads: int = 1, extra: dict[str, str] | None = None,
     raise SystemExit("app.py did not answer within 600 s")
 
 
+def make_team(work: Path, count: int) -> list[tuple[str, str]]:
+    """`count` accounts, each a reader of the default collection, made with the real commands
+    (the server then needs a login: each client signs in as its own user)."""
+    users = [(f"user{i:02d}", f"password-{i:02d}-{os.getpid()}") for i in range(count)]
+    cli = [sys.executable, "-m", "assistant"]
+    index = ["--index", str(work / "index")]
+    for name, password in users:
+        for args, given in ((["user", "add", name, "--password-stdin"], password + "\n"),
+                            (["grant", name, "reader", "default"], "")):
+            subprocess.run([*cli, *args, *index], input=given, text=True, check=True,
+                           capture_output=True, cwd=work, timeout=120)
+    return users
+
+
 def stop_app(proc: subprocess.Popen | None, work: Path | None) -> None:
     """Stop the app and remove its folder."""
     if proc is not None:
@@ -275,22 +293,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--questions", type=int, default=10, help="questions per client")
     ap.add_argument("--threads", type=int, default=1, help="torch threads of the app it starts")
     ap.add_argument("--json", type=Path, help="also write the result here as JSON")
+    ap.add_argument("--team", action="store_true",
+                    help="one account per client (made with `assistant user add` and `grant`), "
+                         "each client logged in as its own user")
     ap.add_argument("--http", action="store_true",
                     help="lean plain-HTTP clients instead of gradio_client (see HttpClient)")
     args = ap.parse_args(argv)
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     proc = None
     work = None
+    users = None
     url = args.url
     try:
         if url is None:
             work = Path(tempfile.mkdtemp(prefix="assistant-load-"))
+            users = make_team(work, args.clients) if args.team else None
             t0 = time.perf_counter()
             proc, url = start_app(work, args.threads)
             print(f"app started (index built first) in {time.perf_counter() - t0:.1f} s: {url}")
         cpu0 = _cpu(proc)
         result = run(url, args.clients, args.questions, auth,  # type: ignore[arg-type]
-                     http=args.http)
+                     http=args.http, users=users)
         cpu1 = _cpu(proc)
         asked = result.requests + min(args.questions, len(QUESTIONS))  # the baseline's too
         cpu = {"server_cpu_ms_per_request": round(1000 * (cpu1[0] - cpu0[0]) / asked, 1),

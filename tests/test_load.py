@@ -164,7 +164,7 @@ class PageCalls:
         files = [{"path": p, "orig_name": Path(p).name, "meta": {"_type": "gradio.FileData"}}
                  for p in paths]
         joined = self.http.post(self.url + "gradio_api/queue/join", json={
-            "data": [files], "fn_index": self.fn_index, "trigger_id": self.trigger_id,
+            "data": [files, None], "fn_index": self.fn_index, "trigger_id": self.trigger_id,
             "session_hash": session, "event_data": None})
         joined.raise_for_status()
         with self.http.stream("GET", self.url + f"gradio_api/queue/data?session_hash={session}",

@@ -98,6 +98,7 @@ def test_nobody_gets_in_without_signing_in(team_app: App) -> None:
 
 def test_b_never_reaches_a_s_documents_through_the_gradio_api(team_app: App) -> None:
     from gradio_client import Client
+    from gradio_client.exceptions import AppError
 
     bob = Client(team_app.url, auth=("bob", USERS["bob"]), verbose=False)
     docs = bob.predict(api_name="/documents")
@@ -107,10 +108,10 @@ def test_b_never_reaches_a_s_documents_through_the_gradio_api(team_app: App) -> 
     assert "7731" not in json.dumps(answer)
     errors = []
     for name in ("alpha", "zulu"):  # A's collection, and one that does not exist
-        with pytest.raises(Exception) as refused:
+        with pytest.raises(AppError) as refused:
             bob.predict(collection=name, api_name="/documents")
         errors.append(str(refused.value).replace(name, "NAME"))
-        with pytest.raises(Exception):
+        with pytest.raises(AppError):
             bob.predict(question="What is the launch code?", collection=name, api_name="/ask")
     assert errors[0] == errors[1]  # A's collection is answered as if it did not exist
     alice = Client(team_app.url, auth=("alice", USERS["alice"]), verbose=False)

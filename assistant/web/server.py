@@ -247,4 +247,9 @@ def app(team: Team, demo: Any, launch: dict[str, Any], api: Any, exports: Any) -
                      middleware=[*launch.pop("middleware"), Middleware(LoginGate, server=server),
                                  Middleware(FileGate, server=server, exports=exports)])
     parent.router.routes.extend(server.routes() + api.routes())
-    return gr.mount_gradio_app(parent, demo, path="", auth_dependency=server.user, **launch)
+    served = gr.mount_gradio_app(parent, demo, path="", auth_dependency=server.user, **launch)
+    # Gradio checks that a file handed to an event was uploaded (not any path on the server)
+    # only once `has_launched`, which launch() sets and mount_gradio_app does not: without
+    # this, a crafted event could make the chat read and index any file the server can.
+    demo.has_launched = True
+    return served
