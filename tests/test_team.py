@@ -198,3 +198,25 @@ def test_a_server_is_set_up_by_script(tmp_path):
     assert [ln.split(",")[2] for ln in lines[1:]] == [
         "collection_add", "user_add", "group_add", "grant", "key_create"]
     assert key not in r.stdout
+
+
+def test_audit_events_are_filtered_and_old_ones_dropped(tmp_path):
+    import time
+
+    from assistant.team.audit import Audit
+
+    t = Team(settings(tmp_path, audit_days=1))
+    with t.db.connect() as db:  # an event from three days ago
+        db.execute("INSERT INTO audit VALUES (?, 'alice', 'ask', 'alpha', '{}')",
+                   (time.time() - 3 * 86400,))
+    assert len(t.audit.events()) == 1
+    t.audit.record("bob", "login", address="10.0.0.1")
+    assert [(e.user, e.action) for e in t.audit.events()] == [("bob", "login")]
+    t.audit.record("alice", "search", "alpha", query="vault")
+    assert [e.action for e in t.audit.events(user="alice")] == ["search"]
+    assert t.audit.events(since=time.time() + 60) == []
+    keep_all = Audit(t.db, keep_days=0)
+    with t.db.connect() as db:
+        db.execute("INSERT INTO audit VALUES (?, 'carol', 'ask', NULL, '{}')", (1.0,))
+    keep_all.record("carol", "logout")
+    assert [e.action for e in keep_all.events(user="carol")] == ["ask", "logout"]

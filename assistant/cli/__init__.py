@@ -62,6 +62,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question from the index")
     p.add_argument("question", help="the question, in quotes")
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
+    p.add_argument("--collection", default=None, metavar="NAME",
+                   help="ask this collection of a team's server (docs/TEAMS.md)")
     p.add_argument("--mode", choices=MODES, default=None)
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (each citation with its CSL-JSON reference)")
@@ -194,7 +196,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from ..pipeline import Assistant
     from ..types import marker
 
-    answerer = Assistant(settings).answerer
+    if args.collection:
+        from ..team import Team
+
+        answerer = Team(settings).collections.assistant(args.collection).answerer
+    else:
+        answerer = Assistant(settings).answerer
     if args.json or settings.generator == "extractive":
         answer = answerer.ask(args.question, k=args.k)
     else:
