@@ -283,8 +283,11 @@ def serve(settings: Settings) -> None:
     exports = Exports()  # the chat writes them; server.FileGate lets only their owner fetch them
     served = app(team, build(team, exports), launch_kwargs(settings), Api(assistants[0]), exports)
     log.warning("serving on http://%s:%d", settings.host, settings.port)
+    # X-Forwarded-For/-Proto are believed from the trusted proxies only (uvicorn: loopback by
+    # default): the address failed logins are counted by, and https for Secure cookies.
     uvicorn.run(served, host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, proxy_headers=True,
+                forwarded_allow_ips=settings.trusted_proxies or "127.0.0.1")
 
 
 def _first_build(assistant: Assistant) -> None:
