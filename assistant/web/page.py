@@ -283,11 +283,11 @@ def serve(settings: Settings) -> None:
     exports = Exports()  # the chat writes them; server.FileGate lets only their owner fetch them
     served = app(team, build(team, exports), launch_kwargs(settings), Api(assistants[0]), exports)
     log.warning("serving on http://%s:%d", settings.host, settings.port)
-    # X-Forwarded-For/-Proto are believed from the trusted proxies only (uvicorn: loopback by
-    # default): the address failed logins are counted by, and https for Secure cookies.
+    # X-Forwarded-* are read by server.Server (from the trusted proxies only), not by uvicorn,
+    # which would replace the peer's address with the forwarded one before anyone can check
+    # that the peer is a trusted proxy.
     uvicorn.run(served, host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=5, proxy_headers=True,
-                forwarded_allow_ips=settings.trusted_proxies or "127.0.0.1")
+                timeout_graceful_shutdown=5, proxy_headers=False)
 
 
 def _first_build(assistant: Assistant) -> None:

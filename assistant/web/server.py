@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 from ..errors import AssistantError
 from ..service.keys import is_loopback
 from ..team import LOCAL, Team, TeamError
-from .proxy import proxy_user
+from .proxy import proxy_user, trusted
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -60,12 +60,6 @@ def _next(target: str | None) -> str:
     return target
 
 
-def _secure(request: Request, public_url: str | None) -> bool:
-    if public_url:
-        return urlsplit(public_url).scheme == "https"
-    return request.url.scheme == "https"
-
-
 def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
@@ -82,15 +76,36 @@ class Server:
 
             self.sso = Sso(team)
 
-    def address(self, request: Request) -> str:
+    def peer(self, request: Request) -> str:
+        """The address the connection comes from."""
         return request.client.host if request.client else "unknown"
+
+    def from_proxy(self, request: Request) -> bool:
+        proxies = self.settings.trusted_proxies
+        return bool(proxies) and trusted(self.peer(request), proxies or "")
+
+    def address(self, request: Request) -> str:
+        """The client's address: the peer, or what a trusted proxy says (X-Forwarded-For's
+        last entry, the one the proxy itself added)."""
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded and self.from_proxy(request):
+            return forwarded.rsplit(",", 1)[-1].strip() or self.peer(request)
+        return self.peer(request)
+
+    def secure(self, request: Request) -> bool:
+        """Whether the browser speaks https to us (directly, or to a trusted proxy)."""
+        if self.settings.public_url:
+            return urlsplit(self.settings.public_url).scheme == "https"
+        if self.from_proxy(request):
+            return request.headers.get("x-forwarded-proto", "").lower() == "https"
+        return request.url.scheme == "https"
 
     def user(self, request: Request) -> str | None:
         """The signed-in user of `request`, or None (Gradio's auth_dependency)."""
         if self.team.is_open():
             return LOCAL
         if self.settings.trusted_proxies:
-            name = proxy_user(self.team, request, self.address(request))
+            name = proxy_user(self.team, request, self.peer(request))
             if name is not None:
                 return name
         token = request.cookies.get(COOKIE)
@@ -151,7 +166,7 @@ class Server:
         seconds = self.settings.session_hours * 3600
         token = self.team.accounts.open_session(name, seconds)
         response.set_cookie(COOKIE, token, max_age=int(seconds), path="/", httponly=True,
-                            samesite="lax", secure=_secure(request, self.settings.public_url))
+                            samesite="lax", secure=self.secure(request))
 
     async def logout(self, request: Request) -> Response:
         from starlette.responses import RedirectResponse
