@@ -136,6 +136,7 @@ class Settings(BaseModel):
     oidc_client_secret: SecretStr | None = None
     oidc_groups_claim: str = "groups"  # the ID token / userinfo claim that lists the groups
     oidc_name_claim: str = "preferred_username"  # the claim that names the user (else "sub")
+    oidc_scopes: str = "openid profile email"  # asked for at sign-in; some providers want "groups"
     # Addresses of reverse proxies whose `proxy_user_header` names the signed-in user
     # ("10.0.0.5,10.0.0.6"); the header is ignored from every other address.
     trusted_proxies: str | None = None

@@ -57,9 +57,12 @@ def free_port() -> int:
 
 
 def start_app(workdir: Path, docs_dir: Path, index_dir: Path, *, auth: str | None = None,
-              timeout: float = 300.0, extra_env: dict[str, str] | None = None) -> App:
-    """Run `python app.py` with its settings in ASSISTANT_* variables; wait until it serves."""
-    port = free_port()
+              timeout: float = 300.0, extra_env: dict[str, str] | None = None,
+              port: int | None = None) -> App:
+    """Run `python app.py` with its settings in ASSISTANT_* variables; wait until it serves.
+
+    `port`: one chosen beforehand (a redirect URI registered with an identity provider)."""
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "GRADIO_"))}
     env.update({
         "ASSISTANT_HOST": "127.0.0.1", "ASSISTANT_PORT": str(port),

@@ -8,6 +8,8 @@ They wrap the whole app, so they run before Gradio reads anything of a request:
   that are not browsers (gradio_client, curl) send none and are not affected.
 - `UploadLimit` refuses an upload request larger than the settings allow for
   all its files together, from its Content-Length, before a byte is stored.
+- `local_path` keeps a sign-in's `next` on this server (no open redirect; server.py and
+  oidc.py).
 """
 
 from __future__ import annotations
@@ -60,6 +62,13 @@ def same_origin(origin: str, headers: dict[str, str], scheme: str) -> bool:
         return False  # "null" (sandboxed frames, file: pages) or garbage
     host = headers.get("host", "")
     return bool(host) and _host(parts.netloc, parts.scheme) == _host(host, scheme)
+
+
+def local_path(target: str | None) -> str:
+    """Where to go after signing in: a path on this server only (never //host or a URL)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
 
 
 class SameOrigin:

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 from ..errors import AssistantError
 from ..service.keys import is_loopback
 from ..team import LOCAL, Team, TeamError
+from .guard import local_path
 from .proxy import proxy_user, trusted
 
 if TYPE_CHECKING:
@@ -51,13 +52,6 @@ text-align:center;text-decoration:none;cursor:pointer}} .error{{color:#b00020;fo
 <label for="username">User name</label><input id="username" name="username" autocomplete="username" autofocus>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password">
 <button type="submit" id="sign-in">Sign in</button>{sso}</form></body></html>"""
-
-
-def _next(target: str | None) -> str:
-    """Where to go after signing in: a path on this server only (never //host or a URL)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 def _wants_html(request: Request) -> bool:
@@ -130,7 +124,7 @@ class Server:
     async def login_page(self, request: Request) -> Response:
         from starlette.responses import RedirectResponse
 
-        next_ = _next(request.query_params.get("next"))
+        next_ = local_path(request.query_params.get("next"))
         if self.user(request) is not None:
             return RedirectResponse(next_, status_code=303)
         return self._page(next_)
@@ -141,7 +135,7 @@ class Server:
 
         form = await request.form()
         name, password = str(form.get("username") or "").strip(), str(form.get("password") or "")
-        next_ = _next(str(form.get("next") or "/"))
+        next_ = local_path(str(form.get("next") or "/"))
         browser = _wants_html(request)
         try:
             ok = bool(name and password) and self.team.authenticate(
