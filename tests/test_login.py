@@ -17,22 +17,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from ui_server import ROOT, App, start_app
+from ui_server import ROOT, App, cli, start_app
 
 from assistant.config import Settings
 from assistant.team import Team
 
 PASSWORDS = {"alice": "alice-pass-1", "dave": "dave-pass-12", "erin": "erin-pass-12"}
-
-
-def cli(*args: str, index: Path, stdin: str = "") -> subprocess.CompletedProcess:
-    """`python -m assistant ...` of this tree, as an administrator would run it."""
-    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "assistant", *args, "--index", str(index)],
-                       input=stdin, cwd=index.parent, capture_output=True, text=True,
-                       timeout=120, env=env)
-    assert r.returncode == 0, r.stderr
-    return r
 
 
 def team_server(work: Path, extra_env: dict[str, str]) -> App:

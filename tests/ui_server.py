@@ -56,6 +56,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cli(*args: str, index: Path, stdin: str = "") -> subprocess.CompletedProcess:
+    """`python -m assistant ...` of this tree, as an administrator would run it."""
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "assistant", *args, "--index", str(index)],
+                       input=stdin, cwd=index.parent, capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
 def start_app(workdir: Path, docs_dir: Path, index_dir: Path, *, auth: str | None = None,
               timeout: float = 300.0, extra_env: dict[str, str] | None = None,
               port: int | None = None) -> App:

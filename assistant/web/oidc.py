@@ -275,13 +275,15 @@ class Sso:
 
         params = request.query_params
         flow = self._flow(request)
-        if flow is None or not hmac.compare_digest(flow["state"].encode(),
-                                                   params.get("state", "").encode()):
-            return self._error(request, "this sign-in was not started in this browser, or it "
-                               "took longer than 10 minutes: please start again")
-        if "error" in params:
+        state = params.get("state", "")
+        # Some providers send an error without the state: shown only to a browser that is
+        # signing in, and nothing is signed in by it.
+        if flow is not None and "error" in params and state in ("", flow["state"]):
             detail = params.get("error_description") or params["error"]
             return self._error(request, f"the identity provider did not sign you in: {detail}")
+        if flow is None or not hmac.compare_digest(flow["state"].encode(), state.encode()):
+            return self._error(request, "this sign-in was not started in this browser, or it "
+                               "took longer than 10 minutes: please start again")
         if not params.get("code"):
             return self._error(request, "the identity provider sent no sign-in code")
         name = None
