@@ -170,10 +170,10 @@ def test_the_proxy_header_is_believed_from_a_trusted_address_only(app, strict):
     assert team(strict).accounts.user("pat") is None
 
 
-@pytest.mark.xfail(strict=True, reason="uvicorn believes X-Forwarded-For from 127.0.0.1 and "
-                   "puts the browser's address in request.client, so proxy.py checks that "
-                   "address, not the proxy's (page.serve's uvicorn.run would need "
-                   "proxy_headers=False, or forwarded_allow_ips and the peer kept)")
+@pytest.mark.xfail(strict=True, reason=(
+    "page.serve's uvicorn believes X-Forwarded-For from the trusted proxies and puts the "
+    "browser's address in request.client, so proxy.py checks the browser's address, not the "
+    "proxy's: a proxy that sends X-Forwarded-For (nginx's usual set-up) signs nobody in"))
 def test_a_proxy_on_the_same_host_that_sends_x_forwarded_for_is_believed(app):
     with client(app) as c:
         r = c.get("/config", headers={"X-Forwarded-User": "quinn",
