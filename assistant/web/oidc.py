@@ -7,8 +7,8 @@
                                    signature against the provider's JWKS, iss, aud, azp, exp,
                                    iat and nonce; userinfo read when the ID token lacks the
                                    name or groups claim; the user made (source "oidc") and
-                                   given exactly the groups of the groups claim; a session
-                                   started as after a password login; 303 to `next`
+                                   given the groups of the groups claim (when sent); a
+                                   session started as after a password login; 303 to `next`
 
 Where state, nonce and verifier wait between the two: in a cookie `assistant-oidc`,
 encrypted and authenticated (Fernet, with a key derived from the client secret), HttpOnly,
@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 FLOW = "assistant-oidc"  # the cookie that carries one sign-in from /oidc/login to the callback
 FLOW_SECONDS = 600
 METADATA_SECONDS = 3600.0
+ENDPOINTS = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
 TIMEOUT = 10.0  # seconds for each request to the provider
 LEEWAY = 60  # seconds of clock difference allowed with the provider (exp, iat)
 # Asymmetric signatures only: "none" and HS256 (keyed by the client secret) are refused.
@@ -165,11 +166,11 @@ class Sso:
         if self._metadata is None or time.time() - self._metadata_at > METADATA_SECONDS:
             meta = await self._get(client, self.issuer + "/.well-known/openid-configuration")
             if not isinstance(meta, dict) or str(meta.get("issuer", "")).rstrip("/") != \
-                    self.issuer:
-                log.warning("single sign-on: the provider at %s names another issuer: %r",
-                            self.issuer, meta.get("issuer") if isinstance(meta, dict) else meta)
-                raise SsoError("the identity provider's configuration names another issuer "
-                               "than ASSISTANT_OIDC_ISSUER", 502)
+                    self.issuer or not all(isinstance(meta.get(k), str) for k in ENDPOINTS):
+                log.warning("single sign-on: %s/.well-known/openid-configuration names another "
+                            "issuer or lacks %s: %r", self.issuer, ", ".join(ENDPOINTS), meta)
+                raise SsoError("the identity provider's configuration does not fit "
+                               "ASSISTANT_OIDC_ISSUER (its issuer, or an endpoint missing)", 502)
             self._metadata, self._metadata_at, self._keys = meta, time.time(), None
         return self._metadata
 
