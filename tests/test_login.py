@@ -170,15 +170,25 @@ def test_the_proxy_header_is_believed_from_a_trusted_address_only(app, strict):
     assert team(strict).accounts.user("pat") is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "page.serve's uvicorn believes X-Forwarded-For from the trusted proxies and puts the "
-    "browser's address in request.client, so proxy.py checks the browser's address, not the "
-    "proxy's: a proxy that sends X-Forwarded-For (nginx's usual set-up) signs nobody in"))
-def test_a_proxy_on_the_same_host_that_sends_x_forwarded_for_is_believed(app):
+def test_a_trusted_proxy_that_sends_x_forwarded_for_is_believed_and_counts_by_it(app, strict):
+    """nginx's usual set-up adds X-Forwarded-For: the user header is still the proxy's (its
+    peer address is trusted), and failed logins count against the forwarded address."""
+    forwarded = {"X-Forwarded-User": "quinn", "X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
     with client(app) as c:
-        r = c.get("/config", headers={"X-Forwarded-User": "quinn",
-                                      "X-Forwarded-For": "203.0.113.7"})
-    assert r.status_code == 200
+        assert c.get("/config", headers=forwarded).status_code == 200
+    with client(app, "127.0.0.2") as c:  # not a proxy: neither header is believed
+        assert c.get("/config", headers=forwarded).status_code == 401
+    with client(app) as c:
+        r = c.post("/login", data={"username": "alice", "password": "wrong-password"},
+                   headers={"X-Forwarded-For": "203.0.113.9"})
+    assert r.status_code == 401
+    failed = team(app).audit.events(user="alice", action="login_failed")
+    assert failed[-1].detail["address"] == "203.0.113.9"  # the proxy's last entry
+    with client(strict) as c:  # 127.0.0.1 is not strict's proxy: the peer's address counts
+        c.post("/login", data={"username": "alice", "password": "wrong-password"},
+               headers={"X-Forwarded-For": "203.0.113.9"})
+    assert team(strict).audit.events(action="login_failed")[-1].detail["address"] == \
+        "127.0.0.1"
 
 
 def test_an_open_server_on_a_public_address_refuses_to_start(tmp_path):

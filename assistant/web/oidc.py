@@ -223,20 +223,17 @@ class Sso:
             return self.settings.public_url.rstrip("/") + "/oidc/callback"
         return str(request.url_for("oidc_callback"))
 
-    def _error(self, request: Request, message: str, status: int = 400,
+    def _error(self, server: Any, request: Request, message: str, status: int = 400,
                name: str | None = None) -> Response:
         from starlette.responses import HTMLResponse
 
-        self.team.audit.record(name, "login_failed", address=self._address(request),
+        self.team.audit.record(name, "login_failed", address=server.address(request),
                                method="oidc", reason=message)
         body = PAGE.format(message=html.escape(message[0].upper() + message[1:] + "."),
                            login="../login")  # relative: right behind a path prefix too
         response = HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
         response.delete_cookie(FLOW, path="/")
         return response
-
-    def _address(self, request: Request) -> str:
-        return request.client.host if request.client else "unknown"
 
     async def login(self, server: Any, request: Request) -> Response:
         from authlib.common.security import generate_token
@@ -249,7 +246,7 @@ class Sso:
             try:
                 meta = await self.metadata(client)
             except SsoError as exc:
-                return self._error(request, str(exc), exc.status)
+                return self._error(server, request, str(exc), exc.status)
             url, _ = client.create_authorization_url(
                 meta["authorization_endpoint"], state=flow["state"], nonce=flow["nonce"],
                 code_verifier=flow["verifier"])
@@ -281,12 +278,13 @@ class Sso:
         # signing in, and nothing is signed in by it.
         if flow is not None and "error" in params and state in ("", flow["state"]):
             detail = params.get("error_description") or params["error"]
-            return self._error(request, f"the identity provider did not sign you in: {detail}")
+            return self._error(server, request,
+                               f"the identity provider did not sign you in: {detail}")
         if flow is None or not hmac.compare_digest(flow["state"].encode(), state.encode()):
-            return self._error(request, "this sign-in was not started in this browser, or it "
-                               "took longer than 10 minutes: please start again")
+            return self._error(server, request, "this sign-in was not started in this browser, "
+                               "or it took longer than 10 minutes: please start again")
         if not params.get("code"):
-            return self._error(request, "the identity provider sent no sign-in code")
+            return self._error(server, request, "the identity provider sent no sign-in code")
         name = None
         try:
             async with self._client(flow["redirect_uri"]) as client:
@@ -301,8 +299,8 @@ class Sso:
             if groups is not None:  # without the claim, groups set here (`group add`) stay
                 self.team.accounts.set_groups(name, groups)
         except SsoError as exc:
-            return self._error(request, str(exc), exc.status, name)
-        self.team.audit.record(name, "login", address=self._address(request), method="oidc",
+            return self._error(server, request, str(exc), exc.status, name)
+        self.team.audit.record(name, "login", address=server.address(request), method="oidc",
                                groups=groups)
         response = RedirectResponse(flow["next"], status_code=303)
         response.delete_cookie(FLOW, path="/")
