@@ -17,7 +17,12 @@ from ui_server import CHROMIUM, CHROMIUM_FLAGS, App, cli, free_port, start_app
 from assistant.config import Settings
 from assistant.team import Team
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # oidc-provider-mock still calls authlib's older provider API (its own warnings, not ours)
+    pytest.mark.filterwarnings("ignore:authlib.jose module is deprecated"),
+    pytest.mark.filterwarnings("ignore:get_jwt_config"),
+]
 
 USERS = {
     "u-alice": {"preferred_username": "alice-sso", "groups": ["analysts"]},
