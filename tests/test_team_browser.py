@@ -247,7 +247,47 @@ def test_readers_cannot_upload_or_edit_and_an_editor_s_upload_stays_in_its_colle
     # A conversation crafted to name Alpha is not opened for Bob (page images, documents).
     crafted = {"v": 2, "user": "bob", "collection": "alpha", "id": None, "turns": []}
     assert chat.restore(crafted, "apa", None, Request("bob"))["collection"]["value"] == "bravo"
+    shelf.ask("What is the launch code of project Alpha?", None, None, None, "alpha",
+              Request("alice"))
+    _login(team_app, "alice")
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(urllib.request.Request(
+            team_app.url + "login", data=b"username=alice&password=wrong-one"), timeout=30)
     actions = [e.action for e in team.audit.events()]
     assert {"ask", "upload", "login", "login_failed"} <= set(actions)
     asked = [e for e in team.audit.events(action="ask") if e.user == "alice"]
     assert asked and asked[0].detail["cited"][0]["content_hash"]
+
+
+def test_all_my_collections_asks_each_and_quotes_one(team_app: App) -> None:
+    import gradio as gr
+
+    from assistant.web.controller import Chat, Page
+    from assistant.web.desk import ALL
+
+    names = {f.name: f.name for f in fields(Page)}
+    names["ref_fields"] = [f"ref_{i}" for i in range(7)]  # type: ignore[assignment]
+    team = Team(Settings.load(env={}, index_dir=team_app.index_dir))
+    chat = Chat(team, Page(**names))  # type: ignore[arg-type]
+    carol = Request("carol")
+    assert ALL not in [v for _, v in chat.desks.choices(team.identity("carol"))]  # one only
+    team.accounts.grant("carol", "reader", "bravo")
+    try:
+        assert [v for _, v in chat.desks.choices(team.identity("carol"))] == [
+            "alpha", "bravo", ALL]
+        picked = chat.pick_collection(ALL, "apa", carol)
+        assert picked["only"]["choices"] == [] and picked["files"]["interactive"] is False
+        *_, last = chat.respond("When does the harbour of Bravo open?", picked["conv"], None,
+                                "extractive", "apa", ALL, carol)
+        turn = last["conv"]["turns"][-1]
+        assert "six in the morning" in turn["citations"][0]["quote"]
+        assert turn["citations"][0]["source"].startswith("bravo/")
+        assert "From Bravo harbour." in turn["notes"]
+        shown = chat.show_document(last["conv"], gr.EventData(None, {"turn": 0, "n": 1}), carol)
+        assert "<mark id='cited'>" in shown["document"]
+        bob = Request("bob")  # Bob reads one collection: no ALL, and Carol's state is not his
+        assert chat.restore(last["conv"], "apa", None, bob)["conv"]["turns"] == []
+        with pytest.raises(gr.Error):
+            chat.pick_collection(ALL, "apa", bob)
+    finally:
+        team.accounts.revoke("carol", "bravo")

@@ -7,8 +7,9 @@ No `from __future__ import annotations`: Gradio reads the handlers' type hints
 (gr.Request, gr.EventData, gr.Progress) at runtime.
 """
 
+import dataclasses
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from ..cite.records import Turn, turn_record, turns_from
 from ..errors import AssistantError
 from ..team import Team
 from . import view
-from .desk import Conversation, Desk, Desks
+from .desk import ALL, Conversation, Desk, Desks
 from .downloads import Exports
 from .messages import guarded, without_paths
 from .pageview import pages_html
@@ -107,7 +108,7 @@ class Chat:
 
     def _export(self, kind: str, state: Any, style: str, request: gr.Request | None) -> Update:
         conv = self._conv(state, request)
-        if conv.turns:
+        if conv.turns and conv.collection != ALL:  # ALL: quotes of collections they read
             self.desks.desk(_user(request), conv.collection, "export")
         owner = f"{conv.user}\0{_session(request)}"
         path = self.exports.write(owner, kind, conv.turns, style or "apa", owner=conv.user)
@@ -142,41 +143,56 @@ class Chat:
         if not (question or "").strip():
             yield {p.box: question, p.conv: self._state(conv), p.status: EMPTY_PROMPT}
             return
-        desk = self.desks.desk(_user(request), conv.collection or collection, "ask")
-        answerer, turns = desk.assistant.answerer, conv.turns
+        turns = conv.turns
         history = [(t.question, t.text) for t in turns]
         messages = view.chat_messages(turns) + [
             {"role": "user", "content": view.chat_text(question.strip())},
             {"role": "assistant", "content": "\u2026"}]
-        # One answer, one index generation: the documents read below are the ones answered from,
-        # even when an upload commits a newer generation meanwhile.
-        reader = answerer.retriever()
         yield {p.chat: messages, p.box: "", p.status: "Searching your documents\u2026"}
-        final = None
         try:
-            for answer in answerer.ask_stream(question, doc_ids=doc_ids or None,
-                                               history=history, generator=generator or None,
-                                               retriever=reader):
-                final = answer
-                messages[-1] = {"role": "assistant",
-                                "content": view.answer_message(answer.text, answer.notes)}
-                yield {p.chat: messages, p.status: ""}
+            if conv.collection == ALL:
+                who = self.desks.who(_user(request))
+                final, documents, asked = self.desks.ask_all(who, question, history,
+                                                              generator or None)
+                title = self.team.collections.get(asked).title
+                final = dataclasses.replace(final, notes=(*final.notes, f"From {title}."))
+            else:
+                desk = self.desks.desk(_user(request), conv.collection or collection, "ask")
+                who, asked = desk.who, desk.collection
+                final, documents = yield from self._stream(desk, question, doc_ids, history,
+                                                           generator, messages)
         except AssistantError as exc:
             shown = view.chat_text(without_paths(str(exc), self.folders))
             yield {p.chat: view.chat_messages(turns), p.box: question,
                    p.status: f"**Error:** {shown}"}
             raise  # guarded: the page shows it too, without server paths
-        assert final is not None  # ask_stream always yields the complete answer last
-        self.team.audit.asked(desk.who.name, desk.collection, question, final,
-                              reader.store.documents, via="chat")
-        turns = [*turns, turn_record(final, reader.store.documents)]
-        conv_id = self.team.history.save(desk.who.name, conv.id, desk.collection,
+        self.team.audit.asked(who.name, asked, question, final, documents, via="chat")
+        turns = [*turns, turn_record(final, documents)]
+        conv_id = self.team.history.save(who.name, conv.id, conv.collection,
                                          self.desks.turns(turns))
         yield {p.chat: view.chat_messages(turns), p.conv: self._state(conv, turns, conv_id),
                p.shown: len(turns) - 1,
                p.sources: view.sources_html(turns[-1], len(turns) - 1, style or "apa"),
                p.status: "" if final.found else view.NOTHING_FOUND, p.document: DOC_HINT,
-               **self._buttons(turns), **self._history(desk.who.name, conv_id)}
+               **self._buttons(turns), **self._history(who.name, conv_id)}
+
+    def _stream(self, desk: Desk, question: str, doc_ids: list[str] | None,
+                history: list[tuple[str, str]], generator: str | None,
+                messages: list[dict[str, str]]) -> Generator[Update, None, tuple[Any, Any]]:
+        """Stream one collection's answer into `messages`; returns (answer, its documents)."""
+        answerer = desk.assistant.answerer
+        # One answer, one index generation: the documents read below are the ones answered from,
+        # even when an upload commits a newer generation meanwhile.
+        reader = answerer.retriever()
+        final = None
+        for answer in answerer.ask_stream(question, doc_ids=doc_ids or None, history=history,
+                                          generator=generator or None, retriever=reader):
+            final = answer
+            messages[-1] = {"role": "assistant",
+                            "content": view.answer_message(answer.text, answer.notes)}
+            yield {self.page.chat: messages, self.page.status: ""}
+        assert final is not None  # ask_stream always yields the complete answer last
+        return final, reader.store.documents
 
     def _history(self, user: str, selected: str | None = None) -> Update:
         if self.page.history is None:
@@ -195,8 +211,7 @@ class Chat:
         cite = next((c for c in conv.turns[t].citations if c.n == n), None)
         if cite is None:
             return {}
-        desk = self.desks.desk(_user(request), conv.collection, "read")
-        doc = desk.assistant.answerer.document(cite.doc_id)
+        doc = self.desks.document(self.desks.who(_user(request)), conv.collection, cite.doc_id)
         if doc is None:
             return {self.page.document: "<p class='none'>This document is no longer in the "
                                         "index.</p>"}
@@ -265,8 +280,9 @@ class Chat:
             out[p.collection] = gr.update(choices=self.desks.choices(who), value=name)
         if p.who is not None:
             out[p.who] = view.signed_in(who.name, self.team.is_open())
-        if name is None:
-            return {**out, p.only: gr.update(choices=[]), p.ref_doc: gr.update(choices=[])}
+        if name is None or name == ALL:  # no documents to filter or edit across collections
+            return {**out, p.only: gr.update(choices=[], value=[]),
+                    p.ref_doc: gr.update(choices=[]), p.files: gr.update(interactive=False)}
         desk = self.desks.desk(who.name, name, "read")
         out.update(self._documents(desk))
         edit = self.team.policy.may(who, "upload", name)
@@ -287,7 +303,8 @@ class Chat:
                         request: gr.Request = None) -> Update:  # type: ignore[assignment]
         """The picker moved: a new conversation in that collection, its documents listed."""
         who = self.desks.who(_user(request))
-        self.team.policy.require(who, "read", collection)
+        if self.desks.pick(who, collection) != collection:
+            self.team.policy.require(who, "read", collection)  # says why, as for a missing one
         conv = Conversation(who.name, collection, [])
         return {**self._shown(conv, style), **self._lists(who, collection),
                 **self._history(who.name)}

@@ -22,6 +22,7 @@ from ..team import Identity, Team
 from .sealed import Seal
 
 FORMAT = 2  # the sealed state: {"v", "user", "collection", "id", "turns"}
+ALL = "*"  # the picker's "All my collections": each is asked, the best-founded answer shown
 
 
 class SignedOut(AssistantError):
@@ -60,16 +61,49 @@ class Desks:
         return self.team.policy.readable(who)
 
     def choices(self, who: Identity) -> list[tuple[str, str]]:
-        """(title, name) of each collection `who` may read, for the picker."""
+        """(title, name) of each collection `who` may read, for the picker; with two or more,
+        "All my collections" last."""
         by_name = self.team.collections.by_name
-        return [(by_name[n].title, n) for n in self.readable(who)]
+        readable = self.readable(who)
+        out = [(by_name[n].title, n) for n in readable]
+        return out + [("All my collections", ALL)] if len(readable) > 1 else out
 
     def pick(self, who: Identity, collection: str | None) -> str | None:
         """`collection` when `who` may read it, else their first; None when they have none."""
         readable = self.readable(who)
-        if collection in readable:
+        if collection in readable or (collection == ALL and len(readable) > 1):
             return collection
         return readable[0] if readable else None
+
+    def ask_all(self, who: Identity, question: str, history: list[tuple[str, str]],
+                generator: str | None) -> tuple[Any, Any, str]:
+        """Ask every collection `who` may read; (answer, its documents, its collection) of the
+        one whose answer is founded best (found, then the best quote's score).
+
+        Collections are never mixed within one answer: each is asked on its own, and the
+        answer shown quotes one of them, which it names."""
+        best: tuple[Any, Any, str] | None = None
+        for name in self.readable(who):
+            answerer = self.team.collections.assistant(name).answerer
+            reader = answerer.retriever()
+            answer = answerer.ask(question, history=history, generator=generator,
+                                  retriever=reader)
+            score = (answer.found, max((c.score for c in answer.citations), default=-1.0))
+            if best is None or score > (best[0].found, max(
+                    (c.score for c in best[0].citations), default=-1.0)):
+                best = (answer, reader.store.documents, name)
+        assert best is not None  # ALL is offered only with two readable collections or more
+        return best
+
+    def document(self, who: Identity, collection: str, doc_id: str) -> Any:
+        """A cited document of `collection` (ALL: of whichever readable one holds it)."""
+        names = self.readable(who) if collection == ALL else [collection]
+        for name in names:
+            self.team.policy.require(who, "read", name)
+            doc = self.team.collections.assistant(name).answerer.document(doc_id)
+            if doc is not None:
+                return doc
+        return None
 
     def desk(self, username: str | None, collection: str | None, action: str = "ask") -> Desk:
         who = self.who(username)
@@ -103,7 +137,7 @@ class Desks:
                 value.get("user") != who.name:
             return empty
         name = value.get("collection")
-        if not isinstance(name, str) or name not in self.readable(who):
+        if not isinstance(name, str) or self.pick(who, name) != name:
             return empty
         conv_id = value.get("id") if isinstance(value.get("id"), str) else None
         return Conversation(who.name, name, turns_from(value.get("turns")), conv_id)
