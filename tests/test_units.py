@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import assert_exact, make_assistant
 
-from assistant.answer.units import tail_end, term_start
+from assistant.answer.units import tail_end, term_start, unit_spans
 from assistant.ingest import load_document
 
 PAGE = """<html><head><title>git-gc(1)</title></head><body>
@@ -73,12 +73,16 @@ def test_a_description_is_widened_to_its_term_lines(page) -> None:
     assert doc.text[term_start(doc, later):later].startswith("--aggressive\n\nUsually git gc")
 
 
-def test_a_table_cell_is_widened_to_its_row_not_past_the_header_row(page) -> None:
+def test_a_table_cell_is_quoted_as_its_row_after_the_header_row(page) -> None:
     _, doc = page
     s = _at(doc, 'purge "foo" package')
-    widened = doc.text[term_start(doc, s):s]
-    assert widened.startswith("apt")
-    assert "apt purge foo\n\naptitude purge foo\n\n" in widened
+    spans = unit_spans(doc, s, s + len('purge "foo" package with its configuration files'))
+    assert [doc.text[a:b] for a, b in spans] == [
+        "apt | aptitude | description",
+        'apt purge foo | aptitude purge foo | purge "foo" package with its configuration files']
+    # a row is never a term line above the paragraph after the table
+    after = _at(doc, "A paragraph that is long enough")
+    assert term_start(doc, after) == after
 
 
 def test_prose_and_headings_are_not_terms(page) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from ..cite.records import Quoted, Source, Turn, reference_for
 from ..cite.references import describe
 from ..cite.text import reflow, safe_markdown
-from ..types import Document, ShortAnswer, marker
+from ..types import QUOTE_GAP, Document, ShortAnswer, marker
 
 DOC_WINDOW = 200_000  # longer documents are shown as this many characters around the quote
 NOTHING_FOUND = "Nothing relevant was found in your documents, so nothing is cited."
@@ -70,11 +70,15 @@ def _short_in_text(text: str, short: ShortAnswer | None,
     if short is None:
         return None
     for c in citations:
-        if c.n == short.citation_n and c.start <= short.start < c.end:
-            at = text.find(f"{c.quote} {marker(c.n)}")
-            if at >= 0:
-                rel = at + short.start - c.start
+        if c.n != short.citation_n:
+            continue
+        # a quote of several spans reads "first … second [n]" in the answer
+        at = text.find(f"{QUOTE_GAP.join(p.quote for p in c.spans)} {marker(c.n)}")
+        for p in c.spans if at >= 0 else ():
+            if p.start <= short.start < p.start + len(p.quote):
+                rel = at + short.start - p.start
                 return rel, rel + short.end - short.start
+            at += len(p.quote) + len(QUOTE_GAP)
     return None
 
 
