@@ -19,7 +19,7 @@ def marker(n: int) -> str:
     return f"[{n}]"
 
 
-BLOCK_KINDS = ("definition", "code", "row", "header", "item", "note")
+BLOCK_KINDS = ("definition", "code", "row", "header", "caption", "item", "note")
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class Block:
     kind: `definition` (a term or signature with its description; `head` is the term),
     `code` (a command line or listing, its line breaks kept), `header` (a table's header
     row), `row` (a table row; `head` is its table's header row, elsewhere in the text),
-    `item` (a list item), `note` (a note, tip or warning).
+    `caption` (a table's or figure's title), `item` (a list item), `note` (a note, tip or
+    warning).
     """
 
     kind: str

@@ -47,7 +47,7 @@ $ pg_ctl   status</pre>
 <dt class="sig sig-object py"><span class="sig-name">run</span>(<em>args</em>, <em>check=False</em>)<a class="headerlink" href="#run">\u00b6</a></dt>
 <dd><p>Run the command described by args.</p></dd>
 </dl>
-<table class="table"><thead><tr><th>signal</th><th>name</th><th>meaning</th></tr></thead>
+<table class="table"><caption>Common signals</caption><thead><tr><th>signal</th><th>name</th><th>meaning</th></tr></thead>
 <tbody><tr><td>1</td><td>SIGHUP</td><td>hang up. Terminal closed.</td></tr>
 <tr><td>9</td><td></td><td>kill</td></tr></tbody></table>
 <div class="note"><table summary="Note"><tr><td><img alt="[Note]"></td><th>Note</th></tr>
@@ -97,6 +97,9 @@ def test_html_table_rows_are_lines_with_their_header_row(page: Document) -> None
     # a row is one quotable sentence, whatever stops its cells hold
     got = [doc.text[a:b] for a, b in body_sentences(doc, 0, len(doc.text))]
     assert "1 | SIGHUP | hang up. Terminal closed." in got
+    # the caption and the header row title the rows: quoted with a row, never alone
+    assert texts(doc, "caption") == ["Common signals"]
+    assert "Common signals" not in got and "signal | name | meaning" not in got
     assert "$ pg_ctl start -D /var/lib/pgsql" in got  # each command line is one
 
 

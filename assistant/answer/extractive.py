@@ -21,8 +21,8 @@ from ..text.questions import answer_type, asks_default, asks_term, says_default
 from ..text.roles import mentions, question_names
 from ..types import QUOTE_GAP, Answer, Citation, Document, Hit, ShortAnswer, Statement, rendered
 from . import fitted
-from .short import holds_answer_type, short_answer
-from .units import default_end, tail_end, term_start, union, unit_spans
+from .short import command_line, holds_answer_type, short_answer
+from .units import default_end, keys_row, tail_end, term_start, union, unit_spans
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 
@@ -34,6 +34,9 @@ NOT_FOUND = "I could not find anything about this in the indexed documents."
 # how far (in logits) below the best a sentence of the asked type may be and still be quoted
 # first when the best holds nothing of that type (docs/EVALUATION.md)
 TYPED_MARGIN = 3.0
+# how far below the best a table row keyed by a term of the question ("what does the trust code
+# q mean?" -> the row "q | not enough information ...") may be and still be quoted first
+KEY_MARGIN = 6.0
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,11 @@ def extractive_answer(
                                     - margin * (hits[s.hit].chunk.doc_id not in talked)))
     best = ranked[0]
     chosen = [best]
-    if (typed := _typed_instead(question, ranked, repeated)
+    keyed = [s for s in ranked[1:] if id(s) not in repeated and s.score >= best.score - KEY_MARGIN
+             and keys_row(documents[hits[s.hit].chunk.doc_id], s.start, question)]
+    if (typed := (keyed[0] if keyed and not keys_row(
+            documents[hits[best.hit].chunk.doc_id], best.start, question) else None)
+            or _typed_instead(question, ranked, repeated)
             or _default_instead(question, ranked, repeated)) is not None:
         # it says it; the best follows, unless the conversation has quoted it already
         chosen = [typed, best][:1 if id(best) in repeated else max(1, choice.sentences)]
@@ -241,6 +248,8 @@ def extractive_answer(
         said.append(Statement(QUOTE_GAP.join(doc.text[a:b] for a, b in parts), (n,), True))
     if term is not None and not any(a <= term.start < b for a, b in quotes[0][1]):
         term = None  # the first quote was joined to one that no longer starts at its term
+    term = term or command_line(question, documents[hits[quotes[0][0].hit].chunk.doc_id],
+                                quotes[0][1], analyzer)
     return Answer(question=question, text=rendered(said), found=True,
                   citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
                   short_answer=term or short_answer(question, citations, analyzer))

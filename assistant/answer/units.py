@@ -100,7 +100,7 @@ MAX_ROW_QUOTE = 500  # a table row up to this long is quoted whole
 MAX_HEAD_CHARS = 400  # a longer term or signature is not quoted above its description
 MAX_CODE_QUOTE = 300  # a code block up to this long is quoted whole after its introduction
 MAX_INTRO_GAP = 2  # characters between an introducing sentence and its code block (a blank line)
-_LAYOUT = ("row", "header", "code", "item", "note")
+_LAYOUT = ("row", "header", "code", "caption", "item", "note")
 
 
 def innermost(doc: Document, at: int, kinds: tuple[str, ...]) -> Block | None:
@@ -214,3 +214,25 @@ def union(text: str, *groups: Spans) -> Spans | None:
         else:
             out.append((a, b))
     return tuple(out)
+
+
+_QUESTION_TERM = re.compile(r"\S+")
+
+
+def keys_row(doc: Document, at: int, question: str) -> bool:
+    """Whether offset `at` lies in a table row whose first cell is, exactly, a term the question
+    names: a symbol or word of two or more characters (`$<`, `-d`, `SIGKILL`), or one letter
+    set apart (`q`, `p`)."""
+    row = innermost(doc, at, ("row",))
+    if row is None:
+        return False
+    key = doc.text[row.start:row.end].strip().strip("|").split(" | ")[0].strip(" `*")
+    if not key or len(key) > 40:
+        return False
+    terms = {t.strip("?,.;:!\"'()\u201c\u201d") for t in _QUESTION_TERM.findall(question)}
+    return key in terms and (len(key) > 1 or key.isalpha()) and key.lower() not in _COMMON
+
+
+# words a question holds that a table's first column may hold too, without naming the row
+_COMMON = {"a", "i", "the", "what", "which", "does", "do", "is", "are", "how", "and", "or",
+           "of", "in", "on", "to", "for", "with", "by", "it", "be", "as", "at", "can", "set"}

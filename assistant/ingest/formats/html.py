@@ -83,7 +83,7 @@ def _chrome(tag: Any) -> bool:
 
 def _kind(tag: Any, name: str) -> str | None:
     """The layout block an element opens, if any."""
-    if name in ("pre", "dl", "dt", "dd", "table", "thead", "tr", "td", "th", "li"):
+    if name in ("pre", "dl", "dt", "dd", "table", "thead", "tr", "td", "th", "li", "caption"):
         return name
     if name in ("div", "section", "aside", "blockquote", "p"):
         classes = tag.get("class") or ()
@@ -91,6 +91,8 @@ def _kind(tag: Any, name: str) -> str | None:
             classes = classes.split()
         if any(c.lower() in _NOTES for c in classes):
             return "note"
+        if name == "p" and "title" in classes:  # DocBook's caption of a table, figure, example
+            return "caption"
     return None
 
 

@@ -101,8 +101,8 @@ class Layout:
                 self._code()
                 if len(self.paras) > frame.first:
                     self._mark("code", frame.first, len(self.paras))
-        elif kind in ("li", "note") and end > frame.first:
-            self._mark("item" if kind == "li" else "note", frame.first, end)
+        elif kind in ("li", "note", "caption") and end > frame.first:
+            self._mark("item" if kind == "li" else kind, frame.first, end)
         elif kind == "dt":
             dl = self._nearest("dl")
             if dl is not None and end > frame.first:
