@@ -22,7 +22,7 @@ from ..text.roles import mentions, question_names
 from ..types import QUOTE_GAP, Answer, Citation, Document, Hit, ShortAnswer, Statement, rendered
 from . import fitted
 from .short import command_line, holds_answer_type, short_answer
-from .units import default_end, keys_row, tail_end, term_start, union, unit_spans
+from .units import default_end, keys_row, tail_end, term_start, titles, union, unit_spans
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 
@@ -189,6 +189,8 @@ def extractive_answer(
     """
     ranked = rank_sentences(*featurize(question, hits, documents, embedder, analyzer,
                                        query_vector, lookup))
+    # a table's header row or caption titles its rows: quoted with a row, never alone
+    ranked = [s for s in ranked if not titles(documents[hits[s.hit].chunk.doc_id], s.start)]
     if not ranked or not is_relevant(hits, ranked[0], choice.min_relevance):
         return Answer(question=question, text=NOT_FOUND, found=False, hits=tuple(hits))
     margin = float(sentence_model().settings["second_margin"])

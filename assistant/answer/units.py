@@ -236,3 +236,8 @@ def keys_row(doc: Document, at: int, question: str) -> bool:
 # words a question holds that a table's first column may hold too, without naming the row
 _COMMON = {"a", "i", "the", "what", "which", "does", "do", "is", "are", "how", "and", "or",
            "of", "in", "on", "to", "for", "with", "by", "it", "be", "as", "at", "can", "set"}
+
+
+def titles(doc: Document, at: int) -> bool:
+    """Whether offset `at` lies in a table's header row or a caption (text that titles rows)."""
+    return bool(doc.blocks) and innermost(doc, at, ("header", "caption")) is not None

@@ -108,11 +108,8 @@ MAX_ROW_SENTENCE = 300  # a table row up to this long is one sentence, whatever 
 def _layout_sentences(doc: Document, a: int, b: int) -> list[tuple[int, int]]:
     """Sentences of the paragraph doc.text[a:b] where the layout says more than the stops: each
     line of a code block is one (a listing has no full stops, a command none it ends with), and
-    so is a short table row (its cells' stops do not end it); a header row or caption none."""
+    so is a short table row (its cells' stops do not end it)."""
     text = doc.text
-    # a header row or a caption titles what follows; it is quoted with a row, never alone
-    if any(x.kind in ("header", "caption") and x.start <= a and b <= x.end for x in doc.blocks):
-        return []
     whole = [x for x in doc.blocks if x.start < b and x.end > a and (
         x.kind == "code" or (x.kind in ("row", "header") and x.end - x.start <= MAX_ROW_SENTENCE))]
     if not whole:
@@ -131,7 +128,7 @@ def _layout_sentences(doc: Document, a: int, b: int) -> list[tuple[int, int]]:
                 if line.strip():
                     out.append((line_at + lead, line_at + len(line.rstrip())))
                 line_at += len(line) + 1
-        elif x.kind == "row":
+        else:
             out.append((s, e))
         pos = e
     out += sentence_spans(text, pos, b)

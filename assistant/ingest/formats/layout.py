@@ -28,6 +28,8 @@ _LAYOUT_SUMMARIES = {"note", "tip", "warning", "caution", "important"}
 class _Frame:
     kind: str
     first: int  # index of the first paragraph read inside it
+    depth: int = 0  # its place in the stack of open frames
+    marks: int = 0  # blocks marked before it opened
     layout: bool = False  # a table drawn for layout, not data
     in_head: bool = False  # a row inside <thead>
     header: tuple[int, int] | None = None  # a table's header row (paragraph range)
@@ -52,6 +54,7 @@ class Layout:
         self.paras: list[_Para] = []
         self.buf: list[str] = []
         self.frames: list[_Frame] = []
+        self.open_by_kind: dict[str, list[_Frame]] = {}  # the innermost of a kind in O(1)
         self.marks: list[tuple[str, int, int, tuple[int, int] | None]] = []
         self.pre = 0
 
@@ -77,13 +80,15 @@ class Layout:
             self.paras.append(_Para(text, 0, True))
 
     def _nearest(self, *kinds: str) -> _Frame | None:
-        return next((f for f in reversed(self.frames) if f.kind in kinds), None)
+        """The innermost open frame of one of `kinds` (a page nested 20,000 deep stays linear)."""
+        found = [stack[-1] for k in kinds if (stack := self.open_by_kind.get(k))]
+        return max(found, key=lambda f: f.depth) if found else None
 
     def open(self, kind: str, summary: str = "") -> None:
         if kind == "pre":
             self.flush()
             self.pre += 1
-        frame = _Frame(kind, len(self.paras))
+        frame = _Frame(kind, len(self.paras), len(self.frames), len(self.marks))
         if kind == "table":
             frame.layout = (summary.strip().lower() in _LAYOUT_SUMMARIES
                             or self._nearest("note") is not None)
@@ -91,9 +96,11 @@ class Layout:
             near = self._nearest("thead", "table")
             frame.in_head = near is not None and near.kind == "thead"
         self.frames.append(frame)
+        self.open_by_kind.setdefault(kind, []).append(frame)
 
     def close(self, kind: str) -> None:
         frame = self.frames.pop()
+        self.open_by_kind[frame.kind].pop()
         end = len(self.paras)
         if kind == "pre":
             self.pre -= 1
@@ -130,13 +137,12 @@ class Layout:
         end = len(self.paras)
         if table is None or table.layout or end <= tr.first:
             return
-        inner = self.paras[tr.first:]
-        structured = (any(m[1] >= tr.first for m in self.marks)
-                      or any(p.level or p.code for p in inner))
-        cells = [" ".join(p.text for p in self.paras[a:b]) for a, b in tr.cells] \
-            or [p.text for p in inner]
-        line = " | ".join(c for c in cells if c)
-        if not structured and line and len(line) <= MAX_ROW_CHARS:
+        structured = len(self.marks) > tr.marks or \
+            any(p.level or p.code for p in self.paras[tr.first:])
+        line = "" if structured else " | ".join(c for c in (
+            [" ".join(p.text for p in self.paras[a:b]) for a, b in tr.cells]
+            or [p.text for p in self.paras[tr.first:]]) if c)
+        if line and len(line) <= MAX_ROW_CHARS:
             del self.paras[tr.first:]
             self.paras.append(_Para(line))
             end = tr.first + 1
