@@ -10,11 +10,33 @@ from typing import Any
 # The one citation marker an answer's text holds: "[n]" after the sentence it backs.
 MARKER = re.compile(r"\[(\d+)\]")
 UNVERIFIED = "(unverified)"  # follows the markers of a sentence its sources do not support
+# Between the spans of one quote in an answer's text (a table row after its header row).
+QUOTE_GAP = " \u2026 "
 
 
 def marker(n: int) -> str:
     """The marker of citation n, as it appears in an answer's text."""
     return f"[{n}]"
+
+
+BLOCK_KINDS = ("definition", "code", "row", "header", "caption", "item", "note")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A unit of a document's layout, as exact offsets into its text.
+
+    kind: `definition` (a term or signature with its description; `head` is the term),
+    `code` (a command line or listing, its line breaks kept), `header` (a table's header
+    row), `row` (a table row; `head` is its table's header row, elsewhere in the text),
+    `caption` (a table's or figure's title), `item` (a list item), `note` (a note, tip or
+    warning).
+    """
+
+    kind: str
+    start: int
+    end: int
+    head: tuple[int, int] | None = None  # a definition's term; a row's header row
 
 
 @dataclass(frozen=True)
@@ -41,6 +63,9 @@ class Document:
     skip_spans: tuple[tuple[int, int], ...] = ()
     notes: tuple[str, ...] = ()  # e.g. "decoded as cp1252"
     ocr_pages: tuple[int, ...] = ()  # 1-based pages whose text was read by OCR
+    # Layout the loader read (definition lists, code, table rows, list items, notes), in
+    # order of start; a block may hold others (a code block in a list item).
+    blocks: tuple[Block, ...] = ()
     # Bibliographic metadata the file carries, as a CSL-JSON item without "id" (title,
     # author, issued, container-title, publisher, URL, DOI, number-of-pages, type); JSON-able
     # so that it is stored as it is. The user's corrections (references.json) are applied

@@ -210,10 +210,15 @@ def check(dest: Path, names: list[str]) -> int:
                 continue
             if q.file not in texts:
                 texts[q.file] = load_document(folder / q.file, folder).text
-            for g in q.gold:
-                if not holds(texts[q.file], [g]):
-                    print(f"{where}: gold {g!r} is not in {q.file}")
-                    failures += 1
+            # A question may keep a gold string of another layout of the same text (a table
+            # row's cells as paragraphs, before rows were kept as lines joined by " | "):
+            # the question needs one of its strings in the file, and every missing one is named.
+            missing = [g for g in q.gold if not holds(texts[q.file], [g])]
+            for g in missing:
+                ok = len(missing) < len(q.gold)
+                print(f"{where}: gold {g!r} is not in {q.file}"
+                      + (" (another of its gold strings is)" if ok else ""))
+            failures += len(missing) == len(q.gold)
             key = " ".join(q.question.lower().split())
             if key in seen:
                 print(f"{where}: the same question twice")

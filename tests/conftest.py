@@ -69,6 +69,8 @@ def assert_exact(assistant: Assistant, answer) -> None:
     for c in answer.citations:
         doc = store.documents[c.chunk.doc_id]
         assert doc.text[c.start:c.end] == c.quote, (c.start, c.end, c.quote)
+        for p in c.parts:  # a quote of several spans (a table row and its header row)
+            assert doc.text[p.start:p.end] == p.quote, (p.start, p.end, p.quote)
         if doc.format in ("txt", "md"):
             try:
                 file_text = Path(doc.path).read_text(encoding="utf-8-sig")

@@ -322,3 +322,69 @@ def test_an_option_is_quoted_with_its_name_and_highlighted_whole(page, app: App,
     mark = page.locator("#document mark")
     mark.first.wait_for(timeout=30_000)
     assert "".join(m.text_content() or "" for m in mark.all()) == quote
+
+
+SIGNALS_PAGE = """<html><head><title>Process signals</title></head><body><h1>Process signals</h1>
+<p>The kill command sends a signal to a process. These are the signals used most often.</p>
+<table><thead><tr><th>signal number</th><th>signal name</th><th>meaning</th></tr></thead>
+<tbody><tr><td>1</td><td>SIGHUP</td><td>hang up: the controlling terminal was closed</td></tr>
+<tr><td>9</td><td>SIGKILL</td><td>kill the process at once; it cannot be caught or ignored</td></tr>
+<tr><td>15</td><td>SIGTERM</td><td>ask the process to terminate cleanly</td></tr></tbody></table>
+</body></html>
+"""
+PACKAGES_PAGE = """<html><head><title>Listing packages</title></head><body>
+<h1>Listing packages</h1>
+<p>To list the installed packages with their versions, run:</p>
+<pre>$ dpkg-query -W -f='${Package} ${Version}\\n'
+$ dpkg -l | less</pre>
+</body></html>
+"""
+HEADER = "signal number | signal name | meaning"
+ROW = "9 | SIGKILL | kill the process at once; it cannot be caught or ignored"
+COMMANDS = "$ dpkg-query -W -f='${Package} ${Version}\\n'\n$ dpkg -l | less"
+
+
+def upload_page(page, tmp_path: Path, name: str, html: str) -> None:
+    manual = tmp_path / name
+    manual.write_text(html, encoding="utf-8")
+    page.set_input_files("#upload input[type=file]", [str(manual)])
+    page.locator("#upload-status").get_by_text("Index updated").wait_for(timeout=180_000)
+
+
+def test_a_table_row_is_quoted_with_its_header_row(page, app: App, tmp_path: Path) -> None:
+    """Layout kept as data: a table row's quote shows its table's header row, in the answer
+    and as the first span of its source, each span exact and marked in the document view."""
+    upload_page(page, tmp_path, "signals.html", SIGNALS_PAGE)
+    ask(page, app, "Which signal number is SIGKILL?", 0)
+    cited = re.search(re.escape(f"{HEADER} \u2026 {ROW} [") + r"(\d)\]", last_answer(page))
+    assert cited, last_answer(page)
+    card = page.locator(f"#sources #src-{cited.group(1)}")
+    assert "signals.html" in card.locator(".src-loc").inner_text()
+    assert [m.text_content() for m in card.locator("mark").all()] == [HEADER, ROW]
+    assert card.locator(".src-gap").count() == 1  # the header, then "…", then the row
+    card.get_by_role("button", name="Show in document").click()
+    marks = page.locator("#document mark")
+    marks.first.wait_for(timeout=30_000)
+    assert [m.text_content() for m in marks.all()] == [HEADER, ROW]
+
+
+def test_a_command_quote_keeps_its_lines_in_monospace(page, app: App, tmp_path: Path) -> None:
+    """A listing quoted with the sentence that introduces it: the chat shows the commands as
+    code, line for line, and so does Sources (monospace, line breaks kept, exact text)."""
+    upload_page(page, tmp_path, "packages.html", PACKAGES_PAGE)
+    ask(page, app, "How do I list the installed packages with their versions?", 0)
+    bot = page.locator("#chat [data-testid='bot']").last
+    code = bot.locator("pre code").first
+    code.wait_for(timeout=30_000)
+    assert code.inner_text().strip() == COMMANDS  # the exact lines, one under the other
+    assert "To list the installed packages with their versions, run:" in last_answer(page)
+    card = page.locator("#sources .src").filter(has_text="packages.html").first
+    quote = card.locator("mark").first.text_content() or ""
+    assert quote == "To list the installed packages with their versions, run:\n\n" + COMMANDS
+    src_code = card.locator("mark code.src-code")
+    assert src_code.text_content() == COMMANDS
+    style = src_code.evaluate("e => [getComputedStyle(e).whiteSpace, getComputedStyle(e).fontFamily]")
+    assert style[0] == "pre-wrap" and "mono" in style[1].lower(), style
+    box = src_code.bounding_box()
+    assert box is not None and box["height"] > 1.5 * float(
+        src_code.evaluate("e => parseFloat(getComputedStyle(e).lineHeight) || 16"))  # two lines

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import assert_exact, make_assistant
 
-from assistant.answer.units import tail_end, term_start
+from assistant.answer.units import tail_end, term_start, unit_spans
 from assistant.ingest import load_document
 
 PAGE = """<html><head><title>git-gc(1)</title></head><body>
@@ -73,12 +73,16 @@ def test_a_description_is_widened_to_its_term_lines(page) -> None:
     assert doc.text[term_start(doc, later):later].startswith("--aggressive\n\nUsually git gc")
 
 
-def test_a_table_cell_is_widened_to_its_row_not_past_the_header_row(page) -> None:
+def test_a_table_cell_is_quoted_as_its_row_after_the_header_row(page) -> None:
     _, doc = page
     s = _at(doc, 'purge "foo" package')
-    widened = doc.text[term_start(doc, s):s]
-    assert widened.startswith("apt")
-    assert "apt purge foo\n\naptitude purge foo\n\n" in widened
+    spans = unit_spans(doc, s, s + len('purge "foo" package with its configuration files'))
+    assert [doc.text[a:b] for a, b in spans] == [
+        "apt | aptitude | description",
+        'apt purge foo | aptitude purge foo | purge "foo" package with its configuration files']
+    # a row is never a term line above the paragraph after the table
+    after = _at(doc, "A paragraph that is long enough")
+    assert term_start(doc, after) == after
 
 
 def test_prose_and_headings_are_not_terms(page) -> None:
@@ -185,3 +189,47 @@ def test_questions_that_ask_for_a_term(question: str, asks: bool) -> None:
     from assistant.text.questions import asks_term
 
     assert asks_term(question) is asks
+
+
+KEYED = """<html><head><title>gpg</title></head><body><h1>Trust</h1>
+<p>Here is the meaning of the trust code.</p>
+<table><tr><th>code</th><th>description of trust</th></tr>
+<tr><td>-</td><td>no owner trust assigned / not yet calculated</td></tr>
+<tr><td>q</td><td>not enough information for calculation</td></tr>
+<tr><td>n</td><td>never trust this key</td></tr></table>
+<p>To list the keys with their trust, run:</p>
+<pre>$ gpg --list-keys --with-colons
+$ gpg --check-trustdb</pre>
+</body></html>
+"""
+
+
+def test_a_row_keyed_by_the_questions_term(tmp_path: Path) -> None:
+    from assistant.answer.units import keys_row
+
+    (tmp_path / "gpg.html").write_text(KEYED, encoding="utf-8")
+    doc = load_document(tmp_path / "gpg.html", tmp_path)
+    row = _at(doc, "q | not enough")
+    assert keys_row(doc, row, "What does the GnuPG trust code q mean?")
+    assert not keys_row(doc, row, "What does the trust code mean?")  # no term names the row
+    assert not keys_row(doc, _at(doc, "Here is"), "What does q mean?")  # not a row
+
+
+def test_the_first_command_line_is_the_short_answer_to_how_do_i(tmp_path: Path,
+                                                                 embedder) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "gpg.html").write_text(KEYED, encoding="utf-8")
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    a.index()
+    answer = a.ask("How do I list the keys with their trust?")
+    sa = answer.short_answer
+    assert sa is not None and sa.text == "$ gpg --list-keys --with-colons", answer.text
+    assert answer.citations[0].quote.startswith("To list the keys with their trust, run:\n\n$ gpg")
+    assert_exact(a, answer)
+    row = a.ask("What does the GnuPG trust code q mean?")
+    assert "q | not enough information for calculation" in row.text, row.text
+    cited = next(c for c in row.citations if "q | not enough" in c.parts[-1].quote)
+    assert [p.quote for p in cited.parts] == [  # after its header row
+        "code | description of trust", "q | not enough information for calculation"]
+    assert_exact(a, row)

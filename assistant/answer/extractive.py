@@ -16,13 +16,13 @@ import numpy as np
 from ..embed import Embedder
 from ..embed.sentences import Lookup, sentence_vectors
 from ..text.analyzer import Analyzer
-from ..text.passages import OVERLAP_WEIGHT, Sentence, candidate_sentences, make_citation
+from ..text.passages import OVERLAP_WEIGHT, Sentence, candidate_sentences, cite_spans
 from ..text.questions import answer_type, asks_default, asks_term, says_default
 from ..text.roles import mentions, question_names
-from ..types import Answer, Citation, Document, Hit, ShortAnswer, Statement, rendered
+from ..types import QUOTE_GAP, Answer, Citation, Document, Hit, ShortAnswer, Statement, rendered
 from . import fitted
-from .short import holds_answer_type, short_answer
-from .units import default_end, tail_end, term_start
+from .short import command_line, holds_answer_type, short_answer
+from .units import default_end, keys_row, tail_end, term_start, titles, union, unit_spans
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 
@@ -34,6 +34,9 @@ NOT_FOUND = "I could not find anything about this in the indexed documents."
 # how far (in logits) below the best a sentence of the asked type may be and still be quoted
 # first when the best holds nothing of that type (docs/EVALUATION.md)
 TYPED_MARGIN = 3.0
+# how far below the best a table row keyed by a term of the question ("what does the trust code
+# q mean?" -> the row "q | not enough information ...") may be and still be quoted first
+KEY_MARGIN = 6.0
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,8 @@ def extractive_answer(
     """
     ranked = rank_sentences(*featurize(question, hits, documents, embedder, analyzer,
                                        query_vector, lookup))
+    # a table's header row or caption titles its rows: quoted with a row, never alone
+    ranked = [s for s in ranked if not titles(documents[hits[s.hit].chunk.doc_id], s.start)]
     if not ranked or not is_relevant(hits, ranked[0], choice.min_relevance):
         return Answer(question=question, text=NOT_FOUND, found=False, hits=tuple(hits))
     margin = float(sentence_model().settings["second_margin"])
@@ -198,7 +203,11 @@ def extractive_answer(
                                     - margin * (hits[s.hit].chunk.doc_id not in talked)))
     best = ranked[0]
     chosen = [best]
-    if (typed := _typed_instead(question, ranked, repeated)
+    keyed = [s for s in ranked[1:] if id(s) not in repeated and s.score >= best.score - KEY_MARGIN
+             and keys_row(documents[hits[s.hit].chunk.doc_id], s.start, question)]
+    if (typed := (keyed[0] if keyed and not keys_row(
+            documents[hits[best.hit].chunk.doc_id], best.start, question) else None)
+            or _typed_instead(question, ranked, repeated)
             or _default_instead(question, ranked, repeated)) is not None:
         # it says it; the best follows, unless the conversation has quoted it already
         chosen = [typed, best][:1 if id(best) in repeated else max(1, choice.sentences)]
@@ -208,26 +217,41 @@ def extractive_answer(
         if s.score >= best.score - margin and s.relevance >= choice.min_relevance and \
                 id(s) not in repeated and " ".join(s.text.split()) != " ".join(best.text.split()):
             chosen.append(s)
-    citations: list[Citation] = []
-    said: list[Statement] = []  # verbatim quotes: verified by construction
     term: ShortAnswer | None = None  # the term line a first quote was widened to
     merged = _merge_adjacent(chosen, hits, documents)
     # a question about a default whose first quote states none: that quote runs on to where
     # its description states it
     wants_default = asks_default(question) and not says_default(merged[0].text)
+    quotes: list[tuple[Sentence, tuple[tuple[int, int], ...]]] = []  # each with its spans
     for i, s in enumerate(merged):
-        hit = hits[s.hit]
-        doc = documents[hit.chunk.doc_id]
-        n = len(citations) + 1
-        # a description quoted with the term above it; a sentence that introduces a command
-        # with the command
-        start, end = term_start(doc, s.start), tail_end(doc, s.end)
+        doc = documents[hits[s.hit].chunk.doc_id]
+        # the unit the layout gives (a row with its header, a description with its term, a
+        # command with the sentence that introduces it); else, by the line rules, a
+        # description with the term lines above it, an open sentence with the block after it
+        spans = list(unit_spans(doc, s.start, s.end)
+                     or ((term_start(doc, s.start), tail_end(doc, s.end)),))
         if wants_default and i == 0:
-            end = default_end(doc, end)
-        if i == 0 and start < s.start:
-            term = _term_line(question, doc.text, start, n, analyzer)
-        citations.append(make_citation(n, hit, doc, start, end, s.similarity))
-        said.append(Statement(doc.text[start:end], (n,), True))
+            spans[-1] = (spans[-1][0], default_end(doc, spans[-1][1]))
+        if i == 0 and spans[0][0] < s.start:
+            term = _term_line(question, doc.text, spans[0][0], 1, analyzer)
+        # two sentences widened into one unit (a command and its introduction) are one quote
+        for j, (t, earlier) in enumerate(quotes):
+            if hits[t.hit].chunk.doc_id == doc.doc_id and \
+                    (joined := union(doc.text, earlier, tuple(spans))) is not None:
+                quotes[j] = (t, joined)
+                break
+        else:
+            quotes.append((s, tuple(spans)))
+    citations: list[Citation] = []
+    said: list[Statement] = []  # verbatim quotes: verified by construction
+    for n, (s, parts) in enumerate(quotes, 1):
+        doc = documents[hits[s.hit].chunk.doc_id]
+        citations.append(cite_spans(n, hits[s.hit], doc, parts, s.similarity))
+        said.append(Statement(QUOTE_GAP.join(doc.text[a:b] for a, b in parts), (n,), True))
+    if term is not None and not any(a <= term.start < b for a, b in quotes[0][1]):
+        term = None  # the first quote was joined to one that no longer starts at its term
+    term = term or command_line(question, documents[hits[quotes[0][0].hit].chunk.doc_id],
+                                quotes[0][1], analyzer)
     return Answer(question=question, text=rendered(said), found=True,
                   citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
                   short_answer=term or short_answer(question, citations, analyzer))

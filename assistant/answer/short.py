@@ -27,8 +27,15 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 
 from ..text.analyzer import ENGLISH, Analyzer
-from ..text.questions import NAME_NOUNS, Candidate, answer_type, candidates
-from ..types import Citation, ShortAnswer
+from ..text.questions import (
+    NAME_NOUNS,
+    Candidate,
+    answer_type,
+    asks_default,
+    asks_term,
+    candidates,
+)
+from ..types import Citation, Document, ShortAnswer
 from . import fitted
 from .spans import SPAN_FEATURES, features, phrases
 
@@ -226,3 +233,25 @@ def holds_answer_type(text: str, kind: str, qtok: Collection[str],
         if words and len(words & set(qtok)) < ASKED_SHARE * len(words):
             return True
     return False
+
+
+def command_line(question: str, doc: Document, spans: Sequence[tuple[int, int]],
+                 analyzer: Analyzer = ENGLISH) -> ShortAnswer | None:
+    """The short answer to "how do I ...?" / "which command ...?" when the first quote
+    (citation 1, at `spans`) holds a code block: its first line there, unless the question
+    names it already or asks for a default."""
+    if not asks_term(question) or asks_default(question):
+        return None
+    for a, b in spans:
+        for block in doc.blocks:
+            if block.kind != "code" or not (block.start < b and block.end > a):
+                continue
+            s = max(a, block.start)
+            nl = doc.text.find("\n", s, min(b, block.end))
+            e = nl if nl >= 0 else min(b, block.end)
+            line = doc.text[s:e].strip()
+            words = set(analyzer.tokens(line))
+            if line and not (words and words <= set(analyzer.tokens(question))):
+                s += len(doc.text[s:e]) - len(doc.text[s:e].lstrip())
+                return ShortAnswer(line, s, s + len(line), 1)
+    return None

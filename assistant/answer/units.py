@@ -17,7 +17,7 @@ import re
 
 from ..text.questions import says_default
 from ..text.sentences import sentence_spans
-from ..types import Document
+from ..types import Block, Document
 
 MAX_TERMS = 4  # term lines above one description (`-u`, `--include-untracked`, ...)
 MAX_TERM_CHARS = 100  # a longer block is prose, not a term
@@ -50,6 +50,7 @@ def term_start(doc: Document, start: int) -> int:
                 or above in headings or above in skipped or "\n" in block
                 or " ".join(block.split()) == doc.title  # the title line is never quoted
                 or (above == 0 and doc.format in ("txt", "md"))  # a plain text's title line
+                or (doc.blocks and in_layout(doc, above))  # a table row, code: not a term
                 or own - above > MAX_ADDED_CHARS):
             break
         begin, own, terms = above, above, terms + 1
@@ -90,3 +91,153 @@ def default_end(doc: Document, end: int) -> int:
         if says_default(text[s:e]):
             return e
     return end
+
+
+# --- units the loader's layout gives (Document.blocks) -----------------------------------
+
+Spans = tuple[tuple[int, int], ...]
+MAX_ROW_QUOTE = 500  # a table row up to this long is quoted whole
+MAX_HEAD_CHARS = 400  # a longer term or signature is not quoted above its description
+MAX_CODE_QUOTE = 300  # a code block up to this long is quoted whole after its introduction
+MAX_INTRO_GAP = 2  # characters between an introducing sentence and its code block (a blank line)
+_LAYOUT = ("row", "header", "code", "caption", "item", "note")
+
+
+def innermost(doc: Document, at: int, kinds: tuple[str, ...]) -> Block | None:
+    """The smallest block of one of `kinds` that holds offset `at`."""
+    found = [b for b in doc.blocks if b.kind in kinds and b.start <= at < b.end]
+    return min(found, key=lambda b: b.end - b.start) if found else None
+
+
+def unit_spans(doc: Document, start: int, end: int) -> Spans | None:
+    """The spans a quote of the sentence doc.text[start:end] is made of, from the layout the
+    loader kept; None where it says nothing (then the line rules above apply).
+
+    - a table row: the row whole (up to MAX_ROW_QUOTE), after its table's header row;
+    - a description in a definition list: from its term (a signature, an option), one span
+      when the sentence opens the description or follows it closely (MAX_LEAD_CHARS), else
+      the term and the sentence as two;
+    - a line of a code block: with the sentence that introduces the block (the one just
+      above it), one span when the line opens the block, else two;
+    - a sentence that introduces a code block (it ends its paragraph open, or with ":"): with
+      the block, whole up to MAX_CODE_QUOTE, else its first line.
+    Every span is exact text of the document; spans are in document order.
+    """
+    if not doc.blocks:
+        return None
+    text = doc.text
+    row = innermost(doc, start, ("row", "header"))
+    if row is not None:
+        body = (row.start, row.end) if row.end - row.start <= MAX_ROW_QUOTE else \
+            (row.start, max(end, row.start))
+        head = row.head if row.head and row.head[1] <= row.start else None
+        return (head, body) if head else (body,)
+    code = innermost(doc, start, ("code",))
+    if code is not None:
+        intro = _introduction(doc, code.start)
+        if intro is None:
+            first = (code.start, end) if end - code.start <= MAX_CODE_QUOTE else (start, end)
+            return (first,)
+        if end - code.start <= MAX_CODE_QUOTE:
+            return ((intro[0], end),)
+        return (intro, (start, end))
+    definition = innermost(doc, start, ("definition",))
+    if definition is not None and definition.head is not None:
+        h0, h1 = definition.head
+        if h1 - h0 > MAX_HEAD_CHARS:
+            return None
+        if start < h1:  # the term itself: with the description's first sentence
+            opening = sentence_spans(text, h1, definition.end)[:1]
+            return ((h0, max([end, *(e for _s, e in opening)])),)
+        if len(text[h1:start].strip()) <= MAX_LEAD_CHARS:
+            return ((h0, end),)
+        return ((h0, h1), (start, end))
+    after = _introduced(doc, end)
+    if after is not None:
+        return ((start, after.end if after.end - after.start <= MAX_CODE_QUOTE
+                 else _first_line_end(text, after.start)),)
+    return None
+
+
+def _introduction(doc: Document, at: int) -> tuple[int, int] | None:
+    """The sentence just above a code block starting at `at` that introduces it: the last of
+    the paragraph before, not a heading, not itself code or a table row."""
+    text = doc.text
+    gap = text[:at].rstrip()
+    if at - len(gap) > MAX_INTRO_GAP + 1 or not gap:
+        return None
+    para = block_start(text, len(gap))
+    if para in {h[0] for h in doc.headings} or innermost(doc, len(gap) - 1, _LAYOUT[:3]):
+        return None
+    spans = sentence_spans(text, para, len(gap))
+    return spans[-1] if spans else None
+
+
+def _introduced(doc: Document, end: int) -> Block | None:
+    """The code block a sentence ending at `end` introduces: the next block, when the sentence
+    ends its paragraph open (no full stop), with a colon, or announcing it ("as follows.")."""
+    text = doc.text
+    rest = text[end:end + 16]
+    if rest[:1] != "\n" or (_CLOSED.search(text[:end].rstrip())
+                             and not _INTRODUCES.search(text[max(0, end - 200):end])):
+        return None
+    nxt = end + len(rest) - len(rest.lstrip())
+    return next((b for b in doc.blocks if b.kind == "code" and b.start == nxt), None)
+
+
+# a sentence that ends as one does but announces what follows ("... run the following.")
+_INTRODUCES = re.compile(r"\b(?:the following|as follows|for example|like this|e\.g\.)[^.!?]*"
+                         r"[.!?]['\")\]]*$", re.IGNORECASE)
+
+
+def _first_line_end(text: str, at: int) -> int:
+    nl = text.find("\n", at)
+    return len(text) if nl < 0 else nl
+
+
+def in_layout(doc: Document, at: int) -> bool:
+    """Whether offset `at` lies in a table row, a code block, a list item or a note: text that
+    is never a term line above a description."""
+    return innermost(doc, at, _LAYOUT) is not None
+
+
+def union(text: str, *groups: Spans) -> Spans | None:
+    """The spans of several quotes as one quote (sorted; those that overlap or meet across
+    white space become one); None when no span of one group overlaps another group's."""
+    if not any(a < d and c < b for i, g in enumerate(groups) for h in groups[i + 1:]
+               for a, b in g for c, d in h):
+        return None
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(s for g in groups for s in g):
+        if out and not text[out[-1][1]:a].strip():
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return tuple(out)
+
+
+_QUESTION_TERM = re.compile(r"\S+")
+
+
+def keys_row(doc: Document, at: int, question: str) -> bool:
+    """Whether offset `at` lies in a table row whose first cell is, exactly, a term the question
+    names: a symbol or word of two or more characters (`$<`, `-d`, `SIGKILL`), or one letter
+    set apart (`q`, `p`)."""
+    row = innermost(doc, at, ("row",))
+    if row is None:
+        return False
+    key = doc.text[row.start:row.end].strip().strip("|").split(" | ")[0].strip(" `*")
+    if not key or len(key) > 40:
+        return False
+    terms = {t.strip("?,.;:!\"'()\u201c\u201d") for t in _QUESTION_TERM.findall(question)}
+    return key in terms and (len(key) > 1 or key.isalpha()) and key.lower() not in _COMMON
+
+
+# words a question holds that a table's first column may hold too, without naming the row
+_COMMON = {"a", "i", "the", "what", "which", "does", "do", "is", "are", "how", "and", "or",
+           "of", "in", "on", "to", "for", "with", "by", "it", "be", "as", "at", "can", "set"}
+
+
+def titles(doc: Document, at: int) -> bool:
+    """Whether offset `at` lies in a table's header row or a caption (text that titles rows)."""
+    return bool(doc.blocks) and innermost(doc, at, ("header", "caption")) is not None

@@ -59,12 +59,15 @@ class Quoted(Span):
     locator: str = ""
     before: str = ""
     after: str = ""
+    # the parts of the quote that are code (a command line, a listing): shown as set
+    code: tuple[tuple[int, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"quote": self.quote, "start": self.start, "end": self.end,
                 **{k: getattr(self, k) for k in _LOCATION},
                 "heading_path": list(self.heading_path), "locator": self.locator,
-                "before": self.before, "after": self.after}
+                "before": self.before, "after": self.after,
+                "code": [list(c) for c in self.code]}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Quoted:
@@ -77,9 +80,14 @@ class Quoted(Span):
             if any(x is not None and x < 1 for x in (first, last)) or (
                     first is not None and last is not None and first > last):
                 raise ValueError("lines and pages must be numbered from 1, first <= last")
+        code = d.get("code") or []
+        if not isinstance(code, list) or not all(
+                isinstance(c, list) and len(c) == 2 and all(type(x) is int for x in c)
+                and start <= c[0] < c[1] <= end for c in code):
+            raise ValueError("a quote's code parts must lie inside it")
         return cls(quote, start, end, line_start, line_end, page_start, page_end,
                    _strs(d, "heading_path"), _str(d, "locator"), _str(d, "before"),
-                   _str(d, "after"))
+                   _str(d, "after"), tuple((a, b) for a, b in code))
 
     def lies_in(self, doc: Document) -> bool:
         """Is this span text of `doc`, at its offsets, on lines and pages the document has?"""
@@ -276,8 +284,10 @@ def source_of(c: Citation, doc: Document | None, csl: dict[str, Any]) -> Source:
         lo = parts[i - 1].end if i else 0
         hi = parts[i + 1].start if i + 1 < len(parts) else None
         before, after = _context(doc, p.start, p.end, lo, hi) if doc else ("", "")
+        code = tuple((max(b.start, p.start), min(b.end, p.end)) for b in doc.blocks
+                     if b.kind == "code" and b.start < p.end and b.end > p.start) if doc else ()
         spans.append(Quoted(p.quote, p.start, p.end, p.line_start, p.line_end, p.page_start,
-                            p.page_end, tuple(p.heading_path), locator(p), before, after))
+                            p.page_end, tuple(p.heading_path), locator(p), before, after, code))
     return Source(c.n, c.chunk.doc_id, c.chunk.title, c.chunk.source, c.chunk.chunk_id,
                   round(float(c.score), 6), tuple(spans), locators(c), plain(c), markdown(c),
                   csl, c.verified, tuple(c.unsupported))

@@ -91,9 +91,11 @@ def eval_index_dir(cache_root: Path, corpus_hash: str, settings: Settings) -> Pa
     """index/eval/<key>/: one cached index per corpus and per setting that changes its vectors."""
     import hashlib
 
-    # "sentences": indexes cached before sentence tables existed are built again.
+    # "sentences": indexes cached before sentence tables existed are built again; "format":
+    # an index of an older format (documents without their blocks) too.
     key = json.dumps({"corpus": corpus_hash, "model": settings.model,
                       "chunking": settings.chunking(), "sentences": 1,
+                      "format": store.FORMAT_VERSION,
                       **({"store": settings.store} if settings.store != "local" else {})},
                      sort_keys=True)
     return Path(cache_root) / hashlib.sha256(key.encode()).hexdigest()[:16]

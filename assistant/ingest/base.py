@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..types import Block
+
 Heading = tuple[int, int, str]  # (offset, level, heading text)
 OCR_NOTE = "text read by OCR from page images (pages {pages}); check quotes against the page"
 
@@ -29,6 +31,9 @@ class Parsed:
     ocr_pages: tuple[int, ...] = ()  # 1-based pages whose text was read by OCR
     # Bibliographic metadata (CSL-JSON fields) read from the same parse; None: none read.
     meta: Mapping[str, Any] | None = field(default=None, compare=False)
+    blocks: tuple[Block, ...] = ()  # layout: definitions, code, table rows, items, notes
+    # Spans of the text that are markup, not content (a Markdown code fence): never chunked.
+    skip_spans: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

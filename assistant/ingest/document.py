@@ -50,7 +50,8 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None,
     text, title, headings = parsed.text, parsed.title, list(parsed.headings)
     if not text.strip():
         raise IngestError(source, "no text found in the file")
-    skip = boilerplate_spans(text)
+    skip = sorted({*boilerplate_spans(text), *parsed.skip_spans})
+    blocks = parsed.blocks
     if fmt in {"md", "txt"}:
         # YAML front matter describes the file; it is never quoted (a skip span), and the
         # offsets still point into the file as it is on disk.
@@ -59,6 +60,7 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None,
             skip = [(0, front), *((s, e) for s, e in skip if s >= front)]
             title = meta.get("title") or title
             headings = [h for h in headings if h[0] >= front]
+            blocks = tuple(b for b in blocks if b.start >= front)
             if not text[front:].strip():
                 raise IngestError(source, "only front matter, no text")
     elif parsed.meta is not None:
@@ -81,6 +83,7 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None,
         skip_spans=tuple(skip),
         notes=parsed.notes,
         ocr_pages=parsed.ocr_pages,
+        blocks=blocks,
         meta=meta,
     )
 

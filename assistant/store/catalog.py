@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..types import Chunk, Document
+from ..types import Block, Chunk, Document
 
 CATALOG = "catalog.sqlite"
 
@@ -86,7 +86,7 @@ def document_row(doc: Document, n_chunks: int, size: int | None, mtime_ns: int |
     """The documents row; its text goes in `texts` (text_row)."""
     locators = {"page_starts": doc.page_starts, "headings": doc.headings,
                 "skip_spans": doc.skip_spans, "notes": doc.notes, "ocr_pages": doc.ocr_pages,
-                "meta": doc.meta}
+                "blocks": [[b.kind, b.start, b.end, *(b.head or ())] for b in doc.blocks], "meta": doc.meta}
     return (doc.doc_id, doc.source, doc.path, doc.title, doc.format, doc.content_hash, size,
             mtime_ns, json.dumps(locators, ensure_ascii=False), n_chunks)
 
@@ -113,8 +113,16 @@ def document_of(row: Sequence[Any]) -> Document:
         skip_spans=tuple(tuple(s) for s in loc.get("skip_spans", ())),
         notes=tuple(loc.get("notes", ())),
         ocr_pages=tuple(int(p) for p in ocr_pages or ()),
+        blocks=tuple(_block(b) for b in loc.get("blocks", ())),
         meta=meta,
     )
+
+
+def _block(row: Sequence[Any]) -> Block:
+    """A Block from its record: [kind, start, end] or [kind, start, end, head start, head end]."""
+    kind, start, end, *head = row
+    return Block(str(kind), int(start), int(end),
+                 (int(head[0]), int(head[1])) if len(head) == 2 else None)
 
 
 # --- chunks ----------------------------------------------------------------------

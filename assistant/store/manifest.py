@@ -17,7 +17,8 @@ from .segment import REBUILD_HINT
 if TYPE_CHECKING:
     from ..config import Settings
 
-FORMAT_VERSION = 2
+# 3: documents keep their layout blocks (Document.blocks); older indexes are rebuilt
+FORMAT_VERSION = 3
 
 
 class Model(Protocol):

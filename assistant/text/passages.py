@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from ..types import Citation, Document, Hit
+from ..types import Citation, Document, Hit, Span
 from .locate import heading_path, locate
 from .roles import about
 from .sentences import body_sentences
@@ -66,6 +66,20 @@ def _before(doc: Document, at: int) -> tuple[int, int] | None:
     prev = [x for x in body_sentences(doc, max(0, at - 1000), at)
             if len(doc.text[x[0]:x[1]].split()) >= MIN_WORDS]
     return prev[-1] if prev else None
+
+
+def cite_spans(n: int, hit: Hit, doc: Document, spans: Sequence[tuple[int, int]],
+               score: float) -> Citation:
+    """A citation of doc.text at each of `spans` (document order); one span is a plain quote."""
+    first = make_citation(n, hit, doc, *spans[0], score)
+    if len(spans) == 1:
+        return first
+    parts = []
+    for a, b in spans:
+        loc = locate(doc, a, b)
+        parts.append(Span(doc.text[a:b], a, b, loc["line_start"], loc["line_end"],
+                          loc["page_start"], loc["page_end"], heading_path(doc, a)))
+    return replace(first, spans=tuple(parts))
 
 
 def make_citation(n: int, hit: Hit, doc: Document, start: int, end: int, score: float) -> Citation:

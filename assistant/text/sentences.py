@@ -97,5 +97,39 @@ def body_sentences(doc: Document, start: int, end: int) -> list[tuple[int, int]]
         # unless it is a sentence (a one-line file: "The bakery sells rye bread on Fridays.").
         line = " ".join(doc.text[a:b].split())
         if a not in heads and (line != title or line.endswith((".", "!", "?", ".\u201d", '."'))):
-            out.extend(sentence_spans(doc.text, a, b))
+            out.extend(_layout_sentences(doc, a, b) if doc.blocks else
+                       sentence_spans(doc.text, a, b))
+    return out
+
+
+MAX_ROW_SENTENCE = 300  # a table row up to this long is one sentence, whatever stops it holds
+
+
+def _layout_sentences(doc: Document, a: int, b: int) -> list[tuple[int, int]]:
+    """Sentences of the paragraph doc.text[a:b] where the layout says more than the stops: each
+    line of a code block is one (a listing has no full stops, a command none it ends with), and
+    so is a short table row (its cells' stops do not end it)."""
+    text = doc.text
+    whole = [x for x in doc.blocks if x.start < b and x.end > a and (
+        x.kind == "code" or (x.kind in ("row", "header") and x.end - x.start <= MAX_ROW_SENTENCE))]
+    if not whole:
+        return sentence_spans(text, a, b)
+    out: list[tuple[int, int]] = []
+    pos = a
+    for x in sorted(whole, key=lambda x: x.start):
+        s, e = max(a, x.start), min(b, x.end)
+        if s < pos:
+            continue
+        out += sentence_spans(text, pos, s)
+        if x.kind == "code":
+            line_at = s
+            for line in text[s:e].split("\n"):
+                lead = len(line) - len(line.lstrip())
+                if line.strip():
+                    out.append((line_at + lead, line_at + len(line.rstrip())))
+                line_at += len(line) + 1
+        else:
+            out.append((s, e))
+        pos = e
+    out += sentence_spans(text, pos, b)
     return out

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from ..cite.records import Quoted, Source, Turn, reference_for
 from ..cite.references import describe
 from ..cite.text import reflow, safe_markdown
-from ..types import Document, ShortAnswer, marker
+from ..types import QUOTE_GAP, Document, ShortAnswer, marker
 
 DOC_WINDOW = 200_000  # longer documents are shown as this many characters around the quote
 NOTHING_FOUND = "Nothing relevant was found in your documents, so nothing is cited."
@@ -56,12 +56,55 @@ def answer_message(text: str, notes: Sequence[str] = (), short: ShortAnswer | No
     """The answer as chat Markdown; a short answer comes first and is bold inside its quote."""
     tail = "".join(f"\n\n*{chat_text(n)}*" for n in notes)
     at = _short_in_text(text, short, citations)
-    if short is None or at is None:
-        return chat_text(reflow(text)) + tail
-    head = f"**{chat_text(reflow(short.text))}** {marker(short.citation_n)}: "
-    a, b = at
-    return (head + chat_text(reflow(text[:a])) + "**" + chat_text(reflow(text[a:b])) + "**"
-            + chat_text(reflow(text[b:])) + tail)
+    head = f"**{chat_text(reflow(short.text))}** {marker(short.citation_n)}: " \
+        if short is not None and at is not None else ""
+    out = []
+    for style, piece in _pieces(text, 0, at, _code_in_text(text, citations)):
+        out.append(_md_code(piece) if style == "code" else
+                   f"**{chat_text(reflow(piece))}**" if style == "bold" else
+                   chat_text(reflow(piece)))
+    return head + "".join(out) + tail
+
+
+def _pieces(q: str, start: int, bold: tuple[int, int] | None,
+            code: Sequence[tuple[int, int]]) -> list[tuple[str, str]]:
+    """`q` (which starts at offset `start`) cut into (style, text): "code" inside the `code`
+    spans, "bold" inside `bold` (the short answer), "" elsewhere; offsets are absolute. Code
+    is shown as set: a short answer inside it is not cut out of it."""
+    if bold is not None and any(a < bold[1] and bold[0] < b for a, b in code):
+        bold = None
+    cuts = {0, len(q)}
+    for a, b in [*code, *([bold] if bold else [])]:
+        cuts |= {min(max(0, a - start), len(q)), min(max(0, b - start), len(q))}
+    points = sorted(cuts)
+    out = []
+    for x, y in zip(points, points[1:], strict=False):
+        at = start + x
+        style = "code" if any(a <= at < b for a, b in code) else \
+            "bold" if bold is not None and bold[0] <= at < bold[1] else ""
+        out.append((style, q[x:y]))
+    return out
+
+
+def _md_code(text: str) -> str:
+    """Code as chat Markdown, shown exactly as set: a fenced block for lines, a code span
+    for one; fences longer than any run of backticks inside."""
+    ticks = max((len(r) for r in re.findall(r"`+", text)), default=0) + 1
+    if "\n" in text:
+        fence = "`" * max(3, ticks)
+        return f"\n\n{fence}text\n{text}\n{fence}\n\n"
+    return f"{'`' * ticks} {text} {'`' * ticks}"
+
+
+def _code_in_text(text: str, citations: Sequence[Source]) -> list[tuple[int, int]]:
+    """Where the quotes' code parts sit in the answer text (each quote before its [n])."""
+    out = []
+    for c in citations:
+        at = text.find(f"{QUOTE_GAP.join(p.quote for p in c.spans)} {marker(c.n)}")
+        for p in c.spans if at >= 0 else ():
+            out += [(at + a - p.start, at + b - p.start) for a, b in p.code]
+            at += len(p.quote) + len(QUOTE_GAP)
+    return out
 
 
 def _short_in_text(text: str, short: ShortAnswer | None,
@@ -70,21 +113,27 @@ def _short_in_text(text: str, short: ShortAnswer | None,
     if short is None:
         return None
     for c in citations:
-        if c.n == short.citation_n and c.start <= short.start < c.end:
-            at = text.find(f"{c.quote} {marker(c.n)}")
-            if at >= 0:
-                rel = at + short.start - c.start
+        if c.n != short.citation_n:
+            continue
+        # a quote of several spans reads "first … second [n]" in the answer
+        at = text.find(f"{QUOTE_GAP.join(p.quote for p in c.spans)} {marker(c.n)}")
+        for p in c.spans if at >= 0 else ():
+            if p.start <= short.start < p.start + len(p.quote):
+                rel = at + short.start - p.start
                 return rel, rel + short.end - short.start
+            at += len(p.quote) + len(QUOTE_GAP)
     return None
 
 
 def _marked(p: Quoted, short: ShortAnswer | None) -> str:
-    """A quote span as HTML, the short answer inside it in bold."""
+    """A quote span as HTML, the short answer inside it in bold, its code as set."""
     q, start = p.quote, p.start
-    if short is None or not (start <= short.start and short.end <= start + len(q)):
-        return esc(q)
-    a, b = short.start - start, short.end - start
-    return f"{esc(q[:a])}<b class='short-answer'>{esc(q[a:b])}</b>{esc(q[b:])}"
+    bold = (short.start, short.end) if short is not None and \
+        start <= short.start and short.end <= start + len(q) else None
+    tags = {"code": ("<code class='src-code'>", "</code>"),
+            "bold": ("<b class='short-answer'>", "</b>"), "": ("", "")}
+    return "".join(tags[style][0] + esc(piece) + tags[style][1]
+                   for style, piece in _pieces(q, start, bold, p.code))
 
 
 def _verdict(verified: bool | None, unsupported: Sequence[str] = ()) -> str:
@@ -227,6 +276,8 @@ CSS = """
 .ln { display: inline-block; min-width: 2.5em; margin-right: 0.8em; text-align: right;
   color: var(--body-text-color-subdued); font-size: 0.8em; user-select: none; }
 .src-ocr { color: #b45309; }
+.src-code { white-space: pre-wrap; font-size: 0.95em;
+  font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; }
 .src-meta { font-size: 0.85em; }
 .pages figure { margin: 0 0 8px 0; }
 .pages img { max-width: 100%; border: 1px solid var(--border-color-primary); border-radius: 6px; }

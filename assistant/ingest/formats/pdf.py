@@ -1,15 +1,16 @@
 """PDF: the text layer page by page (pypdf), OCR for pages without one; headings from the
-outline or font sizes (pdfheadings.py)."""
+outline or font sizes (pdfheadings.py); lines set in a monospace font as code (pdfcode.py)."""
 
 from __future__ import annotations
 
 import io
 
 from ...errors import IngestError
+from ...types import Block
 from .. import ocr
 from ..base import DEFAULT_LIMITS, OCR_NOTE, Limits, Parsed
 from ..metadata import pdf_meta_of
-from . import pdfheadings
+from . import pdfcode, pdfheadings
 
 
 def load_pdf(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
@@ -56,14 +57,16 @@ def load_pdf(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
     starts: list[int] = []
     parts: list[str] = []
     offset = 0
-    for page in pages:
+    blocks: list[Block] = []
+    for page, (_text, runs) in zip(pages, extracted, strict=True):
         page = page.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
         starts.append(offset)
         parts.append(page)
+        blocks += pdfcode.code_blocks(page, runs, offset)
         offset += len(page) + 2
     # The outline (bookmarks) when the PDF has one, else lines set larger than the body text.
     headings = pdfheadings.from_outline(reader, parts, starts) or pdfheadings.from_font_sizes(
         parts, [runs for _, runs in extracted], starts)
     title = (str(meta_title).strip() or None) if meta_title else None
     return Parsed("\n\n".join(parts), title, tuple(starts), tuple(headings), tuple(notes),
-                  tuple(done), meta=pdf_meta_of(reader))
+                  tuple(done), meta=pdf_meta_of(reader), blocks=tuple(blocks))

@@ -56,37 +56,43 @@ def from_outline(reader: Any, pages: list[str], starts: list[int]) -> list[Headi
     return sorted(out)
 
 
-def font_runs(page: Any) -> tuple[str, list[tuple[str, float]]]:
-    """(page text, [(text, font size)]) from one extraction pass."""
-    runs: list[tuple[str, float]] = []
+Run = tuple[str, float, bool]  # (text, font size, set in a monospace font)
+_MONO = re.compile(r"mono|courier|cmtt|sftt|typewriter|consolas|menlo|inconsolata|"
+                   r"lmmono|txtt|fixed|\btt\d", re.IGNORECASE)
+
+
+def font_runs(page: Any) -> tuple[str, list[Run]]:
+    """(page text, [(text, font size, monospace)]) from one extraction pass."""
+    runs: list[Run] = []
 
     def visit(text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
         if text.strip():
             scale = abs(float(tm[3])) if tm and float(tm[3]) else 1.0
             cscale = abs(float(cm[3])) if cm and float(cm[3]) else 1.0
-            runs.append((text, float(size or 0) * scale * cscale))
+            name = str(font.get("/BaseFont", "")) if hasattr(font, "get") else ""
+            runs.append((text, float(size or 0) * scale * cscale, bool(_MONO.search(name))))
 
     text = page.extract_text(visitor_text=visit) or ""
     return text, runs
 
 
-def from_font_sizes(pages: list[str], runs: list[list[tuple[str, float]]],
+def from_font_sizes(pages: list[str], runs: list[list[Run]],
                     starts: list[int]) -> list[Heading]:
     """Short lines set larger than the body text; larger size = higher level."""
     body = Counter[float]()
     for page_runs in runs:
-        for text, size in page_runs:
+        for text, size, _mono in page_runs:
             body[round(size, 1)] += len(text.strip())
     if not body:
         return []
     base = body.most_common(1)[0][0]
-    sizes = sorted({round(s, 1) for pr in runs for t, s in pr
+    sizes = sorted({round(s, 1) for pr in runs for t, s, _m in pr
                     if s >= base * MIN_RATIO and 0 < len(t.strip()) <= MAX_CHARS}, reverse=True)
     level = {s: i + 1 for i, s in enumerate(sizes)}
     out: list[Heading] = []
     for page_no, (text, page_runs) in enumerate(zip(pages, runs, strict=True)):
         pos = 0
-        for run, size in page_runs:
+        for run, size, _mono in page_runs:
             title = " ".join(run.split())
             s = round(size, 1)
             if s not in level or not title or len(title) > MAX_CHARS:
