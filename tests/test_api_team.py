@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from ui_server import ROOT, App, cli, start_app
+from ui_server import ROOT, cli, start_app
 
 ALPHA = "The launch code of project Alpha is 7731, kept in the north vault.\n"
 BRAVO = "The harbour of Bravo opens at six in the morning for the fishing fleet.\n"
@@ -225,8 +226,6 @@ def test_assistant_mcp_over_stdio_acts_as_the_user_it_is_given(team) -> None:
             return await _mcp_calls(mcp, alpha)
 
     _assert_bob_kept_out(asyncio.run(session()))
-    import subprocess
-
     r = subprocess.run([sys.executable, "-m", "assistant", "mcp", "--user", "nobody",
                         "--index", str(team["index"])], env=env, capture_output=True,
                        text=True, timeout=120, stdin=subprocess.DEVNULL)

@@ -255,28 +255,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
     """MCP over stdin/stdout: nothing but the protocol may reach stdout (logs go to stderr).
 
-    Whoever runs it reads the index folder already, so it acts as the local administrator;
-    `--user NAME` acts with that account's rights instead (looked up again for every
-    message: a grant revoked or an account removed applies at once)."""
+    It acts as the local administrator, or with `--user NAME`'s rights (service/callers.py)."""
+    from ..service.callers import local
     from ..service.library import Library
     from ..service.pool import Pool
     from ..service.tools import server
-    from ..team import LOCAL, Identity, Team
+    from ..team import Team
 
     team = Team(settings)
-    if args.user is not None and (team.is_open() or team.identity(args.user) is None):
-        raise AssistantError(f"no user {args.user!r} in the team database "
-                             "(`assistant user list`)")
-
-    def caller(request: object) -> Identity | None:
-        return team.identity(args.user) if args.user else Identity(LOCAL, admin=True)
-
+    caller = local(team, args.user)
     names = team.policy.readable(caller(None))
+    if not names:
+        raise AssistantError(f"{args.user} may read no collection here")
     ready = [n for n in names if team.collections.assistant(n).answerer.has_index()]
     if not ready:
-        where = ", ".join(str(team.collections.get(n).index_dir) for n in names)
-        raise AssistantError(f"no index in {where or settings.index_dir}: run `assistant index` "
-                             "first" if names else f"{args.user} may read no collection here")
+        raise AssistantError(f"no index in {settings.index_dir}: run `assistant index` first")
     for name in ready:  # load the indexes and the model before the first call
         team.collections.assistant(name).answerer.retriever()
     server(Library(team), Pool(settings.worker_count(), settings.api_queue), caller).run("stdio")

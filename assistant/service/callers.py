@@ -15,7 +15,9 @@ team's one policy. No key is logged, stored or repeated: only digests are compar
 
 from __future__ import annotations
 
-from ..team import Identity, Team
+from collections.abc import Callable
+
+from ..team import LOCAL, Identity, Team, TeamError
 from ..team.accounts import KEY_PREFIX
 from .keys import Keys, bearer
 
@@ -52,3 +54,18 @@ class Callers:
         """No key at all would be accepted: no service key and no personal key in force."""
         return not self.keys.configured and not any(
             k.revoked is None for k in self.team.accounts.keys())
+
+
+def local(team: Team, user: str | None) -> Callable[[object], Identity | None]:
+    """The caller of `assistant mcp` over stdio, where there is no key: whoever runs it reads
+    the index folder already, so the local administrator; with `user`, that account's rights,
+    looked up again for every message (a grant taken away, or the account removed, applies
+    at once)."""
+    if user is not None and (team.is_open() or team.identity(user) is None):
+        raise TeamError(f"no user {user!r} in the team database (`assistant user list`)")
+
+    def caller(request: object) -> Identity | None:
+        if user is None:
+            return Identity(LOCAL, admin=True)
+        return None if team.is_open() else team.identity(user)  # open: nobody is `user`
+    return caller
