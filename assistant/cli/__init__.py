@@ -83,6 +83,9 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("mcp", help="serve the documents to an MCP client over stdio "
                                    "(search, fetch, ask, cite; docs/API.md)")
+    p.add_argument("--user", default=None, metavar="NAME",
+                   help="act with this account's rights on a team's server (default: the "
+                        "machine's user, as its administrator)")
     _common(p)
 
     evaluate.add_parser(sub, _common, _generator_flags)
@@ -250,17 +253,26 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
-    """MCP over stdin/stdout: nothing but the protocol may reach stdout (logs go to stderr)."""
-    from ..pipeline import Assistant
+    """MCP over stdin/stdout: nothing but the protocol may reach stdout (logs go to stderr).
+
+    It acts as the local administrator, or with `--user NAME`'s rights (service/callers.py)."""
+    from ..service.callers import local
     from ..service.library import Library
     from ..service.pool import Pool
     from ..service.tools import server
+    from ..team import Team
 
-    assistant = Assistant(settings)
-    if not assistant.answerer.has_index():
+    team = Team(settings)
+    caller = local(team, args.user)
+    names = team.policy.readable(caller(None))
+    if not names:
+        raise AssistantError(f"{args.user} may read no collection here")
+    ready = [n for n in names if team.collections.assistant(n).answerer.has_index()]
+    if not ready:
         raise AssistantError(f"no index in {settings.index_dir}: run `assistant index` first")
-    assistant.answerer.retriever()  # load the index and the model before the first call
-    server(Library(assistant), Pool(settings.worker_count(), settings.api_queue)).run("stdio")
+    for name in ready:  # load the indexes and the model before the first call
+        team.collections.assistant(name).answerer.retriever()
+    server(Library(team), Pool(settings.worker_count(), settings.api_queue), caller).run("stdio")
     return 0
 
 

@@ -82,20 +82,28 @@ class Keys:
             self._digests, self._stamp = tuple(_digest(k) for k in keys), stamp
 
     def allows(self, authorization: str | None) -> bool:
-        """True when no key is required, or `authorization` is "Bearer KEY" with a known KEY.
+        """True when no key is required, or `authorization` is "Bearer KEY" with a known KEY."""
+        if not self.required:
+            return True
+        given = bearer(authorization)
+        return given is not None and self.known(given)
+
+    def known(self, key: str) -> bool:
+        """True when `key` is one of ASSISTANT_API_KEYS.
 
         Every known key is compared (hmac.compare_digest on digests of equal length), so the
         time taken says nothing about which key, or how much of one, matched.
         """
-        if not self.required:
-            return True
-        scheme, _, given = (authorization or "").strip().partition(" ")
-        given = given.strip()
-        if scheme.lower() != "bearer" or not given:
-            return False
         self._reload()
-        digest = _digest(given)
+        digest = _digest(key)
         found = False
         for known in self._digests:
             found |= hmac.compare_digest(digest, known)
         return found
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The KEY of an `Authorization: Bearer KEY` header (None: no such header)."""
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    given = given.strip()
+    return given if scheme.lower() == "bearer" and given else None

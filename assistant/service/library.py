@@ -1,9 +1,16 @@
-"""What the API and the MCP tools read: named collections of documents over one Assistant.
+"""What the API and the MCP tools read: a team's collections, as the caller may read them.
 
 Searching, asking, fetching and citing by collection and id, each answering in the shapes of
-schema.py. There is one collection for now, "default" (the index the chat answers from;
-model "assistant" in /v1/chat/completions). An unknown collection, model, filter or id is an
-error (NotFound, BadRequest), never a silent search of everything.
+schema.py. Every call names its caller (an Identity, callers.py) and asks the team's one
+policy (team.Policy.require) before it touches a collection. A collection the caller may not
+read is answered exactly like one that does not exist, and a document of one exactly like an
+unknown id (the same NotFound, the same text); lists and counts leave it out. Model
+"assistant" is the caller's first readable collection ("default" on a server without a
+config), "assistant/NAME" names NAME. An unknown collection, model, filter or id is an error
+(NotFound, BadRequest), never a silent search of everything.
+
+Questions are recorded in the audit trail with what they cited (team.Audit.asked), searches
+with their query; `via` says which way in ("api", "mcp").
 """
 
 from __future__ import annotations
@@ -13,10 +20,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..answer import Answerer
 from ..cite.references import citation_csl, export, formatted, item
 from ..cite.styles import ANSWER_STYLES, CSL_STYLES
 from ..errors import AssistantError
-from ..pipeline import Assistant
+from ..team import Forbidden, Identity, NoSuchCollection, Team
 from ..types import Answer, Chunk, Document
 from .fields import answer_fields, as_citation, fetched_fields, passage_fields
 from .schema import (
@@ -61,49 +69,77 @@ def public(exc: Exception) -> str:
     return _PATH.sub(lambda m: m.group().rstrip("/").rsplit("/", 1)[-1], str(exc))
 
 
-class Library:
-    """The collections one server answers from, over one Assistant (thread-safe)."""
+class NotAllowed(RequestError):
+    """The caller may read the collection but not do this there (HTTP 403)."""
 
-    def __init__(self, assistant: Assistant) -> None:
-        self.assistant = assistant
-        self.answerer = assistant.answerer
+    status = 403
+    code = "permission_denied"
+
+
+class Library:
+    """A team's collections as each caller may read them (thread-safe)."""
+
+    def __init__(self, team: Team) -> None:
+        self.team = team
 
     # --- names ----------------------------------------------------------------
 
-    def names(self) -> list[str]:
-        return [DEFAULT]
+    def names(self, who: Identity | None) -> list[str]:
+        """The collections `who` may read, in the server's order."""
+        return self.team.policy.readable(who)
 
-    def collection(self, name: str | None) -> str:
-        """The collection called `name` (None: the default); NotFound for any other."""
-        if name is None or name == DEFAULT:
-            return DEFAULT
-        raise NotFound(f"unknown collection {name!r}; this server has: {', '.join(self.names())}",
-                       "collection", "collection_not_found")
+    def collection(self, who: Identity | None, name: str | None, action: str = "read") -> str:
+        """The collection called `name` (None: the caller's first) if `who` may do `action`
+        there; NotFound, with the same text, when it does not exist or they may not read it."""
+        readable = self.names(who)
+        if name is None:
+            if not readable:
+                raise NotFound("you may read no collection here: ask an administrator for "
+                               "`assistant grant YOU reader COLLECTION`", "collection",
+                               "collection_not_found")
+            name = readable[0]
+        if not isinstance(name, str):
+            raise RequestError("collection must be a string", "collection")
+        try:
+            return self.team.policy.require(who, action, name)
+        except NoSuchCollection:
+            raise NotFound(f"unknown collection {name!r}; yours: {', '.join(readable) or 'none'}",
+                           "collection", "collection_not_found") from None
+        except Forbidden as exc:
+            raise NotAllowed(str(exc), "collection") from None
 
-    def model(self, name: Any) -> str:
-        """The collection a model name asks: "assistant" (the default) or "assistant/NAME"."""
+    def answerer(self, name: str) -> Answerer:
+        """The Answerer of a collection already checked by `collection`."""
+        return self.team.collections.assistant(name).answerer
+
+    def model(self, who: Identity | None, name: Any) -> str:
+        """The collection a model name asks: "assistant" (the caller's first) or
+        "assistant/NAME"; model_not_found alike for a missing and an unreadable one."""
         if not isinstance(name, str) or not name:
             raise RequestError("model is required: use \"assistant\"", "model")
-        if name == MODEL:
-            return DEFAULT
-        if name.startswith(MODEL + "/"):
-            try:
-                return self.collection(name.split("/", 1)[1])
-            except NotFound:
-                pass
-        raise NotFound(f"The model {name!r} does not exist; this server has: "
-                       f"{', '.join(self.models())}", "model", "model_not_found")
+        try:
+            if name == MODEL:
+                return self.collection(who, None, "ask")
+            if name.startswith(MODEL + "/"):
+                return self.collection(who, name.split("/", 1)[1], "ask")
+        except NotFound:
+            pass
+        raise NotFound(f"The model {name!r} does not exist; yours: "
+                       f"{', '.join(self.models(who)) or 'none'}", "model", "model_not_found")
 
-    def models(self) -> list[str]:
-        return [MODEL if c == DEFAULT else f"{MODEL}/{c}" for c in self.names()]
+    def models(self, who: Identity | None) -> list[str]:
+        """"assistant" (the caller's first collection), then "assistant/NAME" for each other
+        readable collection; a server without a config has just "assistant"."""
+        names = self.names(who)
+        return ([MODEL] if names else []) + [_model_of(c) for c in names if c != DEFAULT]
 
-    def describe(self, name: str | None = None) -> CollectionFields:
-        name = self.collection(name)
-        docs = [DocumentEntry(doc_id=d, title=t, path=s) for d, t, s in self.answerer.listing()]
-        return CollectionFields(name=name, model=self.models()[self.names().index(name)],
-                                documents=docs)
+    def describe(self, who: Identity | None, name: str | None = None) -> CollectionFields:
+        name = self.collection(who, name)
+        docs = [DocumentEntry(doc_id=d, title=t, path=s)
+                for d, t, s in self.answerer(name).listing()]
+        return CollectionFields(name=name, model=_model_of(name), documents=docs)
 
-    def doc_ids(self, filters: Any) -> list[str] | None:
+    def doc_ids(self, answerer: Answerer, filters: Any) -> list[str] | None:
         """The documents `filters` keeps ({"doc_ids": [...], "sources": ["docs_src/*.pdf"]});
         None: no filter. A filter that names an unknown document or keeps none is an error."""
         if filters is None:
@@ -111,7 +147,7 @@ class Library:
         if not isinstance(filters, dict) or set(filters) - set(FILTERS):
             raise RequestError(f"filters must be an object with {' and/or '.join(FILTERS)}",
                                "filters")
-        listing = self.answerer.listing()
+        listing = answerer.listing()
         keep = {d for d, _, _ in listing}
         for key in FILTERS:
             values = filters.get(key)
@@ -134,65 +170,81 @@ class Library:
 
     # --- reading --------------------------------------------------------------
 
-    def search(self, query: Any, collection: str | None = None, k: Any = None,
-               filters: Any = None) -> SearchFields:
+    def search(self, who: Identity | None, query: Any, collection: Any = None, k: Any = None,
+               filters: Any = None, via: str = "api") -> SearchFields:
         """The k passages that best match `query`, each with exact spans and its reference."""
-        name = self.collection(collection)
+        name = self.collection(who, collection, "read")
         if not isinstance(query, str) or not query.strip():
             raise RequestError("query must be a non-empty string", "query")
-        k = _k(k, self.answerer.settings.top_k)
-        reader = self.answerer.retriever()
-        hits = reader.search(query, k=k, doc_ids=self.doc_ids(filters))
+        answerer = self.answerer(name)
+        k = _k(k, answerer.settings.top_k)
+        reader = answerer.retriever()
+        hits = reader.search(query, k=k, doc_ids=self.doc_ids(answerer, filters))
         docs = reader.store.documents
         results = [passage_fields(h, docs[h.chunk.doc_id], i)
                    for i, h in enumerate(hits, 1) if h.chunk.doc_id in docs]
+        self.team.audit.record(_name(who), "search", name, query=query, via=via,
+                               results=len(results))
         return SearchFields(query=query, collection=name, results=results)
 
-    def ask(self, question: str, history: Sequence[tuple[str, str]] = (),
-            collection: str | None = None, filters: Any = None
+    def ask(self, who: Identity | None, question: str, history: Sequence[tuple[str, str]] = (),
+            collection: str | None = None, filters: Any = None, via: str = "api"
             ) -> tuple[Answer, Mapping[str, Document]]:
         """The chat's answer to `question` after `history` ((question, answer) pairs, oldest
-        first), and the documents of the index generation it was answered from."""
-        self.collection(collection)
-        doc_ids = self.doc_ids(filters)
-        reader = self.answerer.retriever()  # one answer, one generation (as the chat does)
-        answer = self.answerer.ask(question, doc_ids=doc_ids, history=list(history),
-                                   retriever=reader)
+        first) from a collection already checked, and the documents of the index generation
+        it was answered from; recorded in the audit trail with what it cited."""
+        name = self.collection(who, collection, "ask")
+        answerer = self.answerer(name)
+        doc_ids = self.doc_ids(answerer, filters)
+        reader = answerer.retriever()  # one answer, one generation (as the chat does)
+        answer = answerer.ask(question, doc_ids=doc_ids, history=list(history),
+                              retriever=reader)
+        self.team.audit.asked(_name(who), name, question, answer, reader.store.documents, via)
         return answer, reader.store.documents
 
-    def answer(self, question: Any, collection: str | None = None) -> AnswerFields:
+    def answer(self, who: Identity | None, question: Any, collection: str | None = None,
+               via: str = "mcp") -> AnswerFields:
         if not isinstance(question, str) or not question.strip():
             raise RequestError("question must be a non-empty string", "question")
-        name = self.collection(collection)
-        answer, docs = self.ask(question, (), name)
+        name = self.collection(who, collection, "ask")
+        answer, docs = self.ask(who, question, (), name, via=via)
         return answer_fields(answer, docs, name)
 
-    def resolve(self, id: Any) -> tuple[Document, Chunk | None]:
-        """A document id, or a passage id "DOC_ID:CHUNK_ID" -> the document and the chunk."""
+    def resolve(self, who: Identity | None, id: Any) -> tuple[Document, Chunk | None]:
+        """A document id, or a passage id "DOC_ID:CHUNK_ID", in the first collection `who` may
+        read that holds it -> the document and the chunk. Only those collections are looked
+        in, so an id of any other answers exactly as an unknown one (the same NotFound)."""
         if not isinstance(id, str) or not id.strip():
             raise RequestError("id must be a document id or a passage id (DOC_ID:CHUNK_ID)", "id")
         doc_id, _, chunk_id = id.strip().partition(":")
-        doc = self.answerer.document(doc_id)
-        if doc is None:
-            raise NotFound(f"no document or passage has the id {id!r}", "id", "id_not_found")
-        if not chunk_id:
-            return doc, None
-        chunks = self.answerer.retriever().store.document_chunks(doc_id)
-        chunk = next((c for c in chunks if c.chunk_id == chunk_id), None)
-        if chunk is None:
-            raise NotFound(f"no passage has the id {id!r} (re-indexed since?)", "id",
+        stale = False  # a readable document, without that passage
+        for name in self.names(who):
+            answerer = self.answerer(self.collection(who, name, "read"))
+            doc = answerer.document(doc_id)
+            if doc is None:
+                continue
+            if not chunk_id:
+                return doc, None
+            chunks = answerer.retriever().store.document_chunks(doc_id)
+            chunk = next((c for c in chunks if c.chunk_id == chunk_id), None)
+            if chunk is not None:
+                return doc, chunk
+            stale = True
+        if stale:
+            raise NotFound("no passage has the id given (re-indexed since?)", "id",
                            "id_not_found")
-        return doc, chunk
+        # The id is not repeated: one body for every id this caller may not be shown.
+        raise NotFound("no document or passage has the id given", "id", "id_not_found")
 
-    def fetch(self, id: Any) -> FetchedFields:
-        doc, chunk = self.resolve(id)
+    def fetch(self, who: Identity | None, id: Any) -> FetchedFields:
+        doc, chunk = self.resolve(who, id)
         return fetched_fields(doc, chunk, item(doc))
 
-    def cite(self, id: Any, style: Any = "apa") -> ReferenceFields:
+    def cite(self, who: Identity | None, id: Any, style: Any = "apa") -> ReferenceFields:
         """The reference of a document, or of a passage with its locator, in `style`."""
         if style not in ANSWER_STYLES:
             raise RequestError(f"style must be one of {', '.join(ANSWER_STYLES)}", "style")
-        doc, chunk = self.resolve(id)
+        doc, chunk = self.resolve(who, id)
         csl = citation_csl(as_citation(chunk, doc, 1), doc) if chunk is not None else item(doc)
         in_text = None
         if style in CSL_STYLES:
@@ -201,6 +253,14 @@ class Library:
         else:
             reference = export([csl], style)
         return ReferenceFields(id=id, style=style, reference=reference, in_text=in_text, csl=csl)
+
+
+def _model_of(collection: str) -> str:
+    return MODEL if collection == DEFAULT else f"{MODEL}/{collection}"
+
+
+def _name(who: Identity | None) -> str | None:
+    return who.name if who is not None else None
 
 
 def _k(k: Any, default: int) -> int:

@@ -3,10 +3,16 @@ resources; served over stdio (`assistant mcp`) or streamable HTTP at /mcp (api.p
 
 Each tool publishes input and output schemas (schema.py) and answers with structured
 content plus its JSON text copy; an unknown collection or id is a tool error that says so.
-The MCP SDK is imported when the server is made. No `from __future__ import annotations`:
-the SDK reads the tools' annotations at runtime.
+
+Every message is answered for its caller: `caller(request)` (the HTTP request that carried
+it; None over stdio) names the Identity, which a middleware keeps for that message's
+handler, so the tools and resources read only what the team's policy lets that caller read,
+and the resource list leaves out the collections they may not. The MCP SDK is imported when
+the server is made. No `from __future__ import annotations`: the SDK reads the tools'
+annotations at runtime.
 """
 
+import contextvars
 import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
@@ -15,7 +21,8 @@ from pydantic import Field
 
 from ..cite.styles import ANSWER_STYLES
 from ..errors import AssistantError
-from .library import DEFAULT, MAX_K, Library, public
+from ..team import Identity
+from .library import MAX_K, Library, public
 from .pool import Pool
 from .schema import AnswerFields, FetchedFields, ReferenceFields, SearchFields
 
@@ -30,21 +37,41 @@ INSTRUCTIONS = (
     "reference in a citation style. Collections: resource assistant://collections."
 )
 Collection = Annotated[str | None, Field(
-    description=f"the collection to use; omitted: {DEFAULT!r} (see the collections resources)")]
+    description="the collection to use; omitted: your first (see the collections resources)")]
+Caller = Callable[[Any], Identity | None]
+_WHO: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("caller", default=None)
 
 
-def server(library: Library, pool: Pool) -> Any:
-    """An MCPServer with the four tools and the collection resources."""
+def server(library: Library, pool: Pool, caller: Caller) -> Any:
+    """An MCPServer with the four tools and the collection resources, answering each
+    message for `caller(request)` (None: nobody, who may read nothing)."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ResourceError, ToolError
     from mcp_types import ToolAnnotations
 
-    mcp = MCPServer("assistant", instructions=INSTRUCTIONS, log_level="WARNING")
+    async def as_caller(ctx: Any, call_next: Any) -> Any:
+        who = caller(ctx.request)
+        token = _WHO.set(who)
+        try:
+            result = await call_next(ctx)
+        finally:
+            _WHO.reset(token)
+        if ctx.method == "resources/list":  # only the collections this caller may read
+            shown = {"assistant://collections"} | {
+                f"assistant://collections/{n}" for n in library.names(who)}
+            wire = result if isinstance(result, dict) else result.model_dump(
+                by_alias=True, mode="json", exclude_none=True)
+            result = {**wire, "resources": [r for r in wire.get("resources", [])
+                                            if str(r.get("uri")) in shown]}
+        return result
+
+    mcp = MCPServer("assistant", instructions=INSTRUCTIONS, log_level="WARNING",
+                    middleware=[as_caller])
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
     async def call(fn: Callable[..., T], *args: Any) -> T:
         try:
-            return await pool.run(fn, *args)
+            return await pool.run(fn, _WHO.get(), *args)
         except AssistantError as exc:
             raise ToolError(public(exc)) from None
 
@@ -57,7 +84,7 @@ def server(library: Library, pool: Pool) -> Any:
         """Find the passages of the documents that best match a query: each with its exact
         quote and character offsets, lines or pages, headings, reference and id (for fetch
         and cite)."""
-        return await call(library.search, query, collection, k)
+        return await call(library.search, query, collection, k, None, "mcp")
 
     @mcp.tool(annotations=read_only)
     async def fetch(
@@ -76,7 +103,7 @@ def server(library: Library, pool: Pool) -> Any:
         """Answer a question from the documents: verbatim sentences, each followed by [n],
         and citation n with its exact quote, offsets, locator and reference. found is false
         when nothing relevant is there."""
-        return await call(library.answer, question, collection)
+        return await call(library.answer, question, collection, "mcp")
 
     @mcp.tool(annotations=read_only)
     async def cite(
@@ -89,13 +116,19 @@ def server(library: Library, pool: Pool) -> Any:
 
     def listing() -> str:
         return json.dumps([{"name": n, "uri": f"assistant://collections/{n}"}
-                           for n in library.names()])
+                           for n in library.names(_WHO.get())])
+
+    def described(name: str) -> str:
+        try:
+            return json.dumps(library.describe(_WHO.get(), name), ensure_ascii=False)
+        except AssistantError as exc:
+            raise ResourceError(public(exc)) from None
 
     mcp.resource("assistant://collections", name="collections", mime_type="application/json",
-                 description="the collections this server answers from")(listing)
-    for name in library.names():
+                 description="the collections you may read")(listing)
+    for name in library.team.collections.names():  # each caller lists only theirs (as_caller)
         def one(name: str = name) -> str:
-            return json.dumps(library.describe(name), ensure_ascii=False)
+            return described(name)
 
         mcp.resource(f"assistant://collections/{name}", name=f"collection {name}",
                      mime_type="application/json",
@@ -105,10 +138,7 @@ def server(library: Library, pool: Pool) -> Any:
                   mime_type="application/json")
     def collection(name: str) -> str:
         """The documents of one collection; an unknown name is an error."""
-        try:
-            return json.dumps(library.describe(name), ensure_ascii=False)
-        except AssistantError as exc:
-            raise ResourceError(public(exc)) from None
+        return described(name)
 
     return mcp
 

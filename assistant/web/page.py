@@ -281,7 +281,7 @@ def serve(settings: Settings) -> None:
         loading.result()  # a damaged or mismatched index stops here, with its message
     # The OpenAI-compatible API and MCP (service/api.py) are served beside the chat.
     exports = Exports()  # the chat writes them; server.FileGate lets only their owner fetch them
-    served = app(team, build(team, exports), launch_kwargs(settings), Api(assistants[0]), exports)
+    served = app(team, build(team, exports), launch_kwargs(settings), Api(team), exports)
     log.warning("serving on http://%s:%d", settings.host, settings.port)
     # X-Forwarded-* are read by server.Server (from the trusted proxies only), not by uvicorn,
     # which would replace the peer's address with the forwarded one before anyone can check
