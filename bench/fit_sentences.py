@@ -60,7 +60,7 @@ def record(squad: Path, out: Path, cache: Path, k: int) -> list[dict]:
             hits = retriever.search(q.question, k=k, doc_ids=others)
             sents, feats = featurize(q.question, hits, documents, assistant.indexer.embedder, settings,
                                      retriever.query_vector(q.question),
-                                     retriever.store.sentence_vectors)
+                                     retriever.store.sentence_vectors, units=False)
             rows.append({"qid": q.qid, "article": q.article, "setting": setting,
                          "features": feats.round(6).tolist(),
                          "gold": [contains_answer(s.text, q.answers) for s in sents],

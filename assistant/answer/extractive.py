@@ -22,7 +22,8 @@ from ..text.roles import mentions, question_names
 from ..types import QUOTE_GAP, Answer, Citation, Document, Hit, ShortAnswer, Statement, rendered
 from . import fitted
 from .short import command_line, holds_answer_type, short_answer
-from .units import default_end, keys_row, tail_end, term_start, titles, union, unit_spans
+from .unitfeatures import UNIT_FEATURES, quote_spans, unit_features
+from .units import default_end, keys_row, titles, union
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 
@@ -117,8 +118,16 @@ def sentence_features(
     return np.asarray(rows, dtype=np.float64).reshape(len(sents), len(SENTENCE_FEATURES))
 
 
+# the ranker in use (assistant/answer/models/<RANKER>.json) and the features it weighs: the
+# sentence features alone (bench/fit_sentences.py) or with those of each sentence's answer
+# unit (bench/fit_units.py, cross-validated by corpus)
+RANKER = "sentences"
+RANKERS = {"sentences": SENTENCE_FEATURES,
+           "units": SENTENCE_FEATURES + tuple(f for f in UNIT_FEATURES if f != "has_layout")}
+
+
 def sentence_model() -> fitted.Linear:
-    return fitted.load("sentences", SENTENCE_FEATURES)
+    return fitted.load(RANKER, RANKERS[RANKER])
 
 
 def featurize(
@@ -129,21 +138,28 @@ def featurize(
     analyzer: Analyzer,
     query_vector: np.ndarray | None = None,
     lookup: Lookup | None = None,
+    units: bool | None = None,
 ) -> tuple[list[Sentence], np.ndarray]:
-    """Every candidate sentence of the hits with its similarity and overlap, and its features.
+    """Every candidate sentence of the hits with its similarity and overlap, and its features:
+    SENTENCE_FEATURES, then UNIT_FEATURES when `units` (None: when the ranker in use weighs
+    them).
 
     Sentence vectors come from the index's tables through `lookup` (store.sentence_vectors);
     only sentences it lacks are embedded here.
     """
+    units = bool(set(RANKERS[RANKER]) & set(UNIT_FEATURES)) if units is None else units
+    width = len(SENTENCE_FEATURES) + (len(UNIT_FEATURES) if units else 0)
     sents = candidate_sentences(hits, documents)
     if not sents:
-        return [], np.zeros((0, len(SENTENCE_FEATURES)))
+        return [], np.zeros((0, width))
     q = query_vector if query_vector is not None else embedder.embed([question])[0]
     vecs = sentence_vectors([(hits[s.hit].chunk.doc_id, s.start, s.end, s.text) for s in sents],
                             embedder, lookup)
     sims = np.asarray(vecs @ q, dtype=np.float64)
     rows = sentence_features(question, sents, sims, hits, analyzer)
     names = SENTENCE_FEATURES
+    if units:
+        rows = np.hstack([rows, unit_features(question, sents, hits, documents, analyzer)])
     return [replace(s, similarity=float(r[names.index("similarity")]),
                     overlap=float(r[names.index("overlap")]),
                     typed=bool(r[names.index("type_match")]),
@@ -153,7 +169,9 @@ def featurize(
 
 def rank_sentences(sents: Sequence[Sentence], rows: np.ndarray) -> list[Sentence]:
     """`featurize`'s sentences, best first, scored by the fitted model (logit of answering)."""
-    logits = sentence_model().logits(rows)
+    model = sentence_model()
+    names = SENTENCE_FEATURES + UNIT_FEATURES  # featurize's columns, the unit ones optional
+    logits = model.logits(rows[:, [names.index(f) for f in model.features]])
     out = [replace(s, score=float(z)) for s, z in zip(sents, logits, strict=True)]
     out.sort(key=lambda s: -s.score)
     return out
@@ -228,8 +246,7 @@ def extractive_answer(
         # the unit the layout gives (a row with its header, a description with its term, a
         # command with the sentence that introduces it); else, by the line rules, a
         # description with the term lines above it, an open sentence with the block after it
-        spans = list(unit_spans(doc, s.start, s.end)
-                     or ((term_start(doc, s.start), tail_end(doc, s.end)),))
+        spans = list(quote_spans(doc, s.start, s.end))
         if wants_default and i == 0:
             spans[-1] = (spans[-1][0], default_end(doc, spans[-1][1]))
         if i == 0 and spans[0][0] < s.start:

@@ -128,7 +128,8 @@ def unit_spans(doc: Document, start: int, end: int) -> Spans | None:
     text = doc.text
     row = innermost(doc, start, ("row", "header"))
     if row is not None:
-        body = (row.start, row.end) if row.end - row.start <= MAX_ROW_QUOTE else \
+        # two neighbouring rows chosen together reach into the next row: quote both
+        body = (row.start, max(row.end, end)) if row.end - row.start <= MAX_ROW_QUOTE else \
             (row.start, max(end, row.start))
         head = row.head if row.head and row.head[1] <= row.start else None
         return (head, body) if head else (body,)
