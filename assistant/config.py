@@ -106,6 +106,9 @@ class Settings(BaseModel):
     bm25_b: float = Field(0.75, ge=0, le=1)
     stemmer: str = "english"  # PyStemmer language (Stemmer.algorithms()), or "" for none
     stopwords: Stopwords = "en"  # a bm25s stop-word list, or "" for none
+    # Each document's BM25 words by the stemmer and stop words of its detected language
+    # (text/analyzer.py RULES); English documents, and off, use the two settings above.
+    analyze_by_language: bool = True
     # Extractive answers.
     answer_sentences: int = Field(2, ge=1)
     # Abstain when the best sentence's cosine similarity + 0.8 * word overlap is below this

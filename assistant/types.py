@@ -63,6 +63,7 @@ class Document:
     skip_spans: tuple[tuple[int, int], ...] = ()
     notes: tuple[str, ...] = ()  # e.g. "decoded as cp1252"
     ocr_pages: tuple[int, ...] = ()  # 1-based pages whose text was read by OCR
+    language: str = ""  # ISO 639-1 code detected from the text (ingest/language.py); "" unknown
     # Layout the loader read (definition lists, code, table rows, list items, notes), in
     # order of start; a block may hold others (a code block in a list item).
     blocks: tuple[Block, ...] = ()

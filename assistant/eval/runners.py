@@ -148,7 +148,7 @@ def _copy_local(assistant: Assistant, corpus_hash: str, cache_root: Path) -> Bui
         with store.locked(s.index_dir):
             w = store.writer(s.index_dir, lambda: manifest(assistant.indexer, None), s)
             try:
-                n = store.copy_index(src, w, lambda chunks: tokens(assistant.indexer, chunks))
+                n = store.copy_index(src, w, lambda doc, chunks: tokens(assistant.indexer, chunks, doc.language))
             finally:
                 w.close()
     finally:

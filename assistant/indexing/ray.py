@@ -201,6 +201,7 @@ def _take(a: Setup, u: FolderUpdate, row: dict[str, Any], docs_dir: Path) -> int
         return 0
     u.loaded(doc_id, doc, bool(row["known"]))
     chunks = list(row["chunks"])
-    u.writer.add(doc, chunks, np.asarray(row["vectors"], dtype=np.float32), tokens(a, chunks),
-                 int(row["size"]), int(row["mtime_ns"]), row["table"])
+    u.writer.add(doc, chunks, np.asarray(row["vectors"], dtype=np.float32),
+                 tokens(a, chunks, doc.language), int(row["size"]), int(row["mtime_ns"]),
+                 row["table"])
     return len(chunks)

@@ -175,7 +175,7 @@ class _Batches:
         if not self.reported:
             self._report()
         for n, vectors, table in self.ready:
-            self.writer.add(n.doc, n.chunks, vectors, tokens(self.a, n.chunks), n.size,
+            self.writer.add(n.doc, n.chunks, vectors, tokens(self.a, n.chunks, n.doc.language), n.size,
                             n.mtime_ns, table)
         for doc_id in removed:
             self.writer.remove(doc_id)

@@ -48,9 +48,10 @@ def lexical_text(chunk: Chunk, with_title: bool) -> str:
     return f"{chunk.title}\n{chunk.text}" if with_title else chunk.text
 
 
-def tokens(a: Setup, chunks: Sequence[Chunk]) -> list[list[str]]:
-    """The BM25 tokens of each chunk."""
-    return a.analyzer.tokenize([lexical_text(c, a.settings.embed_titles) for c in chunks])
+def tokens(a: Setup, chunks: Sequence[Chunk], language: str = "") -> list[list[str]]:
+    """The BM25 tokens of each chunk, by the rules of its document's `language`."""
+    return a.analyzer.for_language(language).tokenize(
+        [lexical_text(c, a.settings.embed_titles) for c in chunks])
 
 
 def manifest(a: Setup, docs_dir: str | None) -> dict[str, Any]:
@@ -104,7 +105,7 @@ def _convert(a: Setup, writer: store.Writer) -> None:
     # An old-format index recorded no BM25 tokenisation: its tokens are made anew.
     mismatch(old, {k: v for k, v in a.expected().items() if k != "lexical"}, str(index_dir))
     for doc, chunks, vectors in items:
-        writer.add(doc, chunks, vectors, tokens(a, chunks))
+        writer.add(doc, chunks, vectors, tokens(a, chunks, doc.language))
     writer.commit()
     log.warning("converted the index in %s to the segment format (%d documents, vectors kept)",
                 index_dir, len(items))

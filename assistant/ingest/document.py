@@ -17,6 +17,7 @@ from . import metadata
 from .base import DEFAULT_LIMITS, Limits
 from .discover import SUPPORTED, doc_id_of, file_hash, read_file, source_of
 from .formats import LOADERS
+from .language import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None,
         ocr_pages=parsed.ocr_pages,
         blocks=blocks,
         meta=meta,
+        language=detect_language(text, skip),
     )
 
 

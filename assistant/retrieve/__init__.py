@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..config import Settings
-from ..embed import Embedder
+from ..embed import Embedder, embed_queries
 from ..store import Store
 from ..text.analyzer import Analyzer
 from ..types import Hit
@@ -24,7 +24,7 @@ def _query_cache(embedder: Embedder) -> functools._lru_cache_wrapper[np.ndarray]
 
     @functools.lru_cache(maxsize=256)
     def query_vector(query: str) -> np.ndarray:
-        return np.asarray(embedder.embed([query])[0], dtype=np.float32)
+        return np.asarray(embed_queries(embedder, [query])[0], dtype=np.float32)
 
     return query_vector
 

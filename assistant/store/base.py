@@ -57,6 +57,7 @@ class Store(Protocol):
     def bm25_of(self, tokens: Sequence[str], k1: float, b: float,
                 keys: Sequence[int]) -> np.ndarray: ...
     def sentence_vectors(self, doc_id: str) -> tuple[np.ndarray, np.ndarray] | None: ...
+    def languages(self) -> dict[str, int]: ...  # documents per language ("" unknown)
 
 
 class Writer(Protocol):

@@ -86,6 +86,7 @@ def document_row(doc: Document, n_chunks: int, size: int | None, mtime_ns: int |
     """The documents row; its text goes in `texts` (text_row)."""
     locators = {"page_starts": doc.page_starts, "headings": doc.headings,
                 "skip_spans": doc.skip_spans, "notes": doc.notes, "ocr_pages": doc.ocr_pages,
+                "language": doc.language,
                 "blocks": [[b.kind, b.start, b.end, *(b.head or ())] for b in doc.blocks], "meta": doc.meta}
     return (doc.doc_id, doc.source, doc.path, doc.title, doc.format, doc.content_hash, size,
             mtime_ns, json.dumps(locators, ensure_ascii=False), n_chunks)
@@ -113,6 +114,7 @@ def document_of(row: Sequence[Any]) -> Document:
         skip_spans=tuple(tuple(s) for s in loc.get("skip_spans", ())),
         notes=tuple(loc.get("notes", ())),
         ocr_pages=tuple(int(p) for p in ocr_pages or ()),
+        language=str(loc.get("language", "")),
         blocks=tuple(_block(b) for b in loc.get("blocks", ())),
         meta=meta,
     )

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 # 3: documents keep their layout blocks (Document.blocks); older indexes are rebuilt
-FORMAT_VERSION = 3
+# 4: documents keep their language (Document.language) and BM25 reads each by its rules
+FORMAT_VERSION = 4
 
 
 class Model(Protocol):

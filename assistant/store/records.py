@@ -147,6 +147,12 @@ class Records:
             keys.extend(r[0] for r in self.query("SELECT key FROM chunks WHERE doc_id = ?", (d,)))
         return np.array(sorted(keys), dtype=np.int64)
 
+    def languages(self) -> dict[str, int]:
+        """Documents per language (ISO 639-1, "" unknown), as the catalog holds them."""
+        rows = self.query("SELECT COALESCE(json_extract(locators, '$.language'), ''), COUNT(*) "
+                          "FROM documents GROUP BY 1")
+        return {str(lang): int(n) for lang, n in rows}
+
     def sentence_vectors(self, doc_id: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(spans (n, 2) int64, vectors (n, dim) float16) stored for a document, or None."""
         rows = self.query("SELECT n, dim, spans, vectors FROM sentences WHERE doc_id = ?", (doc_id,))

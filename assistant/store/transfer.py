@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ..types import Chunk
+from ..types import Chunk, Document
 from .base import Store, Writer
 
 
-def copy_index(src: Store, dst: Writer, tokens: Callable[[Sequence[Chunk]], list[list[str]]]) -> int:
+def copy_index(src: Store, dst: Writer,
+               tokens: Callable[[Document, Sequence[Chunk]], list[list[str]]]) -> int:
     """Every document of `src` with its chunks, vectors and sentence vectors into `dst`,
-    committed at once; returns the number of chunks. `tokens` makes BM25 tokens of chunks."""
+    committed at once; returns the number of chunks. `tokens` makes BM25 tokens of a
+    document's chunks."""
     n = 0
     for doc_id, _, _ in src.listing():
         doc = src.document(doc_id)
@@ -18,7 +20,7 @@ def copy_index(src: Store, dst: Writer, tokens: Callable[[Sequence[Chunk]], list
             continue
         chunks = src.document_chunks(doc_id)  # in key order, as keys_of returns the keys
         vectors = src.vectors(src.keys_of([doc_id]).tolist())
-        dst.add(doc, chunks, vectors, tokens(chunks), sentences=src.sentence_vectors(doc_id))
+        dst.add(doc, chunks, vectors, tokens(doc, chunks), sentences=src.sentence_vectors(doc_id))
         n += len(chunks)
     dst.commit()
     return n

@@ -1,7 +1,8 @@
 """Where sentences and paragraphs are: spans of a document's text (pure rules, no I/O).
 
 Sentences end at . ! ? … (not after an abbreviation or before a lower-case
-word), at list items and at blank lines; paragraphs never cross boilerplate,
+word), at Chinese and Japanese 。！？ (no space needed after them), at list items and at
+blank lines; paragraphs never cross boilerplate,
 headings or pages. Chunking packs these sentences; answers quote them.
 """
 
@@ -17,7 +18,10 @@ _ABBREV = frozenset(
     "lt sgt capt cpt rev hon dept univ approx est vol pp ed eds op cit cf ca supt insp det ch "
     "jan feb mar apr jun jul aug sep sept oct nov dec mt ft u.s u.k a.m p.m vol art sec".split()
 )
-_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)")
+# Latin stops end a sentence before white space; the full-width stops of Chinese and
+# Japanese (。．！？, half-width ｡) end it wherever they stand, with their closing brackets.
+_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)"
+                  r"|[\u3002\uff0e\uff01\uff1f\uff61]+[\u300d\u300f\uff09\u3011\"'\u201d\u2019)\]]*")
 _LIST_ITEM = re.compile(r"\n(?=[ \t]*(?:[-*\u2022\u2013]|\d{1,3}[.)])\s)")
 _PARA = re.compile(r"\n[ \t]*\n\s*")
 

