@@ -83,15 +83,15 @@ class Desks:
         Collections are never mixed within one answer: each is asked on its own, and the
         answer shown quotes one of them, which it names."""
         best: tuple[Any, Any, str] | None = None
+        best_score = (False, float("-inf"))
         for name in self.readable(who):
             answerer = self.team.collections.assistant(name).answerer
             reader = answerer.retriever()
             answer = answerer.ask(question, history=history, generator=generator,
                                   retriever=reader)
             score = (answer.found, max((c.score for c in answer.citations), default=-1.0))
-            if best is None or score > (best[0].found, max(
-                    (c.score for c in best[0].citations), default=-1.0)):
-                best = (answer, reader.store.documents, name)
+            if best is None or score > best_score:
+                best, best_score = (answer, reader.store.documents, name), score
         assert best is not None  # ALL is offered only with two readable collections or more
         return best
 
@@ -125,7 +125,7 @@ class Desks:
 
     def state(self, conv: Conversation) -> Any:
         body = {"v": FORMAT, "user": conv.user, "collection": conv.collection, "id": conv.id,
-                "turns": [t.to_dict() for t in conv.turns]}
+                "turns": self.turns(conv.turns)}
         return self.seal.close(body) if self.seal else body
 
     def opened(self, state: Any, who: Identity, collection: str | None) -> Conversation:
