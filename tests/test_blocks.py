@@ -236,5 +236,5 @@ def test_blocks_are_kept_through_the_index_and_old_formats_say_rebuild(
                "WHERE key = 'manifest'")
     db.commit()
     db.close()
-    with pytest.raises(IndexMismatchError, match=r"format 2 is not 3.*rebuild"):
+    with pytest.raises(IndexMismatchError, match=r"format 2 is not 4.*rebuild"):
         make_assistant(tmp_path / "index", embedder, docs).ask("How do I stop the server?")

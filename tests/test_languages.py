@@ -4,6 +4,7 @@ in three languages indexed and asked through the real pipeline."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -144,3 +145,12 @@ def test_three_languages_in_one_folder(tmp_path: Path, embedder):
     assert ja.citations[0].quote == "ホスト名は起動時にファイル /etc/hostname から読み込まれます。"
     for answer in (de, ja):
         assert_exact(a, answer)
+    # an index written before documents kept their language (format 3) is rebuilt
+    db = sqlite3.connect(str(tmp_path / "index" / "catalog.sqlite"))
+    db.execute("UPDATE meta SET value = '3' WHERE key = 'format_version'")
+    db.execute("UPDATE meta SET value = json_set(value, '$.format_version', 3) "
+               "WHERE key = 'manifest'")
+    db.commit()
+    db.close()
+    with pytest.raises(IndexMismatchError, match=r"format 3 is not 4.*rebuild"):
+        make_assistant(tmp_path / "index", embedder, docs).ask("Wo ist /etc/shadow?")
