@@ -97,6 +97,9 @@ def test_each_language_is_read_by_its_own_rules():
     assert (ja.stemmer, ja.stopwords) == ("", "")  # no stemmer exists: none is applied
     assert ja.tokens("apt-getでパッケージを削除") == ["apt", "get", "でパ", "パッ", "ッケ", "ケー",
                                                  "ージ", "ジを", "を削", "削除"]
+    # pairs of hiragana alone are grammar ("はど", "ます"), not words: left out
+    assert split_words("ホスト名はどのファイルですか") == [
+        "ホス", "スト", "ト名", "名は", "のフ", "ファ", "ァイ", "イル", "ルで"]
     off = Analyzer(by_language=False)
     assert off.for_language("de") == off  # ASSISTANT_ANALYZE_BY_LANGUAGE=false
     assert split_words("削") == ["削"]

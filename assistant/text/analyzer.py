@@ -31,6 +31,7 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
 # A run of CJK characters, or a word of other word characters (`\w+` on text without CJK).
 _WORD = re.compile(rf"[{_CJK}]+|[^\W{_CJK}]+", re.UNICODE)
 _CJK_RUN = re.compile(rf"[{_CJK}]")
+_HIRAGANA = re.compile(r"[\u3040-\u309f]+")
 _LOCAL = threading.local()
 
 # config.Stopwords code -> the name of bm25s' list (bm25s.stopwords).
@@ -79,7 +80,10 @@ def split_words(text: str) -> list[str]:
     out: list[str] = []
     for w in _WORD.findall(text.lower()):
         if len(w) > 1 and _CJK_RUN.match(w):
-            out.extend(w[i:i + 2] for i in range(len(w) - 1))
+            # A pair of hiragana only is grammar (particles, endings: "はど", "ますか"), not a
+            # word: it would match every Japanese sentence.
+            out.extend(p for p in (w[i:i + 2] for i in range(len(w) - 1))
+                       if not _HIRAGANA.fullmatch(p))
         else:
             out.append(w)
     return out
