@@ -13,6 +13,7 @@ from conftest import make_assistant
 from assistant.answer.units import titles
 from assistant.errors import IndexMismatchError
 from assistant.ingest import load_document
+from assistant.store.manifest import FORMAT_VERSION
 from assistant.text.sentences import body_sentences
 from assistant.types import Document
 
@@ -236,5 +237,5 @@ def test_blocks_are_kept_through_the_index_and_old_formats_say_rebuild(
                "WHERE key = 'manifest'")
     db.commit()
     db.close()
-    with pytest.raises(IndexMismatchError, match=r"format 2 is not 4.*rebuild"):
+    with pytest.raises(IndexMismatchError, match=rf"format 2 is not {FORMAT_VERSION}.*rebuild"):
         make_assistant(tmp_path / "index", embedder, docs).ask("How do I stop the server?")
