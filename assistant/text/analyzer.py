@@ -13,7 +13,8 @@ before. A question is analysed for every language of the index (`for_languages`)
 its words are the union of each language's words, each word counted as often as the
 language that counts it most does (BM25 weighs a query word by its count). Runs of
 Chinese and Japanese characters, written without spaces, become overlapping
-character pairs (as Lucene's CJK analyzer makes them) in every language's rules.
+character pairs (as Lucene's CJK analyzer makes them) in every language's rules, less the
+pairs of hiragana alone (Japanese particles and endings).
 """
 
 from __future__ import annotations
