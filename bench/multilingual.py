@@ -135,7 +135,7 @@ def run(dest: Path, langs: list[str], cross: list[str], cache: Path, out: Path |
     pairs = [(q, q) for q in langs] + [("en", d) for d in cross]
     reports = {}
     print(f"model {settings.model}")
-    print("| questions | documents | chunks | " + " | ".join(FIGURES) + " | index s |")
+    print("| questions in | documents in | chunks | " + " | ".join(FIGURES) + " | index s |")
     print("|---" * (len(FIGURES) + 4) + "|")
     for q_lang, d_lang in pairs:
         t0 = time.perf_counter()

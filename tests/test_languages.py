@@ -4,6 +4,7 @@ in three languages indexed and asked through the real pipeline."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,9 @@ def test_each_language_is_read_by_its_own_rules():
     assert (ja.stemmer, ja.stopwords) == ("", "")  # no stemmer exists: none is applied
     assert ja.tokens("apt-getでパッケージを削除") == ["apt", "get", "でパ", "パッ", "ッケ", "ケー",
                                                  "ージ", "ジを", "を削", "削除"]
+    # pairs of hiragana alone are grammar ("はど", "ます"), not words: left out
+    assert split_words("ホスト名はどのファイルですか") == [
+        "ホス", "スト", "ト名", "名は", "のフ", "ファ", "ァイ", "イル", "ルで"]
     off = Analyzer(by_language=False)
     assert off.for_language("de") == off  # ASSISTANT_ANALYZE_BY_LANGUAGE=false
     assert split_words("削") == ["削"]
@@ -144,3 +148,12 @@ def test_three_languages_in_one_folder(tmp_path: Path, embedder):
     assert ja.citations[0].quote == "ホスト名は起動時にファイル /etc/hostname から読み込まれます。"
     for answer in (de, ja):
         assert_exact(a, answer)
+    # an index written before documents kept their language (format 3) is rebuilt
+    db = sqlite3.connect(str(tmp_path / "index" / "catalog.sqlite"))
+    db.execute("UPDATE meta SET value = '3' WHERE key = 'format_version'")
+    db.execute("UPDATE meta SET value = json_set(value, '$.format_version', 3) "
+               "WHERE key = 'manifest'")
+    db.commit()
+    db.close()
+    with pytest.raises(IndexMismatchError, match=r"format 3 is not 4.*rebuild"):
+        make_assistant(tmp_path / "index", embedder, docs).ask("Wo ist /etc/shadow?")

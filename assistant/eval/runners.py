@@ -25,6 +25,7 @@ from ..config import Settings
 from ..embed import Embedder
 from ..indexing.writer import manifest, tokens
 from ..pipeline import Assistant
+from ..text.analyzer import ENGLISH, Analyzer
 from ..types import Document, Hit
 from .data import BeirSet, SquadSet
 from .metrics import answer_body, best_scores, contains_answer
@@ -92,11 +93,14 @@ def eval_index_dir(cache_root: Path, corpus_hash: str, settings: Settings) -> Pa
     import hashlib
 
     # "sentences": indexes cached before sentence tables existed are built again; "format":
-    # an index of an older format (documents without their blocks) too.
+    # an index of an older format (documents without their blocks) too. The index holds BM25
+    # tokens: another analyzer than the default one gets its own index.
+    lexical = Analyzer.of(settings).manifest()
     key = json.dumps({"corpus": corpus_hash, "model": settings.model,
                       "chunking": settings.chunking(), "sentences": 1,
                       "format": store.FORMAT_VERSION,
-                      **({"store": settings.store} if settings.store != "local" else {})},
+                      **({"store": settings.store} if settings.store != "local" else {}),
+                      **({"lexical": lexical} if lexical != ENGLISH.manifest() else {})},
                      sort_keys=True)
     return Path(cache_root) / hashlib.sha256(key.encode()).hexdigest()[:16]
 

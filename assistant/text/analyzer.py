@@ -13,7 +13,8 @@ before. A question is analysed for every language of the index (`for_languages`)
 its words are the union of each language's words, each word counted as often as the
 language that counts it most does (BM25 weighs a query word by its count). Runs of
 Chinese and Japanese characters, written without spaces, become overlapping
-character pairs (as Lucene's CJK analyzer makes them) in every language's rules.
+character pairs (as Lucene's CJK analyzer makes them) in every language's rules, less the
+pairs of hiragana alone (Japanese particles and endings).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
 # A run of CJK characters, or a word of other word characters (`\w+` on text without CJK).
 _WORD = re.compile(rf"[{_CJK}]+|[^\W{_CJK}]+", re.UNICODE)
 _CJK_RUN = re.compile(rf"[{_CJK}]")
+_HIRAGANA = re.compile(r"[\u3040-\u309f]+")
 _LOCAL = threading.local()
 
 # config.Stopwords code -> the name of bm25s' list (bm25s.stopwords).
@@ -79,7 +81,10 @@ def split_words(text: str) -> list[str]:
     out: list[str] = []
     for w in _WORD.findall(text.lower()):
         if len(w) > 1 and _CJK_RUN.match(w):
-            out.extend(w[i:i + 2] for i in range(len(w) - 1))
+            # A pair of hiragana only is grammar (particles, endings: "はど", "ますか"), not a
+            # word: it would match every Japanese sentence.
+            out.extend(p for p in (w[i:i + 2] for i in range(len(w) - 1))
+                       if not _HIRAGANA.fullmatch(p))
         else:
             out.append(w)
     return out
