@@ -72,3 +72,28 @@ def test_the_unit_ranker_file_holds_the_features_the_code_computes() -> None:
     model = fitted.load("units", extractive.RANKERS["units"])
     assert set(model.features) <= set(extractive.SENTENCE_FEATURES + UNIT_FEATURES)
     assert model.settings["second_margin"] > 0
+
+
+def test_a_port_a_path_or_an_option_is_the_short_answer_its_question_asks_for(
+        tmp_path: Path) -> None:
+    from assistant.answer.typed import asked, technical_answer
+
+    (tmp_path / "m.md").write_text(
+        "# Settings\n\nThe TCP port the server listens on; 5432 by default.\n\n"
+        "Log of generic APT activity is kept in /var/log/apt/term.log since 2009.\n\n"
+        "Run git clean with -x to remove ignored files too.\n", encoding="utf-8")
+    doc = load_document(tmp_path / "m.md", tmp_path)
+
+    def answer(question: str, sentence: str) -> str | None:
+        at = _at(doc, sentence)
+        sa = technical_answer(question, doc, [(at, doc.text.find("\n", at))])
+        assert sa is None or doc.text[sa.start:sa.end] == sa.text
+        return sa.text if sa else None
+
+    assert answer("Which port does the server listen on by default?", "The TCP") == "5432"
+    assert answer("Which log file records generic APT activity?", "Log of") == \
+        "/var/log/apt/term.log"
+    assert answer("Which option makes git clean remove ignored files?", "Run git") == "-x"
+    assert answer("Which option does -x stand for?", "Run git") is None  # named already
+    assert asked("Who wrote the review?") is None
+    assert answer("When was the log started?", "Log of") is None

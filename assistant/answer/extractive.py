@@ -22,6 +22,7 @@ from ..text.roles import mentions, question_names
 from ..types import QUOTE_GAP, Answer, Citation, Document, Hit, ShortAnswer, Statement, rendered
 from . import fitted
 from .short import command_line, holds_answer_type, short_answer
+from .typed import technical_answer
 from .unitfeatures import UNIT_FEATURES, quote_spans, unit_features
 from .units import default_end, keys_row, titles, union
 
@@ -267,8 +268,9 @@ def extractive_answer(
         said.append(Statement(QUOTE_GAP.join(doc.text[a:b] for a, b in parts), (n,), True))
     if term is not None and not any(a <= term.start < b for a, b in quotes[0][1]):
         term = None  # the first quote was joined to one that no longer starts at its term
-    term = term or command_line(question, documents[hits[quotes[0][0].hit].chunk.doc_id],
-                                quotes[0][1], analyzer)
+    first = documents[hits[quotes[0][0].hit].chunk.doc_id]
+    term = term or command_line(question, first, quotes[0][1], analyzer) or \
+        technical_answer(question, first, quotes[0][1])
     return Answer(question=question, text=rendered(said), found=True,
                   citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
                   short_answer=term or short_answer(question, citations, analyzer))
