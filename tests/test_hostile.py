@@ -147,8 +147,9 @@ def test_html_past_its_depth_or_element_budget_is_refused(tmp_path: Path) -> Non
 
 
 def test_a_parse_past_its_time_is_killed_and_the_next_file_is_read(tmp_path: Path) -> None:
-    slow = many_nodes_html(tmp_path / "slow.html", 150_000)  # within budget; ~6 s of bs4
-    p = parser(parse_seconds=1)
+    # Within the element budget, and ~40 s of bs4 here: past 1 s on any machine.
+    slow = many_nodes_html(tmp_path / "slow.html", 1_000_000)
+    p = parser(parse_seconds=1, html_max_nodes=2_000_000)
     assert reason(p, slow) == "reading it took over 1 s (ASSISTANT_PARSE_SECONDS); stopped, not read"
     good = tmp_path / "good.md"
     good.write_text("# Good\n\nA fresh worker reads the next file.\n", encoding="utf-8")
@@ -182,8 +183,9 @@ def _answers_base(a) -> None:
 
 
 def test_the_chat_answers_while_an_upload_overruns(tmp_path: Path, embedder) -> None:
-    a, _ = _base(tmp_path, embedder, parse_seconds=3)
-    slow = many_nodes_html(tmp_path / "slow.html", 150_000)  # ~6 s of bs4
+    a, _ = _base(tmp_path, embedder, parse_seconds=3, html_max_nodes=2_000_000)
+    # ~40 s of bs4 here, so past 3 s on any machine (150,000 nodes once fitted in 3 s on CI).
+    slow = many_nodes_html(tmp_path / "slow.html", 1_000_000)
     done: list = []
     upload = threading.Thread(target=lambda: done.append(a.indexer.add_files([(slow, "slow.html")])))
     upload.start()
