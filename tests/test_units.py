@@ -233,3 +233,53 @@ def test_the_first_command_line_is_the_short_answer_to_how_do_i(tmp_path: Path,
     assert [p.quote for p in cited.parts] == [  # after its header row
         "code | description of trust", "q | not enough information for calculation"]
     assert_exact(a, row)
+
+
+POINTED = """<html><head><title>Database File Layout</title></head><body>
+<h1>Database File Layout</h1>
+<p>This section describes the storage format at the level of files and directories.</p>
+<p>Traditionally, the configuration and data files used by a database cluster are stored
+together within the cluster's data directory, commonly referred to as PGDATA.</p>
+<p>The PGDATA directory contains several subdirectories and control files, as shown in
+Table 73.1.</p>
+<table><caption>Table 73.1. Contents of PGDATA</caption>
+<tr><th>Item</th><th>Description</th></tr>
+<tr><td>base</td><td>Subdirectory containing per-database subdirectories</td></tr>
+<tr><td>global</td><td>Subdirectory containing cluster-wide tables, such as pg_database</td></tr>
+<tr><td>pg_stat</td><td>Subdirectory containing permanent files for the statistics subsystem</td></tr>
+<tr><td>pg_wal</td><td>Subdirectory containing WAL (Write Ahead Log) files</td></tr>
+<tr><td>postmaster.pid</td><td>A lock file recording the current postmaster process ID (PID),
+cluster data directory path, postmaster start timestamp and port number</td></tr>
+</table>
+<p>For each database in the cluster there is a subdirectory within PGDATA/base, named after
+the database's OID.</p>
+</body></html>
+"""
+
+
+def test_a_sentence_that_points_at_a_table_knows_its_rows(tmp_path: Path) -> None:
+    from assistant.answer.units import pointed_layout
+
+    (tmp_path / "storage.html").write_text(POINTED, encoding="utf-8")
+    doc = load_document(tmp_path / "storage.html", tmp_path)
+    at = _at(doc, "The PGDATA directory contains")
+    span = pointed_layout(doc, at, doc.text.index("Table 73.1.", at) + len("Table 73.1."))
+    assert span is not None
+    table = doc.text[span[0]:span[1]]
+    assert "pg_wal | Subdirectory containing WAL" in table and "postmaster.pid" in table
+    assert "For each database" not in table  # the prose after the table is not pointed at
+    at = _at(doc, "Traditionally")
+    assert pointed_layout(doc, at, doc.text.index("PGDATA.", at) + 7) is None  # points at nothing
+
+
+def test_the_row_a_pointing_sentence_introduces_is_quoted_with_it(tmp_path: Path,
+                                                                   embedder) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "storage.html").write_text(POINTED, encoding="utf-8")
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    a.index()
+    answer = a.ask("Which subdirectory of the data directory holds the WAL files?")
+    assert answer.found and "pg_wal | Subdirectory containing WAL (Write Ahead Log) files" \
+        in answer.text, answer.text
+    assert_exact(a, answer)

@@ -24,7 +24,7 @@ from . import fitted
 from .short import command_line, holds_answer_type, short_answer
 from .typed import technical_answer
 from .unitfeatures import UNIT_FEATURES, quote_spans, unit_features
-from .units import default_end, keys_row, titles, union
+from .units import default_end, keys_row, pointed_layout, titles, union
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 
@@ -39,6 +39,9 @@ TYPED_MARGIN = 3.0
 # how far below the best a table row keyed by a term of the question ("what does the trust code
 # q mean?" -> the row "q | not enough information ...") may be and still be quoted first
 KEY_MARGIN = 6.0
+# how far below the best a row or item of the table or list the best sentence points at ("as
+# shown in Table 73.1", "the following variables ...") may be and still be quoted with it
+POINTED_MARGIN = KEY_MARGIN
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,9 @@ def extractive_answer(
             or _default_instead(question, ranked, repeated)) is not None:
         # it says it; the best follows, unless the conversation has quoted it already
         chosen = [typed, best][:1 if id(best) in repeated else max(1, choice.sentences)]
+    if chosen == [best] and choice.sentences > 1 and \
+            (row := _pointed(ranked, repeated, hits, documents)) is not None:
+        chosen.append(row)  # what the best sentence introduces, instead of another sentence
     for s in ranked[1:]:
         if len(chosen) >= choice.sentences:
             break
@@ -289,6 +295,24 @@ def _term_line(question: str, text: str, start: int, n: int,
     if not line or (words and words <= set(analyzer.tokens(question))):
         return None
     return ShortAnswer(line, start, start + len(line), n)
+
+
+def _pointed(ranked: Sequence[Sentence], repeated: set[int], hits: Sequence[Hit],
+             documents: Mapping[str, Document]) -> Sentence | None:
+    """When the best sentence introduces a table or a list ("The PGDATA directory contains
+    several subdirectories and control files, as shown in Table 73.1."), the row or item of it
+    that matches the question best, within POINTED_MARGIN of the best: the introduction says where the fact
+    is, the row states it."""
+    best = ranked[0]
+    doc = documents[hits[best.hit].chunk.doc_id]
+    span = pointed_layout(doc, best.start, best.end)
+    if span is None:
+        return None
+    inside = [s for s in ranked[1:] if id(s) not in repeated and s.score >= best.score - POINTED_MARGIN
+              and hits[s.hit].chunk.doc_id == doc.doc_id and span[0] <= s.start < span[1]]
+    # rows are short and alike: the one that shares the question's words beats the one the
+    # ranker, fitted on prose, prefers ("pg_wal | Subdirectory containing WAL files")
+    return max(inside, key=lambda s: s.relevance) if inside else None
 
 
 def _typed_instead(question: str, ranked: Sequence[Sentence],

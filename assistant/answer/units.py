@@ -191,6 +191,40 @@ _INTRODUCES = re.compile(r"\b(?:the following|as follows|for example|like this|e
                          r"[.!?]['\")\]]*$", re.IGNORECASE)
 
 
+# a sentence that points at the table or list after it ("as shown in Table 73.1", "The
+# following environment variables can be used ...", "Here is a translation table ...")
+_POINTS = re.compile(r"\b(?:the following|as follows|below|(?:shown|listed|given|described|"
+                     r"summari[sz]ed) in (?:table|the table|figure)|here is|here are|"
+                     r"(?:this|the following|the) (?:table|list))\b", re.IGNORECASE)
+MAX_POINTER_GAP = 400  # characters between a pointing sentence and the layout it points at
+MAX_POINTED_CHARS = 20_000  # how far the rows or items pointed at may run
+
+
+def pointed_layout(doc: Document, start: int, end: int) -> tuple[int, int] | None:
+    """The run of table rows or list items (with their captions, headers and terms) that the
+    sentence doc.text[start:end] introduces: it ends with a colon or points at what follows
+    (_POINTS), is prose itself, and the layout starts within MAX_POINTER_GAP characters after
+    it. None when it introduces none."""
+    if not doc.blocks or in_layout(doc, start):
+        return None
+    text = doc.text
+    sentence = text[start:end].rstrip()
+    if not (sentence.endswith(":") or _POINTS.search(sentence)):
+        return None
+    kinds = ("row", "header", "caption", "item", "definition")
+    run = sorted((b for b in doc.blocks if b.kind in kinds and end <= b.start), key=lambda b: b.start)
+    if not run or run[0].start - end > MAX_POINTER_GAP:
+        return None
+    first, last = run[0].start, run[0].end
+    for b in run[1:]:
+        if b.start > last and text[last:b.start].strip():
+            break  # prose again: the layout pointed at has ended
+        last = max(last, b.end)
+        if last - first > MAX_POINTED_CHARS:
+            break
+    return first, last
+
+
 def _first_line_end(text: str, at: int) -> int:
     nl = text.find("\n", at)
     return len(text) if nl < 0 else nl
