@@ -191,6 +191,22 @@ def is_relevant(hits: Sequence[Hit], best: Sentence | None, min_relevance: float
     return best.relevance >= min_relevance
 
 
+def _with_unit_overlap(question: str, s: Sentence, hits: Sequence[Hit],
+                       documents: Mapping[str, Document], analyzer: Analyzer) -> Sentence:
+    """`s` with its overlap counted on the unit it is quoted as, where the loader kept a layout:
+    a table row shares the question's words through its header row ("1 | SIGHUP | ..." under
+    "valor de la señal | nombre de la señal" for "¿Qué número de señal es SIGHUP?"), a
+    description through its term. Only the abstention test reads it."""
+    doc = documents[hits[s.hit].chunk.doc_id]
+    if not doc.blocks:
+        return s
+    spans = quote_spans(doc, s.start, s.end)
+    if spans == ((s.start, s.end),):
+        return s
+    unit = " ".join(doc.text[a:b] for a, b in spans)
+    return replace(s, overlap=max(s.overlap, overlap(analyzer.tokens(question), unit, analyzer)))
+
+
 def extractive_answer(
     question: str,
     hits: Sequence[Hit],
@@ -213,6 +229,8 @@ def extractive_answer(
                                        query_vector, lookup))
     # a table's header row or caption titles its rows: quoted with a row, never alone
     ranked = [s for s in ranked if not titles(documents[hits[s.hit].chunk.doc_id], s.start)]
+    if ranked:
+        ranked[0] = _with_unit_overlap(question, ranked[0], hits, documents, analyzer)
     if not ranked or not is_relevant(hits, ranked[0], choice.min_relevance):
         return Answer(question=question, text=NOT_FOUND, found=False, hits=tuple(hits))
     margin = float(sentence_model().settings["second_margin"])
