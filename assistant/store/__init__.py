@@ -34,6 +34,7 @@ from .local import LocalStore
 from .manifest import FORMAT_VERSION, check_compatible, expected
 from .milvus import MilvusStore
 from .milvus_writer import MilvusWriter
+from .records import LANGUAGES_QUERY
 from .segment import REBUILD_HINT
 from .transfer import copy_index
 from .writer import ANN_THRESHOLD, LocalWriter
@@ -42,9 +43,9 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 __all__ = ["ANN_THRESHOLD", "FORMAT_VERSION", "REBUILD_HINT", "Known", "LocalStore", "LocalWriter",
-           "MilvusStore", "MilvusWriter", "Store", "Writer", "check_compatible", "copy_index",
-           "exists", "expected", "generation", "is_legacy", "load", "locked", "open_store",
-           "writer"]
+           "MilvusStore", "MilvusWriter", "Store", "Writer", "built_manifest", "check_compatible",
+           "copy_index", "exists", "expected", "generation", "is_legacy", "languages", "load",
+           "locked", "open_store", "writer"]
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,36 @@ def backend_of(index_dir: Path) -> str | None:
         return "milvus" if catalog.get_meta(db, "milvus") is not None else "local"
     except (sqlite3.DatabaseError, ValueError):
         return None  # damaged: the local path says so with its own reasons
+    finally:
+        db.close()
+
+
+def built_manifest(index_dir: Path) -> dict[str, Any] | None:
+    """The manifest of the last commit (model, chunking ...), read from the catalog alone; None
+    without an index or when it cannot be read (opening it says why)."""
+    try:
+        db = catalog.connect(index_dir)
+    except (FileNotFoundError, sqlite3.DatabaseError):
+        return None
+    try:
+        found = catalog.get_meta(db, "manifest")
+        return found if isinstance(found, dict) else None
+    except (sqlite3.DatabaseError, ValueError):
+        return None
+    finally:
+        db.close()
+
+
+def languages(index_dir: Path) -> dict[str, int]:
+    """Documents per language ("" unknown) in the last commit, from the catalog alone."""
+    try:
+        db = catalog.connect(index_dir)
+    except (FileNotFoundError, sqlite3.DatabaseError):
+        return {}
+    try:
+        return {str(lang): int(n) for lang, n in db.execute(LANGUAGES_QUERY).fetchall()}
+    except sqlite3.DatabaseError:
+        return {}
     finally:
         db.close()
 
