@@ -207,3 +207,31 @@ def test_an_index_auto_would_not_choose_is_embedded_again(tmp_path: Path, embedd
     assert report.model == BUNDLED_MODEL and report.embedded == report.chunks
     assert ("the index was built with other/model, which ASSISTANT_MODEL=auto does not choose: "
             "every document is embedded again") in report.notes
+
+
+def test_on_milvus_auto_chooses_alike(tmp_path: Path, embedder):
+    docs = folder(tmp_path, konten_txt=KONTEN)
+    a = make_assistant(tmp_path / "index", embedder, docs, store="milvus",
+                       milvus_uri=str(tmp_path / "milvus.db"))
+    report = a.index()
+    assert (report.model, report.model_reason) == (
+        "usem3", "chosen because docs/konten.txt is in German")
+    de = a.ask("Wo ist das verschlüsselte Passwort abgelegt?")
+    assert de.citations[0].chunk.source == "docs/konten.txt"
+    assert_exact(a, de)
+
+
+def test_on_ray_auto_keeps_its_model_and_says_so(tmp_path: Path, embedder):
+    docs = folder(tmp_path, konten_txt=KONTEN)
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    report = a.index(ray="local")
+    assert report.model == BUNDLED_MODEL and report.added == 2
+    assert (f"ASSISTANT_MODEL=auto kept {BUNDLED_MODEL} on Ray, though docs/konten.txt is in "
+            "German: index without --ray to choose usem3, or set ASSISTANT_MODEL=usem3 and "
+            "--rebuild") in report.notes
+    assert a.ask(SEED_Q).citations[0].chunk.source == f"docs/{SEED}"
+    # the next update makes the choice from the documents the index holds
+    again = a.index()
+    assert (again.model, again.embedded) == ("usem3", again.chunks)
+    assert any(n.startswith("docs/konten.txt is in German: every document was embedded again")
+               for n in again.notes), again.notes

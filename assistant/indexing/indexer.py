@@ -27,6 +27,7 @@ from ..embed import Embedder, load_embedder
 from ..embed.choice import (
     ModelSwitch,
     available,
+    covers,
     explain,
     is_auto,
     starting_model,
@@ -59,7 +60,7 @@ class Indexer:
         self._switch: ModelSwitch | None = None  # what the update that starts over is for
         self._choice: dict[str, Any] = {}  # the manifest's record of the choice (auto)
         self._notes: list[str] = []  # what the report says of a change of model
-        self._on_ray = self._asked_rebuild = False
+        self._asked_rebuild = False
 
     @property
     def embedder(self) -> Embedder:
@@ -97,6 +98,10 @@ class Indexer:
                                    f"{old})")
             return True
         model = starting_model(self.requested, None if rebuild else old or None)
+        if old == model == BUNDLED_MODEL and not rebuild:
+            self._switch = self._indexed_switch()  # indexed earlier (on Ray, before auto)
+            if self._switch is not None:
+                return self.start(built, rebuild)
         self._use(model)
         self._choice = {"model_choice": "auto"}
         if built is not None and old == model and not rebuild and built.get("model_reason"):
@@ -107,22 +112,29 @@ class Indexer:
             return True
         return rebuild
 
+    def _indexed_switch(self) -> ModelSwitch | None:
+        """The switch a document the index holds already calls for, if one does."""
+        multi = self.requested.multilingual_model
+        langs = [lang for lang in store.languages(self.settings.index_dir)
+                 if lang not in ("", "en") and covers(multi, lang)]
+        for doc in store.documents_in(self.settings.index_dir, langs):
+            switch = switch_for(self.requested, BUNDLED_MODEL, doc)
+            if switch is not None and available(switch.model):
+                return switch
+        return None
+
     def admit(self, doc: Document) -> None:
-        """Raise ModelSwitch when `doc` makes auto change the model (embed/choice.py); where the
-        model cannot change (on Ray, or its package is not installed), say so instead."""
+        """Raise ModelSwitch when `doc` makes auto change the model (embed/choice.py); when the
+        multilingual model is not installed, say so in the report instead."""
         switch = switch_for(self.requested, self.settings.model, doc)
         if switch is None:
             return
-        if not available(switch.model):
-            why = "is not installed (pip install 'assistant[multilingual]')"
-        elif self._on_ray:
-            why = ("is not chosen on Ray: index without --ray, or set "
-                   f"ASSISTANT_MODEL={switch.model} and --rebuild")
-        else:
+        if available(switch.model):
             raise switch
         if not any(n.startswith("ASSISTANT_MODEL=auto") for n in self._notes):
             self._notes.append(f"ASSISTANT_MODEL=auto kept {self.settings.model}, though "
-                               f"{switch.reason}: {switch.model} {why}")
+                               f"{switch.reason}: {switch.model} is not installed "
+                               "(pip install 'assistant[multilingual]')")
 
     def recorded(self) -> dict[str, Any]:
         """What the manifest records of the model's choice: nothing for a model set by name."""
@@ -163,13 +175,9 @@ class Indexer:
         embeds on Ray (ray.py) instead of in this process."""
         t0 = time.perf_counter()
         folder = Path(docs_dir or self.settings.docs_dir)
-        if ray is not None:
-            self._on_ray = True
-            try:
-                report = self._restarting(lambda again: update_on_ray(
-                    self, folder, None if ray == "local" else ray, again, progress), rebuild)
-            finally:
-                self._on_ray = False
+        if ray is not None:  # auto keeps its starting model there (ray.py)
+            report = self._restarting(lambda again: update_on_ray(
+                self, folder, None if ray == "local" else ray, again, progress), rebuild)
         else:
             report = self._restarting(
                 lambda again: update.update_folder(self, folder, again, progress), rebuild)
