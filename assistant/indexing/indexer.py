@@ -14,9 +14,10 @@ the settings with the model of the current update; `requested` the ones given.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,17 @@ from .writer import open_writer
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _Choosing:
+    """What one update has settled of its model (ASSISTANT_MODEL=auto)."""
+
+    asked_rebuild: bool = False
+    switch: ModelSwitch | None = None  # what the update that starts over is for
+    choice: dict[str, Any] = field(default_factory=dict)  # the manifest's record of it
+    notes: list[str] = field(default_factory=list)  # what the report says of a change
+    model: str = ""
+
+
 class Indexer:
     """Brings the index up to date and stores uploads; the only writer of the index."""
 
@@ -57,10 +69,9 @@ class Indexer:
         self.settings = settings.model_copy(update={"model": starting_model(settings, None)})
         self.analyzer = analyzer or Analyzer.of(settings)  # BM25 tokens of the chunks
         self._given = self._embedder = embedder
-        self._switch: ModelSwitch | None = None  # what the update that starts over is for
-        self._choice: dict[str, Any] = {}  # the manifest's record of the choice (auto)
-        self._notes: list[str] = []  # what the report says of a change of model
-        self._asked_rebuild = False
+        # One update's choice, per thread (uploads may come in side by side; their updates
+        # take turns under the index lock, each in its caller's thread).
+        self._update = threading.local()
 
     @property
     def embedder(self) -> Embedder:
@@ -77,7 +88,15 @@ class Indexer:
                 self._embedder = load_embedder(self.settings)  # one per process and settings
         return self._embedder
 
+    @property
+    def _now(self) -> _Choosing:
+        now = getattr(self._update, "now", None)
+        if now is None:
+            now = self._update.now = _Choosing()
+        return now
+
     def _use(self, model: str) -> None:
+        self._now.model = model
         if model != self.settings.model:
             self.settings = self.requested.model_copy(update={"model": model})
             self._embedder = None
@@ -87,28 +106,28 @@ class Indexer:
         index); True when every document must be embedded anew for it (see writer.Setup)."""
         if not is_auto(self.requested):
             return rebuild
+        now = self._now
         old = str(built.get("model", "")) if built and store.exists(self.settings.index_dir) \
             else ""
-        if self._switch is not None:  # starting over for a document in another language
-            self._use(self._switch.model)
-            self._choice = {"model_choice": "auto", "model_reason": self._switch.reason}
-            if old and not self._asked_rebuild:
-                self._notes.append(f"{self._switch.reason}: every document was embedded again "
-                                   f"with {self._switch.model} (ASSISTANT_MODEL=auto; it was "
-                                   f"{old})")
+        if now.switch is not None:  # starting over for a document in another language
+            self._use(now.switch.model)
+            now.choice = {"model_choice": "auto", "model_reason": now.switch.reason}
+            if old and not now.asked_rebuild:
+                now.notes.append(f"{now.switch.reason}: every document was embedded again with "
+                                 f"{now.switch.model} (ASSISTANT_MODEL=auto; it was {old})")
             return True
         model = starting_model(self.requested, None if rebuild else old or None)
         if old == model == BUNDLED_MODEL and not rebuild:
-            self._switch = self._indexed_switch()  # indexed earlier (on Ray, before auto)
-            if self._switch is not None:
+            now.switch = self._indexed_switch()  # indexed earlier (on Ray, before auto)
+            if now.switch is not None:
                 return self.start(built, rebuild)
         self._use(model)
-        self._choice = {"model_choice": "auto"}
+        now.choice = {"model_choice": "auto"}
         if built is not None and old == model and not rebuild and built.get("model_reason"):
-            self._choice["model_reason"] = built["model_reason"]
+            now.choice["model_reason"] = built["model_reason"]
         if old and not rebuild and old != model:
-            self._notes.append(f"the index was built with {old}, which ASSISTANT_MODEL=auto does "
-                               "not choose: every document is embedded again")
+            now.notes.append(f"the index was built with {old}, which ASSISTANT_MODEL=auto does "
+                             "not choose: every document is embedded again")
             return True
         return rebuild
 
@@ -131,32 +150,32 @@ class Indexer:
             return
         if available(switch.model):
             raise switch
-        if not any(n.startswith("ASSISTANT_MODEL=auto") for n in self._notes):
-            self._notes.append(f"ASSISTANT_MODEL=auto kept {self.settings.model}, though "
+        if not any(n.startswith("ASSISTANT_MODEL=auto") for n in self._now.notes):
+            self._now.notes.append(f"ASSISTANT_MODEL=auto kept {self.settings.model}, though "
                                f"{switch.reason}: {switch.model} is not installed "
                                "(pip install 'assistant[multilingual]')")
 
     def recorded(self) -> dict[str, Any]:
         """What the manifest records of the model's choice: nothing for a model set by name."""
-        return dict(self._choice) if is_auto(self.requested) else {}
+        return dict(self._now.choice) if is_auto(self.requested) else {}
 
     def _restarting(self, run: Callable[[bool], IndexReport], rebuild: bool) -> IndexReport:
         """`run(rebuild)`, and once more, rebuilding, when a document switches the model."""
-        self._notes, self._switch, self._asked_rebuild = [], None, rebuild
+        now = self._update.now = _Choosing(asked_rebuild=rebuild)
         try:
             try:
                 report = run(rebuild)
             except ModelSwitch as switch:
                 log.warning("%s: indexing again with %s", switch.reason, switch.model)
-                self._switch = switch
+                now.switch = switch
                 report = run(True)
         finally:
-            self._switch = None
+            now.switch = None
         languages = store.languages(self.settings.index_dir) if is_auto(self.requested) else {}
         reason = explain(self.requested, self.settings.model,
-                         str(self._choice.get("model_reason", "")), languages)
-        return replace(report, model=self.settings.model, model_reason=reason,
-                       notes=(*self._notes, *report.notes))
+                         str(now.choice.get("model_reason", "")), languages)
+        return replace(report, model=now.model or self.settings.model, model_reason=reason,
+                       notes=(*now.notes, *report.notes))
 
     def expected(self) -> dict[str, Any]:
         """What an index must have been built with to be used with these settings."""
