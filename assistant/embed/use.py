@@ -16,6 +16,9 @@ import numpy as np
 from ..errors import ModelLoadError
 
 NAME = "usem3"
+# The 16 languages USE multilingual v3 was trained on (zh: simplified and traditional), ISO 639-1.
+LANGUAGES = frozenset({"ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru",
+                       "th", "tr", "zh"})
 
 
 class UseEmbedder:

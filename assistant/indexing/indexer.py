@@ -3,21 +3,37 @@
 Questions are answered elsewhere (answer.Answerer), from whatever generation the
 indexer last committed. An update on Ray (`assistant index --ray`) goes
 through ray.py, which gives each worker its own model and chunker.
+
+Under ASSISTANT_MODEL=auto the indexer picks the model (embed/choice.py): each update
+starts with the model the index was built with, or MiniLM; a document in another
+language that calls for the multilingual model stops it (ModelSwitch, before anything
+is written), and it starts over with that model for the whole folder. `settings` are
+the settings with the model of the current update; `requested` the ones given.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .. import store
 from ..cite.corrections import Saved, save_correction
-from ..config import Settings, variable
+from ..config import BUNDLED_MODEL, Settings, variable
 from ..embed import Embedder, load_embedder
+from ..embed.choice import (
+    ModelSwitch,
+    available,
+    covers,
+    explain,
+    is_auto,
+    starting_model,
+    switch_for,
+)
 from ..errors import IndexLockedError, IngestError
 from ..ingest import upload
 from ..ingest.worker import Parser
@@ -33,21 +49,133 @@ from .writer import open_writer
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _Choosing:
+    """What one update has settled of its model (ASSISTANT_MODEL=auto)."""
+
+    asked_rebuild: bool = False
+    switch: ModelSwitch | None = None  # what the update that starts over is for
+    choice: dict[str, Any] = field(default_factory=dict)  # the manifest's record of it
+    notes: list[str] = field(default_factory=list)  # what the report says of a change
+    model: str = ""
+
+
 class Indexer:
     """Brings the index up to date and stores uploads; the only writer of the index."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None,
                  analyzer: Analyzer | None = None) -> None:
-        self.settings = settings
+        self.requested = settings
+        self.settings = settings.model_copy(update={"model": starting_model(settings, None)})
         self.analyzer = analyzer or Analyzer.of(settings)  # BM25 tokens of the chunks
-        self._embedder = embedder
+        self._given = self._embedder = embedder
+        # One update's choice, per thread (uploads may come in side by side; their updates
+        # take turns under the index lock, each in its caller's thread).
+        self._update = threading.local()
 
     @property
     def embedder(self) -> Embedder:
-        """The embedding model, loaded on first use (a folder with no change loads none)."""
+        """The embedding model, loaded on first use (a folder with no change loads none).
+
+        A model given to the constructor serves the settings' model, and under auto the
+        starting one (MiniLM) and any model of its own name."""
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings)  # one per process and settings
+            given, model = self._given, self.settings.model
+            if given is not None and (not is_auto(self.requested) or model == BUNDLED_MODEL
+                                      or given.name == model):
+                self._embedder = given
+            else:
+                self._embedder = load_embedder(self.settings)  # one per process and settings
         return self._embedder
+
+    @property
+    def _now(self) -> _Choosing:
+        now = getattr(self._update, "now", None)
+        if now is None:
+            now = self._update.now = _Choosing()
+        return now
+
+    def _use(self, model: str) -> None:
+        self._now.model = model
+        if model != self.settings.model:
+            self.settings = self.requested.model_copy(update={"model": model})
+            self._embedder = None
+
+    def start(self, built: dict[str, Any] | None, rebuild: bool) -> bool:
+        """Settle this update's model from the manifest the index was `built` with (None: no
+        index); True when every document must be embedded anew for it (see writer.Setup)."""
+        if not is_auto(self.requested):
+            return rebuild
+        now = self._now
+        old = str(built.get("model", "")) if built and store.exists(self.settings.index_dir) \
+            else ""
+        if now.switch is not None:  # starting over for a document in another language
+            self._use(now.switch.model)
+            now.choice = {"model_choice": "auto", "model_reason": now.switch.reason}
+            if old and not now.asked_rebuild:
+                now.notes.append(f"{now.switch.reason}: every document was embedded again with "
+                                 f"{now.switch.model} (ASSISTANT_MODEL=auto; it was {old})")
+            return True
+        model = starting_model(self.requested, None if rebuild else old or None)
+        if old == model == BUNDLED_MODEL and not rebuild:
+            now.switch = self._indexed_switch()  # indexed earlier (on Ray, before auto)
+            if now.switch is not None:
+                return self.start(built, rebuild)
+        self._use(model)
+        now.choice = {"model_choice": "auto"}
+        if built is not None and old == model and not rebuild and built.get("model_reason"):
+            now.choice["model_reason"] = built["model_reason"]
+        if old and not rebuild and old != model:
+            now.notes.append(f"the index was built with {old}, which ASSISTANT_MODEL=auto does "
+                             "not choose: every document is embedded again")
+            return True
+        return rebuild
+
+    def _indexed_switch(self) -> ModelSwitch | None:
+        """The switch a document the index holds already calls for, if one does."""
+        multi = self.requested.multilingual_model
+        langs = [lang for lang in store.languages(self.settings.index_dir)
+                 if lang not in ("", "en") and covers(multi, lang)]
+        for doc in store.documents_in(self.settings.index_dir, langs):
+            switch = switch_for(self.requested, BUNDLED_MODEL, doc)
+            if switch is not None and available(switch.model):
+                return switch
+        return None
+
+    def admit(self, doc: Document) -> None:
+        """Raise ModelSwitch when `doc` makes auto change the model (embed/choice.py); when the
+        multilingual model is not installed, say so in the report instead."""
+        switch = switch_for(self.requested, self.settings.model, doc)
+        if switch is None:
+            return
+        if available(switch.model):
+            raise switch
+        if not any(n.startswith("ASSISTANT_MODEL=auto") for n in self._now.notes):
+            self._now.notes.append(f"ASSISTANT_MODEL=auto kept {self.settings.model}, though "
+                               f"{switch.reason}: {switch.model} is not installed "
+                               "(pip install 'assistant[multilingual]')")
+
+    def recorded(self) -> dict[str, Any]:
+        """What the manifest records of the model's choice: nothing for a model set by name."""
+        return dict(self._now.choice) if is_auto(self.requested) else {}
+
+    def _restarting(self, run: Callable[[bool], IndexReport], rebuild: bool) -> IndexReport:
+        """`run(rebuild)`, and once more, rebuilding, when a document switches the model."""
+        now = self._update.now = _Choosing(asked_rebuild=rebuild)
+        try:
+            try:
+                report = run(rebuild)
+            except ModelSwitch as switch:
+                log.warning("%s: indexing again with %s", switch.reason, switch.model)
+                now.switch = switch
+                report = run(True)
+        finally:
+            now.switch = None
+        languages = store.languages(self.settings.index_dir) if is_auto(self.requested) else {}
+        reason = explain(self.requested, self.settings.model,
+                         str(now.choice.get("model_reason", "")), languages)
+        return replace(report, model=now.model or self.settings.model, model_reason=reason,
+                       notes=(*now.notes, *report.notes))
 
     def expected(self) -> dict[str, Any]:
         """What an index must have been built with to be used with these settings."""
@@ -66,11 +194,12 @@ class Indexer:
         embeds on Ray (ray.py) instead of in this process."""
         t0 = time.perf_counter()
         folder = Path(docs_dir or self.settings.docs_dir)
-        if ray is not None:
-            report = update_on_ray(self, folder, None if ray == "local" else ray, rebuild,
-                                   progress)
+        if ray is not None:  # auto keeps its starting model there (ray.py)
+            report = self._restarting(lambda again: update_on_ray(
+                self, folder, None if ray == "local" else ray, again, progress), rebuild)
         else:
-            report = update.update_folder(self, folder, rebuild, progress)
+            report = self._restarting(
+                lambda again: update.update_folder(self, folder, again, progress), rebuild)
         report = replace(report, seconds=time.perf_counter() - t0)
         log.info("%s (%d chunks, %.1f s)", report.summary(), report.chunks, report.seconds)
         return report
@@ -85,13 +214,17 @@ class Indexer:
         chunked and embedded.
         """
         t0 = time.perf_counter()
-        report = update.update_documents(self, documents, progress)
+        report = self._restarting(
+            lambda again: update.update_documents(self, documents, progress, again), False)
         return replace(report, seconds=time.perf_counter() - t0)
 
     def optimize(self) -> int:
         """Merge all segments into one (dropping deleted rows); returns how many were merged."""
         with store.locked(self.settings.index_dir, self.settings.lock_timeout):
-            writer = open_writer(self, False, None)
+            built = store.built_manifest(self.settings.index_dir)
+            if is_auto(self.requested) and built and built.get("model"):
+                self._use(str(built["model"]))  # merging embeds nothing: keep what is there
+            writer = open_writer(self, False, None, choose=False)
             try:
                 return writer.merge(everything=True)
             finally:
@@ -164,8 +297,9 @@ class Indexer:
         if not accepted:
             return upload.UploadReport(skipped=tuple(skipped))
         t0 = time.perf_counter()
-        report = update.update_folder(self, docs_dir, False, progress, accepted,
-                                      Wait(s.upload_wait, on_wait, "upload_wait"))
+        report = self._restarting(lambda again: update.update_folder(
+            self, docs_dir, again, progress, accepted,
+            Wait(s.upload_wait, on_wait, "upload_wait")), False)
         report = replace(report, seconds=time.perf_counter() - t0)
         # uploaded follows the order of `accepted` (names may change under the lock: claim).
         renamed = [f"{label} is already in {upload.UPLOAD_DIR}/; both are kept, the new one as "

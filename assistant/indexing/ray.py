@@ -11,6 +11,9 @@ and come back in order to the driver, which adds them to the configured store
 (local or Milvus) and commits once: the same report as the local path. Ray is
 for clusters: on one 2-core box it is slower than the plain loop (docs/SCALE.md).
 The files must be readable at the same path on every node (a shared file system).
+Under ASSISTANT_MODEL=auto the model stays the one the update starts with (the index's,
+or MiniLM): every actor has loaded it before the driver sees a document's language, so a
+document in another language is noted in the report instead of changing the model.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 from .. import store
 from ..config import Settings
 from ..embed import load_embedder
+from ..embed.choice import ModelSwitch
 from ..embed.sentences import embed_with_sentences
 from ..errors import AssistantError, IngestError
 from ..ingest import file_hash, load_document, read_file, source_of
@@ -199,6 +203,13 @@ def _take(a: Setup, u: FolderUpdate, row: dict[str, Any], docs_dir: Path) -> int
         u.failed(doc_id, source_of(Path(row["path"]), docs_dir), str(row["reason"]),
                  bool(row["known"]))
         return 0
+    try:
+        a.admit(doc)
+    except ModelSwitch as switch:  # every actor holds the model already: keep it, and say so
+        if not any(n.startswith("ASSISTANT_MODEL=auto") for n in u.notes):
+            u.notes.append(f"ASSISTANT_MODEL=auto kept {a.settings.model} on Ray, though "
+                           f"{switch.reason}: index without --ray to choose {switch.model}, or "
+                           f"set ASSISTANT_MODEL={switch.model} and --rebuild")
     u.loaded(doc_id, doc, bool(row["known"]))
     chunks = list(row["chunks"])
     u.writer.add(doc, chunks, np.asarray(row["vectors"], dtype=np.float32),

@@ -70,8 +70,11 @@ def update_folder(a: Setup, docs_dir: Path, rebuild: bool, progress: Progress | 
                     u.failed(doc_id, got.path, got.reason, prev is not None)
                 else:
                     assert isinstance(got, Document)
+                    a.admit(got)  # ModelSwitch: nothing is written, the update starts over
                     u.loaded(doc_id, got, prev is not None)
                     batches.add(_New(got, a.chunk(got), st.st_size, st.st_mtime_ns))
+        for s in uploads:
+            a.admit(s.doc)  # before anything is staged
         placed = []
         for s in upload.claim(uploads, docs_dir):
             staging = upload.stage(docs_dir, s)
@@ -87,15 +90,15 @@ def update_folder(a: Setup, docs_dir: Path, rebuild: bool, progress: Progress | 
                        uploaded=tuple(source_of(dest, docs_dir) for _, dest in placed))
 
 
-def update_documents(a: Setup, documents: Sequence[Document], progress: Progress | None
-                     ) -> IndexReport:
+def update_documents(a: Setup, documents: Sequence[Document], progress: Progress | None,
+                     rebuild: bool = False) -> IndexReport:
     """Make the index hold exactly `documents` (already loaded, e.g. a benchmark corpus)."""
     if not documents:
         raise NoDocumentsError("no documents to index")
     with store.locked(a.settings.index_dir, a.settings.lock_timeout):
-        writer = open_writer(a, False, None)
+        writer = open_writer(a, rebuild, None)
         try:
-            known = writer.known()
+            known = {} if writer.rebuilding else writer.known()
             counts = {"added": 0, "updated": 0, "unchanged": 0}
             batches = _Batches(a, writer, progress)
             for doc in documents:
@@ -103,6 +106,7 @@ def update_documents(a: Setup, documents: Sequence[Document], progress: Progress
                 if reusable(prev, doc.path, doc.content_hash, doc.title):
                     counts["unchanged"] += 1
                     continue
+                a.admit(doc)
                 batches.add(_New(doc, a.chunk(doc)))
                 counts["updated" if prev is not None else "added"] += 1
             removed = set(known) - {d.doc_id for d in documents}

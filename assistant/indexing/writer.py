@@ -42,6 +42,15 @@ class Setup(Protocol):
 
     def parse(self, path: Path, docs_dir: Path, data: bytes) -> Document: ...  # within budgets
 
+    def start(self, built: dict[str, Any] | None, rebuild: bool) -> bool:
+        """Settle the model of this update from the manifest the index was `built` with (None:
+        none); True when the index must be embedded anew for it (auto changed its choice)."""
+        ...
+
+    def admit(self, doc: Document) -> None: ...  # ModelSwitch: start over with another model
+
+    def recorded(self) -> dict[str, Any]: ...  # what the manifest records of the choice
+
 
 def lexical_text(chunk: Chunk, with_title: bool) -> str:
     """What BM25 indexes of a chunk: its document's title, then its text."""
@@ -55,17 +64,22 @@ def tokens(a: Setup, chunks: Sequence[Chunk], language: str = "") -> list[list[s
 
 
 def manifest(a: Setup, docs_dir: str | None) -> dict[str, Any]:
-    return {**a.expected(), "assistant_version": __version__, "docs_dir": docs_dir,
+    return {**a.expected(), **a.recorded(), "assistant_version": __version__, "docs_dir": docs_dir,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-def open_writer(a: Setup, rebuild: bool, docs_dir: str | None) -> store.Writer:
+def open_writer(a: Setup, rebuild: bool, docs_dir: str | None, choose: bool = True
+                ) -> store.Writer:
     """The index's writer, after converting an old-format index (vectors kept) if there is one.
 
     Call inside `store.locked`. Raises IndexMismatchError when the index was
-    built with other settings, unless `rebuild`.
+    built with other settings, unless `rebuild`. `choose`: settle the model first
+    (ASSISTANT_MODEL=auto: the one the index was built with, or a new choice, which
+    rebuilds), so that a new index's manifest names it.
     """
     index_dir = a.settings.index_dir
+    if choose:
+        rebuild = a.start(store.built_manifest(index_dir), rebuild) or rebuild
 
     def new() -> dict[str, Any]:
         return manifest(a, docs_dir)

@@ -22,7 +22,7 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,17 +34,19 @@ from .local import LocalStore
 from .manifest import FORMAT_VERSION, check_compatible, expected
 from .milvus import MilvusStore
 from .milvus_writer import MilvusWriter
+from .records import LANGUAGES_QUERY, Records
 from .segment import REBUILD_HINT
 from .transfer import copy_index
 from .writer import ANN_THRESHOLD, LocalWriter
 
 if TYPE_CHECKING:
     from ..config import Settings
+    from ..types import Document
 
 __all__ = ["ANN_THRESHOLD", "FORMAT_VERSION", "REBUILD_HINT", "Known", "LocalStore", "LocalWriter",
-           "MilvusStore", "MilvusWriter", "Store", "Writer", "check_compatible", "copy_index",
-           "exists", "expected", "generation", "is_legacy", "load", "locked", "open_store",
-           "writer"]
+           "MilvusStore", "MilvusWriter", "Store", "Writer", "built_manifest", "check_compatible",
+           "copy_index", "documents_in", "exists", "expected", "generation", "is_legacy", "languages", "load",
+           "locked", "open_store", "writer"]
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +123,56 @@ def backend_of(index_dir: Path) -> str | None:
         return None  # damaged: the local path says so with its own reasons
     finally:
         db.close()
+
+
+def built_manifest(index_dir: Path) -> dict[str, Any] | None:
+    """The manifest of the last commit (model, chunking ...), read from the catalog alone; None
+    without an index or when it cannot be read (opening it says why)."""
+    try:
+        db = catalog.connect(index_dir)
+    except (FileNotFoundError, sqlite3.DatabaseError):
+        return None
+    try:
+        found = catalog.get_meta(db, "manifest")
+        return found if isinstance(found, dict) else None
+    except (sqlite3.DatabaseError, ValueError):
+        return None
+    finally:
+        db.close()
+
+
+def languages(index_dir: Path) -> dict[str, int]:
+    """Documents per language ("" unknown) in the last commit, from the catalog alone."""
+    try:
+        db = catalog.connect(index_dir)
+    except (FileNotFoundError, sqlite3.DatabaseError):
+        return {}
+    try:
+        return {str(lang): int(n) for lang, n in db.execute(LANGUAGES_QUERY).fetchall()}
+    except sqlite3.DatabaseError:
+        return {}
+    finally:
+        db.close()
+
+
+def documents_in(index_dir: Path, languages: Collection[str]) -> Iterator[Document]:
+    """The last commit's documents in `languages` (ISO 639-1 codes), read from the catalog."""
+    if not languages:
+        return
+    try:
+        records = Records(index_dir)
+    except (IndexCorruptError, FileNotFoundError):
+        return
+    try:
+        langs = sorted(languages)
+        rows = records.query("SELECT doc_id FROM documents WHERE json_extract(locators, "
+                             f"'$.language') IN ({','.join('?' * len(langs))})", langs)
+        for (doc_id,) in rows:
+            doc = records.document(doc_id)
+            if doc is not None:
+                yield doc
+    finally:
+        records.close()
 
 
 def _check_backend(index_dir: Path, settings: Settings | None) -> None:

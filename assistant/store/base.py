@@ -59,6 +59,9 @@ class Store(Protocol):
     def sentence_vectors(self, doc_id: str) -> tuple[np.ndarray, np.ndarray] | None: ...
     def languages(self) -> dict[str, int]: ...  # documents per language ("" unknown)
 
+    @property
+    def built_model(self) -> str: ...  # the embedding model of this commit (its manifest's)
+
 
 class Writer(Protocol):
     """Changes to one index, made live together by `commit()`; one writer at a time

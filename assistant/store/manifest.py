@@ -3,7 +3,9 @@
 The one list of what an index depends on: the model (its name, dimension and
 window), the chunking parameters and how BM25 tokens are made. Another value of
 any of them needs `assistant index --rebuild`; BM25's k1 and b apply at query
-time and are not in it.
+time and are not in it. An index built under ASSISTANT_MODEL=auto also records
+`"model_choice": "auto"` and, when auto chose the multilingual model, `"model_reason"`
+(optional keys, not checked: `model` is what the index was built with either way).
 """
 
 from __future__ import annotations

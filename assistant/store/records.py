@@ -45,6 +45,10 @@ class Documents(Mapping[str, Document]):
         return bool(self._store.query("SELECT 1 FROM documents WHERE doc_id = ?", (doc_id,)))
 
 
+LANGUAGES_QUERY = ("SELECT COALESCE(json_extract(locators, '$.language'), ''), COUNT(*) "
+                   "FROM documents GROUP BY 1")
+
+
 class Records:
     """An open catalog: the last commit's manifest and generation, and its records by key.
 
@@ -149,9 +153,13 @@ class Records:
 
     def languages(self) -> dict[str, int]:
         """Documents per language (ISO 639-1, "" unknown), as the catalog holds them."""
-        rows = self.query("SELECT COALESCE(json_extract(locators, '$.language'), ''), COUNT(*) "
-                          "FROM documents GROUP BY 1")
-        return {str(lang): int(n) for lang, n in rows}
+        return {str(lang): int(n) for lang, n in self.query(LANGUAGES_QUERY)}
+
+    @property
+    def built_model(self) -> str:
+        """The embedding model this commit was built with (under ASSISTANT_MODEL=auto, the
+        one auto chose)."""
+        return str(self.manifest.get("model", ""))
 
     def sentence_vectors(self, doc_id: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(spans (n, 2) int64, vectors (n, dim) float16) stored for a document, or None."""
