@@ -132,6 +132,15 @@ def ascii_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
+_UNSPACED = re.compile(rf"[{_CJK}{_SEA}]")
+
+
+def word_count(text: str) -> int:
+    """Words as a reader counts them: those between spaces, and in scripts written without
+    spaces (CJK, Thai, Lao, Khmer, Burmese) one more for every two of their characters."""
+    return len(text.split()) + len(_UNSPACED.findall(text)) // 2
+
+
 def split_words(text: str) -> list[str]:
     """Lower-cased words of a text; a run of CJK characters as its overlapping pairs, a run of
     Thai, Lao, Khmer or Burmese as its overlapping pairs of characters with their marks."""
