@@ -15,7 +15,7 @@ import numpy as np
 
 from ..embed import Embedder, embed_queries
 from ..embed.sentences import Lookup, sentence_vectors
-from ..text.analyzer import Analyzer
+from ..text.analyzer import Analyzer, ascii_digits
 from ..text.passages import OVERLAP_WEIGHT, Sentence, candidate_sentences, cite_spans
 from ..text.questions import answer_type, asks_default, asks_term, says_default
 from ..text.roles import mentions, question_names
@@ -90,7 +90,7 @@ def sentence_features(
     # "BM25-ish": the question's words weighted by how rare they are among the candidates
     idf = {w: math.log(1 + len(sents) / (1 + sum(w in t for t in stoks))) for w in q}
     kind = answer_type(question)
-    nums = set(_NUMBER.findall(question))
+    nums = set(_NUMBER.findall(ascii_digits(question)))
     ov = np.array([len(q & t) / len(q) if q else 0.0 for t in stoks])
     rel = sims + OVERLAP_WEIGHT * ov
     per_hit: dict[int, list[int]] = {}
@@ -112,7 +112,7 @@ def sentence_features(
             float(at == 0 and hits[s.hit].chunk.ordinal == 0),
             float(kind is not None), float(typed),
             len(said[i]) / len(names) if names else 0.0,
-            sum(n in s.text for n in nums) / len(nums) if nums else 0.0,
+            sum(n in ascii_digits(s.text) for n in nums) / len(nums) if nums else 0.0,
             math.log(1 + len(s.text.split())),
             math.log(1 + rank[i]),
             # the answer often sits next to the sentence that repeats the question's words
@@ -297,7 +297,9 @@ def extractive_answer(
         technical_answer(question, first, quotes[0][1])
     return Answer(question=question, text=rendered(said), found=True,
                   citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
-                  short_answer=term or short_answer(question, citations, analyzer))
+                  short_answer=term or short_answer(
+                      question, citations, analyzer,
+                      {documents[c.chunk.doc_id].language for c in citations}))
 
 
 def _term_line(question: str, text: str, start: int, n: int,

@@ -58,11 +58,19 @@ _WHO_DID = re.compile(r"^\s*who (?!(?:is|was|are|were|did|does|do|has|have|had|w
 
 
 def short_answer(question: str, citations: Sequence[Citation],
-                 analyzer: Analyzer = ENGLISH) -> ShortAnswer | None:
-    """The span of a cited quote that best answers the question, or None (see the module)."""
+                 analyzer: Analyzer = ENGLISH, languages: Collection[str] = ()) -> ShortAnswer | None:
+    """The span of a cited quote that best answers the question, or None (see the module).
+
+    `languages`: those of the cited documents. The rules read English (names by their
+    capitals, dates by English month names, roles by English nouns, the ranker fitted on
+    English spans): in quotes of another language only a number is picked, and nothing for
+    a question whose type they cannot read.
+    """
     if not citations:
         return None
     kind = answer_type(question)
+    if set(languages) - {"", "en"} and kind != "number":
+        return None
     if kind is None:
         return _fitted_pick(question, citations, analyzer)
     # "who claimed ...?" of quotes that name nobody: the role phrase ("a former police officer")

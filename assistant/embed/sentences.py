@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..text.analyzer import word_count
 from ..text.passages import MIN_WORDS
 from ..text.sentences import body_sentences
 from ..types import Chunk, Document
@@ -69,7 +70,7 @@ def embed_with_sentences(
         base = len(title_prefix(c, with_titles))  # embed_text puts it before the text
         for a, b in c.spans:
             for s, e in body_sentences(doc, a, b):
-                if (s, e) in mine or len(doc.text[s:e].split()) < MIN_WORDS:
+                if (s, e) in mine or word_count(doc.text[s:e]) < MIN_WORDS:
                     continue
                 local = (base + s - a, base + e - a)
                 mine[(s, e)] = (j, local)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..embed import Embedder
 from ..text import facts
-from ..text.analyzer import Analyzer
+from ..text.analyzer import Analyzer, ascii_digits
 from ..text.locate import heading_path, locate
 from ..text.passages import Sentence, candidate_sentences, make_citation
 from ..types import UNVERIFIED, Answer, Citation, Document, Hit, Span, Statement, marker, rendered
@@ -62,7 +62,8 @@ class Support:
 
 
 def _norm_numbers(text: str) -> set[str]:
-    return {m.replace(",", "").rstrip(".") for m in _NUMBER.findall(text)}
+    # digits of any script ("١٩٤٧", "१९४७") are the same number as "1947"
+    return {m.replace(",", "").rstrip(".") for m in _NUMBER.findall(ascii_digits(text))}
 
 
 def new_words(claim: str, question: str, analyzer: Analyzer) -> set[str]:
@@ -115,6 +116,10 @@ class Checker:
         self.same_doc = [[i for i, g in enumerate(hits) if g.chunk.doc_id == h.chunk.doc_id]
                          for h in hits]
         self._facts: dict[str, list[facts.Fact]] = {}
+        # The name and negation rules read English (capitals after English sentence starters,
+        # "not", "never"): in another language's passage (German capitalises every noun,
+        # Portuguese "no" is "in the") they step aside; numbers and months are checked in all.
+        self.english = [documents[h.chunk.doc_id].language in ("", "en") for h in hits]
 
     def claim_facts(self, claim: str) -> list[facts.Fact]:
         """The claim's checkable facts (names, numbers, months), computed once per claim."""
@@ -142,16 +147,17 @@ class Checker:
             score = (len(new & w) / len(new) if new else 0.0) + float(sims[j])
             if score > best_score:
                 best, best_score = j, score
-        titled = [f for f in self.claim_facts(claim)
-                  if f.kind == "name" and self._found(f, self.titles[hit], hit)]
-        claimed = [f for f in self.claim_facts(claim) if f not in titled]
+        stated = [f for f in self.claim_facts(claim) if f.kind != "name" or self.english[hit]]
+        titled = [f for f in stated if f.kind == "name" and self._found(f, self.titles[hit], hit)]
+        claimed = [f for f in stated if f not in titled]
         missing = [f for f in claimed if not self._found(f, evidence[best], hit)]
-        said = facts.negations(claim)
+        said = facts.negations(claim) if self.english[hit] else ()
         chosen, similarity = [(hit, best)], float(sims[best])
         if missing or new - words[best]:
             pool = [(h, j) for h in self.same_doc[hit] for j in range(len(self.words[h]))
                     if self.sentences[h][j].start != self.sentences[hit][best].start
-                    and len(said) >= len(evidence[best].negations + self.evidence[h][j].negations)]
+                    and (not self.english[hit] or len(said) >= len(
+                        evidence[best].negations + self.evidence[h][j].negations))]
             gains = [(sum(self._found(f, self.evidence[h][j], hit)
                           and self._placed(claim, f, words[best], self.words[h][j])
                           for f in missing),
@@ -170,7 +176,8 @@ class Checker:
                 similarity = max(similarity, pair_sim)
         chosen.sort(key=lambda x: self.sentences[x[0]][x[1]].start)
         lacking = [f.text for f in missing]
-        source = tuple(n for h, j in chosen for n in self.evidence[h][j].negations)
+        source = tuple(n for h, j in chosen for n in self.evidence[h][j].negations
+                       if self.english[h])
         if len(said) > len(source):  # "not" added (or "no" kept where the source has none)
             lacking.append(f"negation: {said[-1]}")
         elif len(source) > len(said):

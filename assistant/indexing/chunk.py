@@ -15,6 +15,11 @@ from ..types import Chunk, Document
 TokenCounter = Callable[[Sequence[str]], list[int]]
 _MAX_WORD = 40  # characters; longer runs without spaces are cut so token counts stay honest
 _COUNT_BATCH = 2048  # sentences per tokenizer call
+# A text is counted as at least one token per this many characters. A model's tokenizer may
+# read a script it has no vocabulary for as one unknown token per run without spaces
+# (MiniLM reads a whole Thai paragraph as one [UNK]), which would pack a document into one
+# chunk; no text a tokenizer knows has fewer tokens than this (English ~5 characters a token).
+CHARS_PER_TOKEN = 12
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ def units(doc: Document, count: TokenCounter, max_tokens: int) -> list[Unit]:
     for p, (a, b) in enumerate(paragraph_spans(doc)):
         for s, e in sentence_spans(text, a, b):
             # No real sentence needs more than ~12 characters a token; longer ones get cut.
-            if e - s > max_tokens * 12:
+            if e - s > max_tokens * CHARS_PER_TOKEN:
                 raw.extend((ps, pe, p) for ps, pe in _pieces(text, s, e, max_tokens * 3))
             else:
                 raw.append((s, e, p))
@@ -72,6 +77,14 @@ def units(doc: Document, count: TokenCounter, max_tokens: int) -> list[Unit]:
         raw = over
     out.sort(key=lambda u: u.start)
     return out
+
+
+def _at_least_by_length(count: TokenCounter) -> TokenCounter:
+    """The counter, counting a text as at least len(text) / CHARS_PER_TOKEN tokens."""
+    def counted(texts: Sequence[str]) -> list[int]:
+        return [max(n, -(-len(t) // CHARS_PER_TOKEN)) for t, n in zip(texts, count(texts),
+                                                                      strict=True)]
+    return counted
 
 
 def _count_spans(
@@ -145,6 +158,7 @@ def chunk_document(
     heading starts a new chunk once the current one is a quarter full.
     """
     target = min(chunk_tokens, max_tokens)
+    count = _at_least_by_length(count)
     us = units(doc, count, target)
     heading_starts = {h[0] for h in doc.headings}
     groups: list[list[Unit]] = []

@@ -14,7 +14,12 @@ its words are the union of each language's words, each word counted as often as 
 language that counts it most does (BM25 weighs a query word by its count). Runs of
 Chinese and Japanese characters, written without spaces, become overlapping
 character pairs (as Lucene's CJK analyzer makes them) in every language's rules, less the
-pairs of hiragana alone (Japanese particles and endings).
+pairs of hiragana alone (Japanese particles and endings); so do runs of Thai, Lao, Khmer and
+Burmese, also written without spaces between words, as pairs of characters each with its
+vowel signs and tone marks. A word keeps its combining marks (Devanagari vowel signs and
+viramas, Arabic harakat, accents of decomposed Latin text: `\\w` alone would cut "हिन्दी"
+at each of them), and digits of every script are read as ASCII digits ("१९४७" and "١٩٤٧"
+are "1947").
 """
 
 from __future__ import annotations
@@ -29,9 +34,54 @@ from typing import Any, Protocol
 
 # Han, kana (with the long-vowel mark) and half-width kana: written without spaces.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
-# A run of CJK characters, or a word of other word characters (`\w+` on text without CJK).
-_WORD = re.compile(rf"[{_CJK}]+|[^\W{_CJK}]+", re.UNICODE)
+# The blocks of Thai, Lao, Burmese and Khmer: no spaces between words either.
+_SEA_BLOCKS = ((0x0E00, 0x0F00), (0x1000, 0x10A0), (0x1780, 0x1800), (0x19E0, 0x1A00))
+# Blocks whose combining marks (Unicode Mn, Mc, Me) are kept inside a word: from the
+# combining diacritics to Mongolian (Greek, Cyrillic, Hebrew, Arabic, the scripts of India,
+# Sinhala, Tibetan, Georgian ...), the extended and supplementary diacritics, Cyrillic and
+# Devanagari extensions and the half marks.
+_MARK_BLOCKS = ((0x0300, 0x1900), (0x1AB0, 0x1B00), (0x1DC0, 0x1E00), (0x20D0, 0x2100),
+                (0xA670, 0xA700), (0xA8E0, 0xA900), (0xFE20, 0xFE30))
+
+
+def _char_class(blocks: Sequence[tuple[int, int]], categories: str,
+                skip: Sequence[tuple[int, int]] = ()) -> str:
+    """The characters of `blocks` (less `skip`) whose Unicode category starts with one of
+    `categories`, as the inside of a regex character class (ranges)."""
+    import unicodedata
+
+    chars = [c for a, b in blocks for c in range(a, b)
+             if unicodedata.category(chr(c))[0] in categories
+             and not any(x <= c < y for x, y in skip)]
+    ranges: list[list[int]] = []
+    for c in chars:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+                   for a, b in ranges)
+
+
+# Letters and marks of the scripts without spaces (their digits and stops are not words).
+_SEA = _char_class(_SEA_BLOCKS, "LM")
+# Marks inside a word, and the zero-width (non-)joiners of Persian and the scripts of India.
+MARKS = _char_class(_MARK_BLOCKS, "M", _SEA_BLOCKS) + "\u200c\u200d"
+# A run of CJK characters, a run of Thai, Lao, Khmer or Burmese, or a word of other word
+# characters with its combining marks (`\w+` on text with neither).
+_WORD = re.compile(rf"[{_CJK}]+|[{_SEA}]+|[^\W{_CJK}{_SEA}](?:[^\W{_CJK}{_SEA}]|[{MARKS}])*")
 _CJK_RUN = re.compile(rf"[{_CJK}]")
+_SEA_RUN = re.compile(rf"[{_SEA}]")
+# A character of those scripts with the marks that follow it (a vowel sign, a tone mark).
+_CLUSTER = re.compile(r".[\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u0eb1\u0eb4-\u0ebc\u0ec8-\u0ecd"
+                      r"\u102b-\u103e\u1056-\u1059\u105e-\u1060\u1062-\u1064\u1067-\u106d"
+                      r"\u1071-\u1074\u1082-\u108d\u108f\u109a-\u109d\u17b4-\u17d3\u17dd]*")
+# Decimal digits of other scripts (Arabic-Indic, Persian, Devanagari and the other scripts of
+# India, Thai, Lao, Tibetan, Burmese, Khmer, Mongolian, full-width) -> ASCII digits.
+_DIGITS = str.maketrans({chr(zero + d): str(d) for zero in (
+    0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
+    0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0xFF10)
+    for d in range(10)})
 _HIRAGANA = re.compile(r"[\u3040-\u309f]+")
 _LOCAL = threading.local()
 
@@ -50,6 +100,7 @@ RULES: dict[str, tuple[str, str]] = {
     "nb": ("norwegian", "no"), "nl": ("dutch", "nl"), "pl": ("polish", ""),
     "pt": ("portuguese", "pt"), "ro": ("romanian", ""), "ru": ("russian", "ru"),
     "sv": ("swedish", "sv"), "th": ("", ""), "tr": ("turkish", "tr"), "uk": ("", ""),
+    "ur": ("", ""), "mr": ("", ""), "hy": ("armenian", ""),
     "zh": ("", "zh"),
 }
 
@@ -76,15 +127,32 @@ def _stopwords(name: str) -> frozenset[str]:
     return frozenset(getattr(stopwords, f"STOPWORDS_{_STOPWORD_LISTS[name]}"))
 
 
+def ascii_digits(text: str) -> str:
+    """The text with the decimal digits of every script written as ASCII digits."""
+    return text.translate(_DIGITS)
+
+
+_UNSPACED = re.compile(rf"[{_CJK}{_SEA}]")
+
+
+def word_count(text: str) -> int:
+    """Words as a reader counts them: those between spaces, and in scripts written without
+    spaces (CJK, Thai, Lao, Khmer, Burmese) one more for every two of their characters."""
+    return len(text.split()) + len(_UNSPACED.findall(text)) // 2
+
+
 def split_words(text: str) -> list[str]:
-    """Lower-cased words of a text; a run of CJK characters as its overlapping pairs."""
+    """Lower-cased words of a text; a run of CJK characters as its overlapping pairs, a run of
+    Thai, Lao, Khmer or Burmese as its overlapping pairs of characters with their marks."""
     out: list[str] = []
-    for w in _WORD.findall(text.lower()):
+    for w in _WORD.findall(ascii_digits(text.lower())):
         if len(w) > 1 and _CJK_RUN.match(w):
             # A pair of hiragana only is grammar (particles, endings: "はど", "ますか"), not a
             # word: it would match every Japanese sentence.
             out.extend(p for p in (w[i:i + 2] for i in range(len(w) - 1))
                        if not _HIRAGANA.fullmatch(p))
+        elif _SEA_RUN.match(w) and len(chars := _CLUSTER.findall(w)) > 1:
+            out.extend(chars[i] + chars[i + 1] for i in range(len(chars) - 1))
         else:
             out.append(w)
     return out

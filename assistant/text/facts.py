@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from .analyzer import ENGLISH, Analyzer
+from .analyzer import ENGLISH, MARKS, Analyzer
 
 MONTHS = ("january february march april may june july august september october november "
           "december").split()
@@ -42,7 +42,9 @@ _WORD_VALUE.update({w: i + 1 for i, w in enumerate(_ORDINALS)})
 _WORD_VALUE.update({w[:-1] + "ieth": 20 + 10 * i for i, w in enumerate(_TENS)})  # twentieth
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000,
            "trillion": 1_000_000_000_000, "hundredth": 100, "thousandth": 1_000}
-_DIGITS = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*(thousand|million|billion|"
+# Digits of any script (\d: "١٢٣", "१९४७"), with Arabic's thousands and decimal separators ٬ ٫.
+_DIGITS = re.compile(r"(?<![\d.,\u066b\u066c])(\d{1,3}(?:[,\u066c]\d{3})+|\d+)([.\u066b]\d+)?"
+                     r"(?:\s*(thousand|million|billion|"
                      r"trillion)\b)?")
 _WORD = re.compile(r"(?<![\w'\u2019])[^\W\d_][\w'\u2019]*(?:-[^\W\d_][\w'\u2019]*)*")
 _TITLES = frozenset("mr mrs ms miss dr prof sir dame lord lady rev st".split())
@@ -95,7 +97,7 @@ def numbers(text: str) -> list[tuple[float, int, int]]:
     """(value, start, end) of every number written in digits or words."""
     out = []
     for m in _DIGITS.finditer(text):
-        value = float(m.group(1).replace(",", "") + (m.group(2) or ""))
+        value = _value(m.group(1), m.group(2))
         out.append((value * _SCALES.get(m.group(3) or "", 1), m.start(), m.end()))
     taken = {i for _, s, e in out for i in range(s, e)}  # "3 million": its word is taken
     run: list[tuple[str, int, int]] = []
@@ -119,9 +121,15 @@ def numbers(text: str) -> list[tuple[float, int, int]]:
     return out
 
 
+def _value(whole: str, fraction: str | None) -> float:
+    """The value of digits (of any script) with their thousands separators and fraction."""
+    return float(re.sub("[,\u066c]", "", whole) + (fraction or "").replace("\u066b", "."))
+
+
 def unit(text: str, end: int, analyzer: Analyzer = ENGLISH) -> str:
     """The word right after a number ("17 seconds", "2-point", "41%"), stemmed; "" if none."""
-    m = re.match(r"\s?(%|per ?cent\b)|[ \-]([^\W\d_]+)", text[end:])
+    # the word with its combining marks ("5 किलोमीटर", not "5 क")
+    m = re.match(rf"\s?(%|per ?cent\b)|[ \-]((?:[^\W\d_]|[{MARKS}])+)", text[end:])
     if not m:
         return ""
     if m.group(1):
@@ -224,7 +232,7 @@ def evidence(text: str, analyzer: Analyzer = ENGLISH) -> Evidence:
     values = {(v, unit(text, e, analyzer)) for v, s, e in numbers(text)}
     for m in _DIGITS.finditer(text):
         if m.group(3):  # "3.5 million" also supports "3.5" (with the unit after the digits)
-            base = float(m.group(1).replace(",", "") + (m.group(2) or ""))
+            base = _value(m.group(1), m.group(2))
             values.add((base, unit(text, m.end(1) + len(m.group(2) or ""), analyzer)))
     return Evidence(tuple(analyzer.tokens(fold(text))),
                     tuple(f.words for f in names(text, (), analyzer)),

@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from ..types import Citation, Document, Hit, Span
+from .analyzer import word_count
 from .locate import heading_path, locate
 from .roles import about
 from .sentences import body_sentences
 
-MIN_WORDS = 3  # shorter sentences are never quoted
+MIN_WORDS = 3  # shorter sentences are never quoted (analyzer.word_count: any script)
 # Relevance = cosine similarity + OVERLAP_WEIGHT * share of the question's content words
 # (answer/extractive.py abstains below settings.min_relevance; docs/EVALUATION.md).
 OVERLAP_WEIGHT = 0.8
@@ -52,7 +53,7 @@ def candidate_sentences(hits: Sequence[Hit], documents: Mapping[str, Document]) 
         doc = documents[hit.chunk.doc_id]
         for a, b in hit.chunk.spans:
             for s, e in body_sentences(doc, a, b):
-                if (doc.doc_id, s) in seen or len(doc.text[s:e].split()) < MIN_WORDS:
+                if (doc.doc_id, s) in seen or word_count(doc.text[s:e]) < MIN_WORDS:
                     continue
                 seen.add((doc.doc_id, s))
                 out.append(Sentence(i, s, e, doc.text[s:e],
@@ -64,7 +65,7 @@ def candidate_sentences(hits: Sequence[Hit], documents: Mapping[str, Document]) 
 def _before(doc: Document, at: int) -> tuple[int, int] | None:
     """The quotable sentence of doc that ends before offset `at` (within 1,000 characters)."""
     prev = [x for x in body_sentences(doc, max(0, at - 1000), at)
-            if len(doc.text[x[0]:x[1]].split()) >= MIN_WORDS]
+            if word_count(doc.text[x[0]:x[1]]) >= MIN_WORDS]
     return prev[-1] if prev else None
 
 

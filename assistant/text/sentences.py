@@ -1,9 +1,16 @@
 """Where sentences and paragraphs are: spans of a document's text (pure rules, no I/O).
 
 Sentences end at . ! ? … (not after an abbreviation or before a lower-case
-word), at Chinese and Japanese 。！？ (no space needed after them), at list items and at
-blank lines; paragraphs never cross boilerplate,
-headings or pages. Chunking packs these sentences; answers quote them.
+word), at the stops of scripts that need no space after them (Chinese and Japanese
+。．！？, the Devanagari danda । and double danda ॥ of Hindi, Marathi and Nepali, the
+Arabic question mark ؟ and Urdu full stop ۔, Armenian ։, Ethiopic ። ፧, Burmese ။, Khmer ។ ៕;
+Arabic's full stop is the Latin one), at a space between two runs of Thai (which has no
+sentence punctuation: a space is where a Thai sentence ends), at list items and at blank
+lines; paragraphs never cross boilerplate, headings or pages. Every span is exact:
+`text[start:end]` is the sentence. Chunking packs these sentences; answers quote them.
+
+Chinese and Japanese ；and ： (clause marks) and Armenian ՞ ՜ (written on a word's stressed
+vowel, inside it) do not end a sentence.
 """
 
 from __future__ import annotations
@@ -19,9 +26,22 @@ _ABBREV = frozenset(
     "jan feb mar apr jun jul aug sep sept oct nov dec mt ft u.s u.k a.m p.m vol art sec".split()
 )
 # Latin stops end a sentence before white space; the full-width stops of Chinese and
-# Japanese (。．！？, half-width ｡) end it wherever they stand, with their closing brackets.
+# Japanese (。．！？, half-width ｡) end it wherever they stand, with their closing brackets,
+# and so do the stops of other scripts (_STOPS), with theirs.
+_STOPS = ("\u0964\u0965"  # Devanagari danda, double danda
+          "\u061f\u06d4"  # Arabic question mark, Urdu full stop
+          "\u0589"  # Armenian full stop
+          "\u1362\u1367"  # Ethiopic full stop, question mark
+          "\u104b"  # Burmese section mark (its full stop)
+          "\u17d4\u17d5")  # Khmer khan, bariyosan
 _END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)"
-                  r"|[\u3002\uff0e\uff01\uff1f\uff61]+[\u300d\u300f\uff09\u3011\"'\u201d\u2019)\]]*")
+                  r"|[\u3002\uff0e\uff01\uff1f\uff61]+[\u300d\u300f\uff09\u3011\"'\u201d\u2019)\]]*"
+                  rf"|[{_STOPS}]+[\"'\u201d\u2019\u00bb)\]]*")
+# Thai writes no stops: a space between a Thai letter (or vowel or tone mark) and a Thai
+# consonant or leading vowel ends a sentence; not one after ๆ or ฯ (repetition and
+# abbreviation marks, followed by a space inside a sentence).
+_THAI_BREAK = re.compile(r"(?<=[\u0e01-\u0e2e\u0e30-\u0e3a\u0e40-\u0e45\u0e47-\u0e4e])"
+                         r"[ \t\u00a0]+(?=[\u0e01-\u0e2e\u0e40-\u0e44])")
 _LIST_ITEM = re.compile(r"\n(?=[ \t]*(?:[-*\u2022\u2013]|\d{1,3}[.)])\s)")
 _PARA = re.compile(r"\n[ \t]*\n\s*")
 
@@ -40,6 +60,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         if nxt and nxt.group(1).islower():
             continue
         cuts.append(stop)
+    for m in _THAI_BREAK.finditer(segment):
+        cuts.append(start + m.start())
     for m in _LIST_ITEM.finditer(segment):
         cuts.append(start + m.start())
     # A blank line always ends a sentence: headings and table rows have no full stop.
