@@ -5,7 +5,7 @@
     .venv/bin/python bench/fit_sentences.py --load /tmp/sentfeat.json --write   # fit (seconds)
 
 Every question is retrieved as `ask` does; each candidate sentence gets the
-product's own features (`answer.featurize`) and the label "holds a gold answer".
+product's own features (`ranker.featurize`) and the label "holds a gold answer".
 Each question is also asked of the other articles only (abstention). A logistic
 regression is fitted with cross-validation BY ARTICLE (GroupKFold): every
 figure printed is on articles the fold's model never saw. The second-sentence
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import condlogit  # noqa: E402
 
 from assistant.answer import fitted  # noqa: E402
-from assistant.answer.extractive import SENTENCE_FEATURES, featurize  # noqa: E402
+from assistant.answer.ranker import SENTENCE_FEATURES, featurize  # noqa: E402
 from assistant.eval.metrics import contains_answer  # noqa: E402
 from assistant.text.passages import OVERLAP_WEIGHT
 

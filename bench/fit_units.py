@@ -9,7 +9,7 @@
 
 The corpora are the six manuals of tests/data/manuals (each one corpus) and XQuAD dev (one
 more). Every question is retrieved as `ask` does; each candidate sentence gets the product's
-features (`extractive.featurize` with `units=True`: SENTENCE_FEATURES + UNIT_FEATURES) and the
+features (`ranker.featurize` with `units=True`: SENTENCE_FEATURES + UNIT_FEATURES) and the
 label "the quote of its unit holds a gold string". `fit` leaves one corpus out at a time: the
 ranker (a softmax over each question's candidates, bench/condlogit.py, each training corpus
 weighed alike) and its second-sentence margin are fitted on the other corpora only (XQuAD's
@@ -46,8 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import condlogit  # noqa: E402
 
-from assistant.answer import extractive, fitted  # noqa: E402
-from assistant.answer.extractive import KEY_MARGIN, SENTENCE_FEATURES, TYPED_MARGIN  # noqa: E402
+from assistant.answer import extractive, fitted, ranker  # noqa: E402
+from assistant.answer.extractive import KEY_MARGIN, TYPED_MARGIN  # noqa: E402
+from assistant.answer.ranker import SENTENCE_FEATURES  # noqa: E402
 from assistant.answer.unitfeatures import UNIT_FEATURES  # noqa: E402
 from assistant.text.passages import OVERLAP_WEIGHT  # noqa: E402
 
@@ -79,7 +80,7 @@ def _candidates(question: str, hits, documents, embedder, analyzer, retriever, g
     from assistant.answer.units import default_end, titles
     from assistant.text.questions import asks_default, says_default
 
-    sents, feats = extractive.featurize(question, hits, documents, embedder, analyzer,
+    sents, feats = ranker.featurize(question, hits, documents, embedder, analyzer,
                                         retriever.query_vector(question),
                                         retriever.store.sentence_vectors, units=True)
     cands = []
@@ -360,8 +361,8 @@ def verify(args: argparse.Namespace) -> None:
             for other in models.glob("*.json"):  # the short-answer model and the rest as shipped
                 (Path(tmp) / other.name).write_text(other.read_text(encoding="utf-8"))
             (Path(tmp) / "units.json").write_text(json.dumps(fitted.to_dict(model)))
-            fitted.MODELS, extractive.RANKER = Path(tmp), "units"
-            extractive.RANKERS = {**extractive.RANKERS, "units": model.features}
+            fitted.MODELS, ranker.RANKER = Path(tmp), "units"
+            ranker.RANKERS = {**ranker.RANKERS, "units": model.features}
             fitted.load.cache_clear()
             if held == XQUAD:
                 r = run_squad(settings, load_squad(args.squad), args.squad_cache, embedder)

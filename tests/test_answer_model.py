@@ -11,7 +11,7 @@ from conftest import DATA, DOCS_SRC, SEED, assert_exact
 
 from assistant import cli
 from assistant.answer import fitted
-from assistant.answer.extractive import SENTENCE_FEATURES, featurize, sentence_model
+from assistant.answer.ranker import SENTENCE_FEATURES, featurize, sentence_model
 from assistant.answer.spans import SPAN_FEATURES, phrases
 from assistant.errors import AssistantError, IngestError
 from assistant.eval.dialog import load_dialogs, run_dialogs

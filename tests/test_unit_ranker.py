@@ -8,7 +8,7 @@ from pathlib import Path
 
 from test_units import KEYED, _at
 
-from assistant.answer import extractive, fitted
+from assistant.answer import fitted, ranker
 from assistant.answer.unitfeatures import UNIT_FEATURES, asks_technical, quote_spans
 from assistant.answer.units import unit_spans
 from assistant.ingest import load_document
@@ -69,8 +69,8 @@ def test_the_unit_ranker_file_holds_the_features_the_code_computes() -> None:
     path = fitted.MODELS / "units.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["fitted_by"] == "bench/fit_units.py" and "pickle" not in json.dumps(data)
-    model = fitted.load("units", extractive.RANKERS["units"])
-    assert set(model.features) <= set(extractive.SENTENCE_FEATURES + UNIT_FEATURES)
+    model = fitted.load("units", ranker.RANKERS["units"])
+    assert set(model.features) <= set(ranker.SENTENCE_FEATURES + UNIT_FEATURES)
     assert model.settings["second_margin"] > 0
 
 

@@ -2,6 +2,7 @@
 
     answerer.py   Answerer: the last commit of the index, follow-ups, generators
     extractive.py question + hits -> the best sentences, verbatim, each with its [n]
+    ranker.py     the candidate sentences' features and the fitted ranker's order
     short.py      the few words of a quote that answer (rules by answer type)
     spans.py      every span that could be a short answer, and its features
     fitted.py     the rankers' JSON coefficients in models/, applied with numpy

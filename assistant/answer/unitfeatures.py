@@ -1,6 +1,6 @@
 """Features of a candidate's answer unit: what a quote of it would say, and in which layout.
 
-The sentence features (extractive.SENTENCE_FEATURES) see a sentence; in a manual the fact is
+The sentence features (ranker.SENTENCE_FEATURES) see a sentence; in a manual the fact is
 often in the unit the sentence is quoted with (its term, its table's header row, the command
 it introduces). These features look at that unit, the same one `extractive_answer` quotes
 (`quote_spans`), and at the block kind the loader kept (Document.blocks). None of them names
