@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import condlogit  # noqa: E402
 
-from assistant.answer import extractive, fitted, ranker  # noqa: E402
+from assistant.answer import fitted, ranker  # noqa: E402
 from assistant.answer.extractive import KEY_MARGIN, TYPED_MARGIN  # noqa: E402
 from assistant.answer.ranker import SENTENCE_FEATURES  # noqa: E402
 from assistant.answer.unitfeatures import UNIT_FEATURES  # noqa: E402

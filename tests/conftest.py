@@ -12,6 +12,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from ui_server import CHROMIUM, CHROMIUM_FLAGS, App  # noqa: E402
+
 from assistant.config import Settings  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
 from assistant.types import rendered  # noqa: E402
@@ -93,3 +95,54 @@ def docs_index(tmp_path_factory, embedder) -> Assistant:
     assistant = make_assistant(root / "index", embedder, docs)
     assistant.index()
     return assistant
+
+
+def make_pdf(path: Path, pages: list[str], title: str | None) -> Path:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    if title:
+        pdf.set_title(title)
+    pdf.set_font("Helvetica", size=11)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 6, text)
+    pdf.output(str(path))
+    return path
+
+
+# --- the web chat in headless Chromium: a module that defines `app` (ui_server.App) gets a
+# fresh tab on it from `page` --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser_context(app: App, tmp_path_factory: pytest.TempPathFactory):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
+            headless=True, args=CHROMIUM_FLAGS, accept_downloads=True,
+            permissions=["clipboard-read", "clipboard-write"],
+            viewport={"width": 1400, "height": 1000})
+        ctx.requests = []  # type: ignore[attr-defined]
+        ctx.on("request", lambda r: ctx.requests.append(r.url))  # type: ignore[attr-defined]
+        yield ctx
+        ctx.close()
+
+
+@pytest.fixture
+def page(app: App, browser_context):
+    """A fresh tab on an empty conversation; fails the test if anything left 127.0.0.1."""
+    pg = browser_context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(app.url)
+    pg.evaluate("localStorage.clear()")
+    pg.reload()
+    pg.wait_for_selector("#question textarea", timeout=60_000)
+    pg.wait_for_load_state("networkidle")  # the stored conversation has been restored
+    yield pg
+    pg.close()
+    foreign = [u for u in browser_context.requests if not u.startswith(app.url)]
+    assert foreign == [], f"requests left the app: {foreign}"
+    assert errors == [], f"JavaScript errors: {errors}"

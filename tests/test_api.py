@@ -29,7 +29,7 @@ REVIEW = "What did the independent review of Rotherham find?"
 CITATION_FIELDS = {"n", "id", "chunk_id", "doc_id", "title", "path", "quote", "start", "end",
                    "line_start", "line_end", "page_start", "page_end", "heading_path", "locator",
                    "spans", "content_hash", "score", "verified", "unsupported", "csl", "plain",
-                   "markdown"}
+                   "markdown", "language"}
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +183,7 @@ def test_search_over_plain_http(http: httpx.Client, index, app: App) -> None:
         assert set(p) == CITATION_FIELDS | {"rank", "text", "dense", "lexical"}
         assert_exact(p, index, app)
         assert p["text"] == "\n\n".join(s["quote"] for s in p["spans"])
+        assert p["language"] == "en"  # detected in the document
     pdfs = http.post("/v1/search", json={"query": "plague", "k": 2,
                                          "filters": {"sources": ["docs_src/*.pdf"]}}).json()
     assert pdfs["data"] and all(p["path"].endswith(".pdf") and p["page_start"] is not None
@@ -200,6 +201,10 @@ def test_search_over_plain_http(http: httpx.Client, index, app: App) -> None:
     assert [p["page"] for p in fetched["pages"]] == [1, 2, 3]
     listing = http.get("/v1/documents").json()
     assert len(listing["documents"]) == len(index.listing())
+    assert {d["language"] for d in listing["documents"]} == {"en"}
+    english = http.post("/v1/search", json={"query": "plague", "k": 2,
+                                            "filters": {"languages": ["en"]}}).json()["data"]
+    assert len(english) == 2 and all(p["language"] == "en" for p in english)
 
 
 @pytest.mark.parametrize(("path", "body", "status", "param"), [
@@ -207,6 +212,8 @@ def test_search_over_plain_http(http: httpx.Client, index, app: App) -> None:
     ("/v1/search", {"query": "plague", "filters": {"doc_ids": ["0" * 16]}}, 404,
      "filters.doc_ids"),
     ("/v1/search", {"query": "plague", "filters": {"sources": ["nothing/*"]}}, 404, "filters"),
+    ("/v1/search", {"query": "plague", "filters": {"languages": ["de"]}}, 404, "filters"),
+    ("/v1/search", {"query": "plague", "filters": {"languages": "en"}}, 400, "filters.languages"),
     ("/v1/search", {"query": "plague", "k": 0}, 400, "k"),
     ("/v1/search", {"query": "  "}, 400, "query"),
     ("/v1/search", {"query": "plague", "colection": "default"}, 400, "colection"),

@@ -265,5 +265,6 @@ def test_a_crafted_citation_is_refused_or_bounded(tmp_path: Path, embedder) -> N
     parsed = Tags()
     parsed.feed(markup)
     assert parsed.found <= {"div", "span", "b", "i", "button", "blockquote", "mark"}, parsed.found
-    assert parsed.attrs <= {"class", "id", "data-turn", "data-copy", "data-show"}, parsed.attrs
+    assert parsed.attrs <= {"class", "id", "data-turn", "data-copy", "data-show", "lang",
+                            "data-lang"}, parsed.attrs  # lang: a code, checked on restore
     assert "${" not in markup

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import DOCS_SRC, SEED, make_assistant
+from conftest import DOCS_SRC, SEED, make_assistant, make_pdf
 
 from assistant.errors import IngestError
 from assistant.indexing.chunk import chunk_document
@@ -213,20 +213,6 @@ def test_html_title_falls_back_to_h1_then_first_line(tmp_path):
 
 
 # --- PDF ------------------------------------------------------------------------
-
-def make_pdf(path: Path, pages: list[str], title: str | None) -> Path:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    if title:
-        pdf.set_title(title)
-    pdf.set_font("Helvetica", size=11)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 6, text)
-    pdf.output(str(path))
-    return path
-
 
 PAGE1 = "Apples grow on the first page of this file. They are red and sweet in autumn."
 PAGE2 = "Pears are only mentioned on the second page. They ripen after picking."

@@ -11,13 +11,15 @@ import numpy as np
 import pytest
 from conftest import assert_exact, make_assistant
 
+from assistant.cite.records import Turn, turn_record, turns_from
 from assistant.config import Settings
 from assistant.embed import QueryEmbedder, embed_queries, load_embedder
 from assistant.errors import IndexMismatchError, ModelLoadError
 from assistant.ingest.language import detect_language
 from assistant.store import check_compatible, expected
-from assistant.text.analyzer import ENGLISH, Analyzer, split_words
+from assistant.text.analyzer import ENGLISH, NAMES, RULES, Analyzer, language_name, split_words
 from assistant.text.sentences import sentence_spans
+from assistant.web.view import sources_html
 
 DE_DOC = ("# Paketquellen\n\nDie Datei /etc/apt/sources.list enthält die Paketquellen, aus denen "
           "APT die Pakete herunterlädt. Nach jeder Änderung müssen Sie die Paketlisten mit dem "
@@ -66,6 +68,11 @@ def test_a_model_change_says_rebuild(multilingual):
     manifest = {**expected(minilm), "format_version": 4}
     with pytest.raises(IndexMismatchError, match="rebuild"):
         check_compatible(manifest, expected(other, multilingual))
+
+
+def test_every_language_the_analyzer_reads_has_a_name():
+    assert set(RULES) | {"en"} <= set(NAMES)
+    assert (language_name("de"), language_name("xx"), language_name("")) == ("German", "xx", "")
 
 
 @pytest.mark.parametrize("text, language", [
@@ -148,6 +155,17 @@ def test_three_languages_in_one_folder(tmp_path: Path, embedder):
     assert ja.citations[0].quote == "ホスト名は起動時にファイル /etc/hostname から読み込まれます。"
     for answer in (de, ja):
         assert_exact(a, answer)
+    # each source carries its document's language, as the chat shows it (name and lang=)
+    assert a.answerer.document_languages() == {d: store.documents[d].language
+                                               for d, _, _ in store.listing()}
+    turn = turn_record(de, store.documents)
+    assert turn.citations[0].language == "de"
+    shown = sources_html(turn)
+    assert "data-lang='de'>German</span>" in shown and "<blockquote class='src-ctx' lang='de'>" in shown
+    kept = turn.to_dict()
+    assert Turn.from_dict(kept).citations[0].language == "de"  # the browser's copy keeps it
+    kept["citations"][0]["language"] = "de' onmouseover='x"
+    assert turns_from([kept]) == []  # a crafted one is refused, never shown
     # an index written before documents kept their language (format 3) is rebuilt
     db = sqlite3.connect(str(tmp_path / "index" / "catalog.sqlite"))
     db.execute("UPDATE meta SET value = '3' WHERE key = 'format_version'")

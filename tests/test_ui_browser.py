@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 from conftest import DOCS_SRC, SEED, make_assistant
-from ui_server import CHROMIUM, CHROMIUM_FLAGS, App, start_app
+from ui_server import App, ask, cards, last_answer, start_app
 
 pytestmark = pytest.mark.browser
 
@@ -41,68 +40,6 @@ def app(tmp_path_factory: pytest.TempPathFactory, embedder) -> App:
           f"{served.ready - served.started:.1f} s")
     yield served
     served.stop()
-
-
-@pytest.fixture(scope="module")
-def browser_context(app: App, tmp_path_factory: pytest.TempPathFactory):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
-            headless=True, args=CHROMIUM_FLAGS, accept_downloads=True,
-            permissions=["clipboard-read", "clipboard-write"],
-            viewport={"width": 1400, "height": 1000})
-        ctx.requests = []  # type: ignore[attr-defined]
-        ctx.on("request", lambda r: ctx.requests.append(r.url))  # type: ignore[attr-defined]
-        yield ctx
-        ctx.close()
-
-
-@pytest.fixture
-def page(app: App, browser_context):
-    """A fresh tab on an empty conversation; fails the test if anything left 127.0.0.1."""
-    pg = browser_context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(app.url)
-    pg.evaluate("localStorage.clear()")
-    pg.reload()
-    pg.wait_for_selector("#question textarea", timeout=60_000)
-    pg.wait_for_load_state("networkidle")  # the stored conversation has been restored
-    yield pg
-    pg.close()
-    foreign = [u for u in browser_context.requests if not u.startswith(app.url)]
-    assert foreign == [], f"requests left the app: {foreign}"
-    assert errors == [], f"JavaScript errors: {errors}"
-
-
-def ask(page, app: App, question: str, turn: int) -> float:
-    """Type a question, press Enter, wait for the complete answer; seconds from Enter."""
-    page.fill("#question textarea", question)
-    t0 = time.perf_counter()
-    page.press("#question textarea", "Enter")
-    page.wait_for_selector(f"#sources .sources[data-turn='{turn}']", timeout=120_000)
-    done = time.perf_counter()
-    if app.first_answer is None:  # type: ignore[attr-defined]
-        app.first_answer = done - app.started  # type: ignore[attr-defined]
-    return done - t0
-
-
-def last_answer(page) -> str:
-    return page.locator("#chat [data-testid='bot']").last.inner_text()
-
-
-def cards(page) -> list[dict[str, str]]:
-    out = []
-    for card in page.locator("#sources .src").all():
-        out.append({
-            "n": card.locator(".src-n").inner_text(),
-            "title": card.locator(".src-title").inner_text(),
-            "loc": card.locator(".src-loc").inner_text(),
-            "quote": card.locator("mark").text_content() or "",
-        })
-    return out
 
 
 def expected_lines(text: str, quote: str) -> str:

@@ -136,3 +136,33 @@ def chat_page(docs_dir: Path, viewport: tuple[int, int] = (1440, 1000)) -> Itera
                 ctx.close()
         finally:
             app.stop()
+
+
+# --- the chat page in a test: ask, read the answer and its source cards ---------------
+
+def ask(page, app: App, question: str, turn: int) -> float:
+    """Type a question, press Enter, wait for the complete answer; seconds from Enter."""
+    page.fill("#question textarea", question)
+    t0 = time.perf_counter()
+    page.press("#question textarea", "Enter")
+    page.wait_for_selector(f"#sources .sources[data-turn='{turn}']", timeout=120_000)
+    done = time.perf_counter()
+    if app.first_answer is None:  # type: ignore[attr-defined]
+        app.first_answer = done - app.started  # type: ignore[attr-defined]
+    return done - t0
+
+
+def last_answer(page) -> str:
+    return page.locator("#chat [data-testid='bot']").last.inner_text()
+
+
+def cards(page) -> list[dict[str, str]]:
+    out = []
+    for card in page.locator("#sources .src").all():
+        out.append({
+            "n": card.locator(".src-n").inner_text(),
+            "title": card.locator(".src-title").inner_text(),
+            "loc": card.locator(".src-loc").inner_text(),
+            "quote": card.locator("mark").text_content() or "",
+        })
+    return out

@@ -238,6 +238,10 @@ class Answerer:
         """(doc_id, title, source) of every indexed document, by source; reads no text."""
         return self.retriever().store.listing()
 
+    def document_languages(self) -> dict[str, str]:
+        """doc_id -> the language detected in each indexed document ("" unknown)."""
+        return self.retriever().store.document_languages()
+
     def document(self, doc_id: str) -> Document | None:
         """One indexed document, or None when it is no longer in the index."""
         return self.retriever().store.document(doc_id)

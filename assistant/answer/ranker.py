@@ -25,7 +25,6 @@ from . import fitted
 from .short import holds_answer_type
 from .unitfeatures import UNIT_FEATURES, unit_features
 
-
 SENTENCE_FEATURES = (
     "similarity", "overlap", "idf_overlap", "similarity_gap", "relevance_gap",
     "passage_prior", "top_passage", "passage_gap", "first_in_passage", "position",

@@ -11,6 +11,7 @@ read them. A record that comes back from a browser is checked field by field
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -29,10 +30,10 @@ MAX_CITATIONS = 100  # citations of one answer, numbered 1..MAX_CITATIONS
 MAX_SPANS = 32  # exact pieces of one citation's quote
 
 
-def _str(d: Mapping[str, Any], key: str) -> str:
+def _str(d: Mapping[str, Any], key: str, pattern: str = r"(?s).*") -> str:
     v = d.get(key, "")
-    if not isinstance(v, str):
-        raise ValueError(f"{key} must be text")
+    if not isinstance(v, str) or not re.fullmatch(pattern, v):
+        raise ValueError(f"{key} must be text" + (f" like {pattern}" if isinstance(v, str) else ""))
     return v
 
 
@@ -118,6 +119,7 @@ class Source:
     csl: dict[str, Any]
     verified: bool | None = None
     unsupported: tuple[str, ...] = ()
+    language: str = ""  # ISO 639-1 code detected in the document ("" unknown)
 
     @property
     def first(self) -> Quoted:
@@ -152,7 +154,7 @@ class Source:
                 "unsupported": list(self.unsupported),
                 "spans": [s.to_dict() for s in self.spans], "locator": self.locator,
                 "plain": self.plain, "markdown": self.markdown, "before": f.before,
-                "after": f.after, "csl": self.csl}
+                "after": f.after, "csl": self.csl, "language": self.language}
 
     def lies_in(self, doc: Document) -> bool:
         """Does every span of the quote lie in `doc` as the record says (not a crafted one)?"""
@@ -189,7 +191,7 @@ class Source:
         return cls(n, _str(d, "doc_id"), _str(d, "title"), _str(d, "source"),
                    _str(d, "chunk_id"), float(score), quoted,
                    _str(d, "locator"), _str(d, "plain"), _str(d, "markdown"), csl, verified,
-                   _strs(d, "unsupported"))
+                   _strs(d, "unsupported"), _str(d, "language", r"[a-z]{0,3}"))
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,7 @@ def source_of(c: Citation, doc: Document | None, csl: dict[str, Any]) -> Source:
                             p.page_end, tuple(p.heading_path), locator(p), before, after, code))
     return Source(c.n, c.chunk.doc_id, c.chunk.title, c.chunk.source, c.chunk.chunk_id,
                   round(float(c.score), 6), tuple(spans), locators(c), plain(c), markdown(c),
-                  csl, c.verified, tuple(c.unsupported))
+                  csl, c.verified, tuple(c.unsupported), doc.language if doc else "")
 
 
 def _context(doc: Document, start: int, end: int, lo: int = 0,

@@ -44,6 +44,7 @@ def citation_fields(c: Citation, doc: Document | None, csl: dict[str, Any]) -> C
         heading_path=list(c.headings), locator=locators(c),
         spans=[span_fields(s) for s in c.parts],
         content_hash=doc.content_hash if doc is not None else None,
+        language=doc.language if doc is not None else "",
         score=round(float(c.score), 6), verified=c.verified, unsupported=list(c.unsupported),
         csl=csl, plain=plain(c), markdown=markdown(c))
 

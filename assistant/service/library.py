@@ -39,7 +39,7 @@ from .schema import (
 DEFAULT = "default"
 MODEL = "assistant"  # the model name of the default collection; "assistant/NAME" names NAME
 MAX_K = 50
-FILTERS = ("doc_ids", "sources")
+FILTERS = ("doc_ids", "sources", "languages")
 
 
 class RequestError(AssistantError):
@@ -135,13 +135,16 @@ class Library:
 
     def describe(self, who: Identity | None, name: str | None = None) -> CollectionFields:
         name = self.collection(who, name)
-        docs = [DocumentEntry(doc_id=d, title=t, path=s)
-                for d, t, s in self.answerer(name).listing()]
+        answerer = self.answerer(name)
+        langs = answerer.document_languages()
+        docs = [DocumentEntry(doc_id=d, title=t, path=s, language=langs.get(d, ""))
+                for d, t, s in answerer.listing()]
         return CollectionFields(name=name, model=_model_of(name), documents=docs)
 
     def doc_ids(self, answerer: Answerer, filters: Any) -> list[str] | None:
-        """The documents `filters` keeps ({"doc_ids": [...], "sources": ["docs_src/*.pdf"]});
-        None: no filter. A filter that names an unknown document or keeps none is an error."""
+        """The documents `filters` keeps ({"doc_ids": [...], "sources": ["docs_src/*.pdf"],
+        "languages": ["de"]}); None: no filter. A filter that names an unknown document or
+        keeps none is an error."""
         if filters is None:
             return None
         if not isinstance(filters, dict) or set(filters) - set(FILTERS):
@@ -161,6 +164,9 @@ class Library:
                     raise NotFound(f"unknown document id(s): {', '.join(unknown)}",
                                    "filters.doc_ids", "document_not_found")
                 keep &= set(values)
+            elif key == "languages":  # ISO 639-1 codes, as DocumentEntry.language gives them
+                keep &= {d for d, lang in answerer.document_languages().items()
+                         if lang in values}
             else:
                 keep &= {d for d, _, s in listing if any(
                     s == v or fnmatch.fnmatchcase(s, v) for v in values)}

@@ -37,6 +37,7 @@ class CitationFields(SpanFields):
     path: str  # the file as the index names it, never the server's absolute path
     spans: list[SpanFields]
     content_hash: str | None  # sha256 of the file's bytes
+    language: str  # ISO 639-1 code detected in the document ("" unknown)
     score: float
     verified: bool | None
     unsupported: list[str]
@@ -129,6 +130,7 @@ class DocumentEntry(TypedDict):
     doc_id: str
     title: str
     path: str
+    language: str  # ISO 639-1 code detected in the document ("" unknown)
 
 
 class CollectionFields(TypedDict):

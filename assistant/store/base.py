@@ -58,6 +58,7 @@ class Store(Protocol):
                 keys: Sequence[int]) -> np.ndarray: ...
     def sentence_vectors(self, doc_id: str) -> tuple[np.ndarray, np.ndarray] | None: ...
     def languages(self) -> dict[str, int]: ...  # documents per language ("" unknown)
+    def document_languages(self) -> dict[str, str]: ...  # doc_id -> language ("" unknown)
 
     @property
     def built_model(self) -> str: ...  # the embedding model of this commit (its manifest's)

@@ -151,6 +151,11 @@ class Records:
             keys.extend(r[0] for r in self.query("SELECT key FROM chunks WHERE doc_id = ?", (d,)))
         return np.array(sorted(keys), dtype=np.int64)
 
+    def document_languages(self) -> dict[str, str]:
+        """doc_id -> the language detected in the document (ISO 639-1, "" unknown)."""
+        return {str(d): str(lang) for d, lang in self.query(
+            "SELECT doc_id, COALESCE(json_extract(locators, '$.language'), '') FROM documents")}
+
     def languages(self) -> dict[str, int]:
         """Documents per language (ISO 639-1, "" unknown), as the catalog holds them."""
         return {str(lang): int(n) for lang, n in self.query(LANGUAGES_QUERY)}

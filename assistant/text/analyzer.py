@@ -104,6 +104,20 @@ RULES: dict[str, tuple[str, str]] = {
     "zh": ("", "zh"),
 }
 
+# ISO 639-1 code -> the language's English name, as Sources and the language filter show it.
+NAMES = {"ar": "Arabic", "ca": "Catalan", "cs": "Czech", "da": "Danish", "de": "German",
+         "el": "Greek", "en": "English", "es": "Spanish", "fa": "Persian", "fi": "Finnish",
+         "fr": "French", "hi": "Hindi", "hu": "Hungarian", "hy": "Armenian", "id": "Indonesian",
+         "it": "Italian", "ja": "Japanese", "ko": "Korean", "mr": "Marathi", "nb": "Norwegian",
+         "nl": "Dutch", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian",
+         "sv": "Swedish", "th": "Thai", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu",
+         "zh": "Chinese"}
+
+
+def language_name(code: str) -> str:
+    """'German' for 'de'; the code itself for one without a name here; "" for unknown."""
+    return NAMES.get(code, code)
+
 
 def _stemmer(language: str) -> Any:
     """A stemmer of this thread: PyStemmer's objects must not be shared between threads."""

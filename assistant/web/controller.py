@@ -97,10 +97,6 @@ class Chat:
                                              conv.turns if turns is None else turns,
                                              conv_id or conv.id))
 
-    def choices(self, desk: Desk) -> list[tuple[str, str]]:
-        return [(f"{title} ({source})", doc_id)
-                for doc_id, title, source in desk.assistant.answerer.listing()]
-
     def _buttons(self, turns: Sequence[Turn]) -> Update:
         """The export buttons, usable once there is something to export."""
         on = gr.update(interactive=bool(turns))
@@ -159,7 +155,8 @@ class Chat:
             else:
                 desk = self.desks.desk(_user(request), conv.collection or collection, "ask")
                 who, asked = desk.who, desk.collection
-                final, documents = yield from self._stream(desk, question, doc_ids, history,
+                final, documents = yield from self._stream(desk, question,
+                                                           desk.chosen(doc_ids), history,
                                                            generator, messages)
         except AssistantError as exc:
             shown = view.chat_text(without_paths(str(exc), self.folders))
@@ -294,9 +291,8 @@ class Chat:
 
     def _documents(self, desk: Desk) -> Update:
         """Both document lists (the filter and the reference editor's), as the index is now."""
-        choices = self.choices(desk)
-        return {self.page.only: gr.update(choices=choices, value=[]),
-                self.page.ref_doc: gr.update(choices=choices)}
+        return {self.page.only: gr.update(choices=desk.filter_choices(), value=[]),
+                self.page.ref_doc: gr.update(choices=desk.choices())}
 
     @guarded
     def pick_collection(self, collection: str, style: str,

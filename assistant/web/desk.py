@@ -10,6 +10,7 @@ sealed for another user, or for a collection the user may no longer read, opens 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,12 @@ from ..cite.records import Turn, turns_from
 from ..errors import AssistantError
 from ..pipeline import Assistant
 from ..team import Identity, Team
+from ..text.analyzer import language_name
 from .sealed import Seal
 
 FORMAT = 2  # the sealed state: {"v", "user", "collection", "id", "turns"}
 ALL = "*"  # the picker's "All my collections": each is asked, the best-founded answer shown
+LANGUAGE = "language:"  # a filter value that keeps the documents in a language ("language:de")
 
 
 class SignedOut(AssistantError):
@@ -34,6 +37,30 @@ class Desk:
     who: Identity
     collection: str
     assistant: Assistant
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(label, doc_id) of every document of the collection, by source."""
+        return [(f"{title} ({source})", doc_id)
+                for doc_id, title, source in self.assistant.answerer.listing()]
+
+    def filter_choices(self) -> list[tuple[str, str]]:
+        """The filter's entries: each language first when the collection holds two or more
+        ("Language: German (3 documents)", value LANGUAGE + code), then every document."""
+        counts = Counter(self.assistant.answerer.document_languages().values())
+        langs = [(f"Language: {language_name(code)} ({n} document{'s' * (n != 1)})",
+                  LANGUAGE + code) for code, n in sorted(counts.items()) if code]
+        return (langs if len(langs) > 1 else []) + self.choices()
+
+    def chosen(self, picked: Sequence[str] | None) -> list[str] | None:
+        """The documents the filter keeps: those picked, and those of each picked language;
+        None when nothing is picked (every document)."""
+        if not picked:
+            return None
+        codes = {v[len(LANGUAGE):] for v in picked if v.startswith(LANGUAGE)}
+        langs = self.assistant.answerer.document_languages() if codes else {}
+        kept = sorted({v for v in picked if not v.startswith(LANGUAGE)}
+                      | {d for d, code in langs.items() if code in codes})
+        return kept or list(picked)  # none left in that language: keeps nothing, not everything
 
 
 @dataclass(frozen=True)

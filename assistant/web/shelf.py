@@ -182,7 +182,10 @@ class Shelf:
     @guarded
     def documents(self, collection: str | None = None,
                   request: gr.Request = None) -> list[dict]:  # type: ignore[assignment]
-        """The indexed documents of a collection (default: your first): doc_id, title, source."""
+        """The indexed documents of a collection (default: your first): doc_id, title, source,
+        language."""
         answerer = self.desks.desk(_user(request), collection, "read").assistant.answerer
-        return [{"doc_id": doc_id, "title": title, "source": source}
+        langs = answerer.document_languages()
+        return [{"doc_id": doc_id, "title": title, "source": source,
+                 "language": langs.get(doc_id, "")}
                 for doc_id, title, source in answerer.listing()]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from ..cite.records import Quoted, Source, Turn, reference_for
 from ..cite.references import describe
 from ..cite.text import reflow, safe_markdown
+from ..text.analyzer import language_name
 from ..types import QUOTE_GAP, Document, ShortAnswer, marker
 
 DOC_WINDOW = 200_000  # longer documents are shown as this many characters around the quote
@@ -168,8 +169,12 @@ def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
         sa = turn.short_answer
         short = sa if sa and sa.citation_n == c.n else None
         where = " \u00b7 ".join(esc(p) for p in (c.source, c.locator) if p)
+        if c.language:  # detected in the document (ingest/language.py)
+            where += (f" \u00b7 <span class='src-lang' data-lang='{esc(c.language)}'>"
+                      f"{esc(language_name(c.language))}</span>")
         if c.csl.get("note"):  # read by OCR: say so beside the locator
             where += " \u00b7 <span class='src-ocr'>text read by OCR</span>"
+        lang = f" lang='{esc(c.language)}'" if c.language else ""  # the quote's own language
         rows.append(
             f"<div class='src' id='src-{c.n}'>"
             f"<div class='src-head'><b class='src-n'>{marker(c.n)}</b> "
@@ -179,7 +184,7 @@ def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
             f"{c.score:.2f}</span>{_verdict(c.verified, c.unsupported)}"
             "</div>"
             + "<div class='src-gap'>\u2026</div>".join(
-                f"<blockquote class='src-ctx'>{esc(p.before)}<mark>{_marked(p, short)}</mark>"
+                f"<blockquote class='src-ctx'{lang}>{esc(p.before)}<mark>{_marked(p, short)}</mark>"
                 f"{esc(p.after)}</blockquote>" for p in c.spans) +
             "<div class='src-actions'>"
             f"<button class='btn' data-copy='{esc(c.plain)}'>Copy citation</button>"
