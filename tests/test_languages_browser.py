@@ -88,7 +88,7 @@ def test_a_german_question_about_a_german_pdf_gets_a_german_quote(page, app: App
     assert "handbuch.pdf" in first["loc"] and "p. 1" in first["loc"]
     assert "German" in first["loc"]  # the source says its language
     assert "/etc/shadow" in first["quote"] and "gespeichert" in first["quote"]
-    text = load_document(app.docs_dir / "handbuch.pdf").text
+    text = load_document(app.docs_dir / "handbuch.pdf", app.docs_dir).text
     assert first["quote"] in text  # verbatim, in the document's language
     assert page.locator("#sources .src").first.locator("blockquote").get_attribute(
         "lang") == "de"
@@ -100,7 +100,7 @@ def test_a_japanese_question_about_a_japanese_page_gets_a_japanese_quote(page, a
     first = cards(page)[0]
     assert "netzwerk-ja.html" in first["loc"] and "Japanese" in first["loc"]
     assert first["quote"].startswith("ホスト名は起動時にファイル /etc/hostname から")
-    assert first["quote"] in load_document(app.docs_dir / "netzwerk-ja.html").text
+    assert first["quote"] in load_document(app.docs_dir / "netzwerk-ja.html", app.docs_dir).text
     assert page.locator("#sources .src").first.locator("blockquote").get_attribute(
         "lang") == "ja"
 
