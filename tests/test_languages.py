@@ -175,3 +175,39 @@ def test_three_languages_in_one_folder(tmp_path: Path, embedder):
     db.close()
     with pytest.raises(IndexMismatchError, match=r"format 3 is not 4.*rebuild"):
         make_assistant(tmp_path / "index", embedder, docs).ask("Wo ist /etc/shadow?")
+
+
+@pytest.mark.parametrize("question, term, kind, default", [
+    ("Welcher Befehl zeigt die Kernel-Meldungen an?", True, None, False),
+    ("Welchen Port verwendet SMTPS?", False, "port", False),
+    ("Welche Datei enthält den Rechnernamen?", False, "file", False),
+    ("Welcher Port wird standardmäßig verwendet?", False, "port", True),
+    ("Quelle commande affiche les messages du noyau ?", True, None, False),
+    ("Quel fichier contient le nom d'hôte ?", False, "file", False),
+    ("Comment ajouter une phrase secrète à une clé SSH ?", True, None, False),
+    ("¿Qué puerto usa SMTPS?", False, "port", False),
+    ("¿Cómo separo una sesión de screen?", True, None, False),
+    ("Quale opzione mostra i file nascosti?", True, "option", False),
+    ("Que porta usa o SMTPS por padrão?", False, "port", True),
+    ("ホスト名はどのファイルから読み込まれますか？", False, "file", False),
+    ("既存の SSH 鍵にパスフレーズを付けるにはどうしますか？", True, None, False),
+    ("Which port does PostgreSQL use by default?", False, "port", True),  # English as before
+    ("Where did the review take place?", False, None, False),
+])
+def test_technical_questions_are_read_in_each_language(question, term, kind, default):
+    """What a manual's question asks for (a command or option, a port, file or option, a
+    default), in the languages of the development set: the typed short answers and the
+    default rule then work beyond English."""
+    from assistant.answer.typed import asked
+    from assistant.text.questions import asks_default, asks_term
+
+    assert (asks_term(question), asked(question), asks_default(question)) == (term, kind, default)
+
+
+def test_a_default_and_an_example_are_read_in_each_language():
+    from assistant.text.questions import says_default
+
+    for text in ("Der Port ist standardmäßig 5432.", "Le port par défaut est 5432.",
+                 "El puerto por defecto es 5432.", "既定のポートは 5432 です。"):
+        assert says_default(text), text
+    assert not says_default("Der Port ist 5432.")

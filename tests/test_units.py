@@ -283,3 +283,37 @@ def test_the_row_a_pointing_sentence_introduces_is_quoted_with_it(tmp_path: Path
     assert answer.found and "pg_wal | Subdirectory containing WAL (Write Ahead Log) files" \
         in answer.text, answer.text
     assert_exact(a, answer)
+
+
+TRANSLATED = """<html lang="de"><body>
+<p>Die Paketverwaltung mit apt wird in der folgenden Tabelle zusammengefasst.</p>
+<table><tr><th>apt-Syntax</th><th>Beschreibung</th></tr>
+<tr><td>apt update</td><td>aktualisiert die Paketlisten aus dem Archiv</td></tr>
+<tr><td>apt full-upgrade</td><td>aktualisiert alle Pakete, auch wenn Pakete entfernt werden</td></tr>
+</table>
+<p>Einen neuen Schl\u00fcssel erzeugen Sie zum Beispiel wie folgt.</p>
+<pre>$ ssh-keygen -t ed25519</pre>
+<p>パッケージ管理操作を次に記します。</p>
+<table><tr><th>apt</th><th>説明</th></tr>
+<tr><td>apt purge foo</td><td>パッケージと設定ファイルを削除</td></tr></table>
+</body></html>
+"""
+
+
+def test_pointers_and_introductions_in_other_languages(tmp_path: Path) -> None:
+    """"in der folgenden Tabelle", "zum Beispiel wie folgt.", "を次に記します。" point at the
+    table or introduce the command after them, as "the following table" does in English."""
+    from assistant.answer.units import pointed_layout
+
+    (tmp_path / "apt.html").write_text(TRANSLATED, encoding="utf-8")
+    doc = load_document(tmp_path / "apt.html", tmp_path)
+    for sentence, row in (("Die Paketverwaltung mit apt wird in der folgenden Tabelle "
+                           "zusammengefasst.", "apt full-upgrade | aktualisiert alle Pakete"),
+                          ("パッケージ管理操作を次に記します。", "apt purge foo | パッケージと")):
+        at = _at(doc, sentence)
+        span = pointed_layout(doc, at, at + len(sentence))
+        assert span is not None and row in doc.text[span[0]:span[1]], sentence
+    at = _at(doc, "Einen neuen Schl\u00fcssel")
+    spans = unit_spans(doc, at, doc.text.index("wie folgt.", at) + len("wie folgt."))
+    assert spans is not None and doc.text[spans[-1][0]:spans[-1][1]].endswith(
+        "$ ssh-keygen -t ed25519")

@@ -15,11 +15,17 @@ from collections.abc import Sequence
 
 from ..types import Document, ShortAnswer
 
+# "which ... port / file / option", in English and as the translations ask it (de, fr, es, it,
+# pt, ja: "Welcher Port", "Quel fichier", "¿Qué archivo", "Quale opzione", "Que porta", "どのポート")
+_WHICH = r"\b(?:which|what|welche[rsnm]?|quel(?:le)?s?|qu[eé]|cu[aá]l|qual[ei]?) (?:\w+ ){0,%d}"
 _ASKS = (
-    ("port", re.compile(r"\b(?:which|what) (?:\w+ ){0,2}port(?: number)?s?\b", re.I)),
-    ("file", re.compile(r"\b(?:which|what) (?:\w+ ){0,2}(?:file|directory|folder|path)s?\b",
+    ("port", re.compile(_WHICH % 2 + r"(?:port(?: number)?s?|puerto|porta)\b|どのポート|ポート番号",
                         re.I)),
-    ("option", re.compile(r"\b(?:which|what) (?:\w+ ){0,3}(?:option|flag|switch)s?\b", re.I)),
+    ("file", re.compile(_WHICH % 2 + r"(?:files?|director(?:y|ies)|folders?|paths?|datei|"
+                        r"verzeichnis|fichier|répertoire|archivo|fichero|directorio|cartella|"
+                        r"ficheiro|arquivo|diretório)\b|どのファイル", re.I)),
+    ("option", re.compile(_WHICH % 3 + r"(?:options?|flags?|switch(?:es)?|opción|opzione|opção)\b"
+                          r"|どのオプション", re.I)),
 )
 _SHAPES = {
     "port": re.compile(r"(?<![\w.:-])\d{2,5}(?![\w.:-]|\.\d)"),

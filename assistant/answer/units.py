@@ -187,15 +187,25 @@ def _introduced(doc: Document, end: int) -> Block | None:
 
 
 # a sentence that ends as one does but announces what follows ("... run the following.")
-_INTRODUCES = re.compile(r"\b(?:the following|as follows|for example|like this|e\.g\.)[^.!?]*"
-                         r"[.!?]['\")\]]*$", re.IGNORECASE)
+_INTRODUCES = re.compile(r"(?:\b(?:the following|as follows|for example|like this|e\.g\.|"
+                         # ... in the translations of a manual (de, fr, es, it, pt)
+                         r"folgende[nrs]?|wie folgt|zum beispiel|z\. ?b\.|suivante?s?|comme suit|"
+                         r"par exemple|siguientes?|como sigue|por ejemplo|seguent[ei]|come segue|"
+                         r"per esempio|ad esempio|seguintes?|como segue|por exemplo)|次の|次のよう|"
+                         r"以下の|例えば)[^.!?。]*[.!?。]['\")\]»」]*$", re.IGNORECASE)
 
 
 # a sentence that points at the table or list after it ("as shown in Table 73.1", "The
 # following environment variables can be used ...", "Here is a translation table ...")
 _POINTS = re.compile(r"\b(?:the following|as follows|below|(?:shown|listed|given|described|"
                      r"summari[sz]ed) in (?:table|the table|figure)|here is|here are|"
-                     r"(?:this|the following|the) (?:table|list))\b", re.IGNORECASE)
+                     r"(?:this|the following|the) (?:table|list))\b"
+                     # ... and as the translations of a manual say it (de, fr, es, it, pt, ja):
+                     r"|\b(?:folgende[nrs]?|wie folgt|(?:in|die|diese[rn]?) tabelle|suivante?s?|"
+                     r"ci-dessous|comme suit|voici|(?:le|ce|du) tableau|siguientes?|"
+                     r"a continuaci[oó]n|como sigue|(?:la|esta) tabla|seguent[ei]|di seguito|"
+                     r"come segue|(?:la|questa) tabella|seguintes?|a seguir|abaixo|"
+                     r"(?:a|esta) tabela)\b|次に|次の|以下に|以下の|下記|表\s*\d", re.IGNORECASE)
 MAX_POINTER_GAP = 400  # characters between a pointing sentence and the layout it points at
 MAX_POINTED_CHARS = 20_000  # how far the rows or items pointed at may run
 
@@ -209,7 +219,7 @@ def pointed_layout(doc: Document, start: int, end: int) -> tuple[int, int] | Non
         return None
     text = doc.text
     sentence = text[start:end].rstrip()
-    if not (sentence.endswith(":") or _POINTS.search(sentence)):
+    if not (sentence.endswith((":", "\uff1a")) or _POINTS.search(sentence)):
         return None
     kinds = ("row", "header", "caption", "item", "definition")
     run = sorted((b for b in doc.blocks if b.kind in kinds and end <= b.start), key=lambda b: b.start)

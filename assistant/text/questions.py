@@ -126,11 +126,16 @@ def _is_may_verb(m: re.Match[str]) -> bool:
 
 # Manuals answer "what happens if I give none" with the word default: "fast is the default",
 # "This option is disabled by default", "defaults to 5432".
+# The words for "default" in the translations of a manual (de, fr, es, it, pt, ja), in
+# questions and in the text alike ("standardmäßig", "par défaut", "por omisión", "既定").
+_DEFAULT_WORDS = (r"\bstandard(?:mäßig|wert\w*|einstellung\w*)|\bvoreingestellt\w*|\bvorgabe\w*|"
+                  r"\bpar défaut\b|\bpor (?:defecto|omisión|padrão|omissão)\b|\bpredeterminad\w*|"
+                  r"\bpredefinit\w*|\bper impostazione predefinita\b|既定|デフォルト")
 _ASKS_DEFAULT = re.compile(
     r"\bdefaults?\b|\bif (?:i|you|we) (?:don'?t|do not|never) (?:give|set|specify|pass|provide|"
     r"choose|say)\b|\bwhen (?:none|nothing|no \w+) is (?:given|set|specified)\b|"
-    r"\bunless (?:i|you) (?:give|set|specify)\b", re.IGNORECASE)
-_SAYS_DEFAULT = re.compile(r"\bdefault(?:s|ed)?\b", re.IGNORECASE)
+    r"\bunless (?:i|you) (?:give|set|specify)\b|" + _DEFAULT_WORDS, re.IGNORECASE)
+_SAYS_DEFAULT = re.compile(r"\bdefault(?:s|ed)?\b|" + _DEFAULT_WORDS, re.IGNORECASE)
 
 
 def asks_default(question: str) -> bool:
@@ -148,7 +153,17 @@ def says_default(text: str) -> bool:
 _ASKS_TERM = re.compile(
     r"^\s*(?:(?:which|what)\b[^?]{0,60}?\b(?:option|flag|switch|setting|parameter|variable|"
     r"command|function|macro|environment|directive|pragma|hook|keyword|specifier|argument|"
-    r"builtin|statement|clause|mode|type)s?\b|how (?:do|can|should) (?:i|you|we)\b)",
+    r"builtin|statement|clause|mode|type)s?\b|how (?:do|can|should) (?:i|you|we)\b)"
+    # ... and as the translations ask it: "Welcher Befehl ...?", "Wie ...?", "Quelle commande
+    # ...?", "Comment ...?", "¿Qué orden ...?", "¿Cómo ...?", "Quale comando", "Come ...?",
+    # "Que comando ...?", "Como ...?"; Japanese: "どのコマンド", "どうしますか", "どうすれば"
+    r"|^\s*(?:welche[rsnm]?\b[^?]{0,60}?(?:befehl|kommando|option|variable|einstellung|"
+    r"parameter|funktion|taste)|wie\b|quel(?:le)?s?\b[^?]{0,60}?\b(?:commande|option|variable|"
+    r"paramètre|réglage|fonction|touche)|comment\b|¿?\s*(?:qué|cuál)\b[^?]{0,60}?\b(?:orden|"
+    r"comando|opción|variable|parámetro|función|tecla)|¿?\s*cómo\b|qual[ei]?\b[^?]{0,60}?\b"
+    r"(?:comando|opzione|variabile|parametro|funzione|tasto|opção|variável|parâmetro|"
+    r"função|tecla)|come\s|que\b[^?]{0,60}?\b(?:comando|opção|variável|parâmetro|função|"
+    r"tecla)|como\b)|どの(?:コマンド|オプション|変数|設定|キー|関数)|どう(?:します|すれば|やって)",
     re.IGNORECASE)
 
 
