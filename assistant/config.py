@@ -26,6 +26,7 @@ from pydantic import (
 
 from .errors import AssistantError
 
+MIN_RELEVANCE = 0.55  # the abstention threshold of a model that states none (MiniLM's)
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 AUTO_MODEL = "auto"  # the index picks its model from the languages it finds (embed/choice.py)
 
@@ -116,10 +117,11 @@ class Settings(BaseModel):
     analyze_by_language: bool = True
     # Extractive answers.
     answer_sentences: int = Field(2, ge=1)
-    # Abstain when the best sentence's cosine similarity + 0.8 * word overlap is below this
-    # (XQuAD dev, sentence vectors pooled at index time: abstains on 0.8% of answerable,
-    # 89% of unanswerable questions; see docs/EVALUATION.md).
-    min_relevance: float = 0.55
+    # Abstain when the best sentence's cosine similarity + 0.8 * word overlap is below this;
+    # None: the model's own threshold (an embedder's `min_relevance`, else MIN_RELEVANCE:
+    # MiniLM on XQuAD dev, sentence vectors pooled at index time, abstains on 0.8% of
+    # answerable, 89% of unanswerable questions; see docs/EVALUATION.md).
+    min_relevance: float | None = None
     # Web chat.
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)

@@ -141,7 +141,7 @@ def cross_validated(rows: list[dict], c: float, folds: int,
 
 
 def main() -> None:
-    from assistant.config import Settings
+    from assistant.config import MIN_RELEVANCE, Settings
 
     ap = argparse.ArgumentParser()
     ap.add_argument("squad", nargs="?", type=Path)
@@ -163,7 +163,7 @@ def main() -> None:
         if tuple(data["features"]) != SENTENCE_FEATURES:
             sys.exit(f"{args.load} holds other features than answer.py computes; record again")
         rows = data["rows"]
-    t = Settings.load().min_relevance
+    t = Settings.load().min_relevance or MIN_RELEVANCE
     hand = [hand_scores(r) for r in rows]
     print("held-out articles (GroupKFold by article) | answer_contains  words  abstain  "
           "abstain_unanswerable")

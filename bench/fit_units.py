@@ -275,12 +275,12 @@ def train_variant(variant: str, by_corpus: dict[str, list[dict]], budget: dict[s
 
 
 def fit(args: argparse.Namespace) -> None:
-    from assistant.config import Settings
+    from assistant.config import MIN_RELEVANCE, Settings
 
     data = json.loads(args.features.read_text(encoding="utf-8"))
     if tuple(data["features"]) != ALL:
         sys.exit(f"{args.features} holds other features than the code computes; record again")
-    threshold = Settings.load().min_relevance
+    threshold = Settings.load().min_relevance or MIN_RELEVANCE
     qs = data["questions"]
     by_corpus = {c: [q for q in qs if q["corpus"] == c] for c in (*MANUALS, XQUAD)}
     today = fitted.load("sentences", SENTENCE_FEATURES)
@@ -332,7 +332,7 @@ def fit(args: argparse.Namespace) -> None:
 def verify(args: argparse.Namespace) -> None:
     """Each held-out corpus through the real pipeline with its fold's model (units.json in a
     temporary models folder); prints the eval figures."""
-    from assistant.config import Settings
+    from assistant.config import MIN_RELEVANCE, Settings
     from assistant.embed import load_embedder
     from assistant.eval.data import load_squad
     from assistant.eval.docs import run_docs
@@ -341,7 +341,7 @@ def verify(args: argparse.Namespace) -> None:
     data = json.loads(args.features.read_text(encoding="utf-8"))
     qs = data["questions"]
     settings = Settings.load()
-    threshold = settings.min_relevance
+    threshold = settings.min_relevance or MIN_RELEVANCE
     embedder = load_embedder(settings)
     by_corpus = {c: [q for q in qs if q["corpus"] == c] for c in (*MANUALS, XQUAD)}
     today = fitted.load("sentences", SENTENCE_FEATURES)

@@ -105,11 +105,11 @@ def select(row: dict, a: float, c: float, margin: float, threshold: float) -> li
 
 
 def sweep(rows: list[dict]) -> None:
-    from assistant.config import Settings
+    from assistant.config import MIN_RELEVANCE, Settings
     from assistant.text.passages import OVERLAP_WEIGHT
 
     a, c, m = OVERLAP_WEIGHT, 0.1, 0.2  # the hand-set weights before fit_sentences.py
-    t0 = Settings.load().min_relevance
+    t0 = Settings.load().min_relevance or MIN_RELEVANCE
     answerable = [r for r in rows if r["setting"] == "answerable"]
     elsewhere = [r for r in rows if r["setting"] == "elsewhere"]
 

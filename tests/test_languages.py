@@ -211,3 +211,18 @@ def test_a_default_and_an_example_are_read_in_each_language():
                  "El puerto por defecto es 5432.", "既定のポートは 5432 です。"):
         assert says_default(text), text
     assert not says_default("Der Port ist 5432.")
+
+
+def test_each_model_abstains_at_its_own_threshold(tmp_path: Path):
+    """usem3's cosines run lower than MiniLM's: it abstains at its own threshold unless
+    ASSISTANT_MIN_RELEVANCE says otherwise."""
+    from assistant.answer import Answerer
+    from assistant.config import MIN_RELEVANCE
+
+    use = load_embedder(Settings.load(env={}, model="usem3"))
+    minilm = load_embedder(Settings.load(env={}))
+    answerer = Answerer(Settings.load(env={}, index_dir=tmp_path))
+    assert answerer.choice(use).min_relevance == use.min_relevance == 0.52
+    assert answerer.choice(minilm).min_relevance == MIN_RELEVANCE == 0.55
+    pinned = Answerer(Settings.load(env={"ASSISTANT_MIN_RELEVANCE": "0.7"}, index_dir=tmp_path))
+    assert pinned.choice(use).min_relevance == pinned.choice(minilm).min_relevance == 0.7

@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import store
 from ..cite.references import item
-from ..config import BUNDLED_MODEL, GENERATORS, Settings
+from ..config import BUNDLED_MODEL, GENERATORS, MIN_RELEVANCE, Settings
 from ..embed import Embedder, load_embedder
 from ..embed.choice import is_auto, starting_model
 from ..errors import AssistantError, GeneratorError
@@ -37,7 +37,6 @@ class Answerer:
                  analyzer: Analyzer | None = None) -> None:
         self.settings = settings
         self.analyzer = analyzer or Analyzer.of(settings)  # BM25, answers and verification
-        self.choice = Choice(settings.answer_sentences, settings.min_relevance)
         self._given = self._embedder = embedder
         # The model of the index being read: under ASSISTANT_MODEL=auto, whichever the index
         # was built with (embed/choice.py), followed at each new commit.
@@ -170,7 +169,8 @@ class Answerer:
         # sentences are scored against; the answer keeps the question as it was asked.
         focus = standalone(question, history, analyzer) or question
         answer = extractive_answer(focus, hits, retriever.store.documents, retriever.embedder,
-                                   analyzer, self.choice, retriever.query_vector(query),
+                                   analyzer, self.choice(retriever.embedder),
+                                   retriever.query_vector(query),
                                    retriever.store.sentence_vectors, quoted(question, history))
         if focus != question:
             answer = replace(answer, question=question)
@@ -237,6 +237,14 @@ class Answerer:
     def listing(self) -> list[tuple[str, str, str]]:
         """(doc_id, title, source) of every indexed document, by source; reads no text."""
         return self.retriever().store.listing()
+
+    def choice(self, embedder: Embedder) -> Choice:
+        """What an answer may quote: ASSISTANT_MIN_RELEVANCE, else the threshold of the model
+        the index was built with (its cosines run higher or lower than MiniLM's)."""
+        floor = self.settings.min_relevance
+        if floor is None:
+            floor = float(getattr(embedder, "min_relevance", MIN_RELEVANCE))
+        return Choice(self.settings.answer_sentences, floor)
 
     def document_languages(self) -> dict[str, str]:
         """doc_id -> the language detected in each indexed document ("" unknown)."""
