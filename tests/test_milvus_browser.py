@@ -11,17 +11,8 @@ import shutil
 
 import pytest
 from conftest import DOCS_SRC, SEED
-from test_ui_browser import (  # noqa: F401 - page and browser_context are fixtures
-    REVIEW,
-    SEED_TEXT,
-    ask,
-    browser_context,
-    cards,
-    expected_lines,
-    last_answer,
-    page,
-)
-from ui_server import App, start_app
+from test_ui_browser import REVIEW, SEED_TEXT, expected_lines
+from ui_server import App, ask, cards, last_answer, start_app
 
 from assistant import store
 from assistant.config import Settings
