@@ -102,11 +102,11 @@ def test_each_language_is_read_by_its_own_rules():
     assert ENGLISH.tokens("The packages are installed") == ["packag", "instal"]
     ja = ENGLISH.for_language("ja")
     assert (ja.stemmer, ja.stopwords) == ("", "")  # no stemmer exists: none is applied
-    assert ja.tokens("apt-getでパッケージを削除") == ["apt", "get", "でパ", "パッ", "ッケ", "ケー",
-                                                 "ージ", "ジを", "を削", "削除"]
-    # pairs of hiragana alone are grammar ("はど", "ます"), not words: left out
-    assert split_words("ホスト名はどのファイルですか") == [
-        "ホス", "スト", "ト名", "名は", "のフ", "ファ", "ァイ", "イル", "ルで"]
+    assert ja.tokens("apt-getでパッケージを削除") == ["apt", "get", "パッ", "ッケ", "ケー", "ージ",
+                                                 "削除"]
+    # Hiragana runs are grammar ("は", "どの", "ですか"), not words: left out; no pair spans two
+    # scripts ("ト名", "のフ"), and a kanji alone between them is read as itself.
+    assert split_words("ホスト名はどのファイルですか") == ["ホス", "スト", "名", "ファ", "ァイ", "イル"]
     off = Analyzer(by_language=False)
     assert off.for_language("de") == off  # ASSISTANT_ANALYZE_BY_LANGUAGE=false
     assert split_words("削") == ["削"]

@@ -13,8 +13,8 @@ before. A question is analysed for every language of the index (`for_languages`)
 its words are the union of each language's words, each word counted as often as the
 language that counts it most does (BM25 weighs a query word by its count). Runs of
 Chinese and Japanese characters, written without spaces, become overlapping
-character pairs (as Lucene's CJK analyzer makes them) in every language's rules, less the
-pairs of hiragana alone (Japanese particles and endings); so do runs of Thai, Lao, Khmer and
+character pairs (as Lucene's CJK analyzer makes them) in every language's rules; Japanese is
+first cut where its script changes, hiragana runs (particles and endings) left out; so do runs of Thai, Lao, Khmer and
 Burmese, also written without spaces between words, as pairs of characters each with its
 vowel signs and tone marks. A word keeps its combining marks (Devanagari vowel signs and
 viramas, Arabic harakat, accents of decomposed Latin text: `\\w` alone would cut "हिन्दी"
@@ -83,6 +83,8 @@ _DIGITS = str.maketrans({chr(zero + d): str(d) for zero in (
     0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0xFF10)
     for d in range(10)})
 _HIRAGANA = re.compile(r"[\u3040-\u309f]+")
+_SCRIPT_RUN = re.compile(r"[\u3040-\u309f]+|[\u30a0-\u30ff\uff66-\uff9f]+|"
+                         r"[^\u3040-\u30ff\uff66-\uff9f]+")  # hiragana, katakana, the rest
 _LOCAL = threading.local()
 
 # config.Stopwords code -> the name of bm25s' list (bm25s.stopwords).
@@ -161,10 +163,14 @@ def split_words(text: str) -> list[str]:
     out: list[str] = []
     for w in _WORD.findall(ascii_digits(text.lower())):
         if len(w) > 1 and _CJK_RUN.match(w):
-            # A pair of hiragana only is grammar (particles, endings: "はど", "ますか"), not a
-            # word: it would match every Japanese sentence.
-            out.extend(p for p in (w[i:i + 2] for i in range(len(w) - 1))
-                       if not _HIRAGANA.fullmatch(p))
+            # Japanese changes script where a word ends: kanji and katakana runs are read as
+            # pairs (a single kanji as itself), hiragana runs are grammar (particles, endings:
+            # "は", "ますか") and left out, and no pair spans two scripts ("のコ", "ドは" would
+            # match every sentence with a particle before a katakana word). Chinese is one run.
+            for run in _SCRIPT_RUN.findall(w):
+                if not _HIRAGANA.fullmatch(run):
+                    out.extend([run] if len(run) == 1 else
+                               [run[i:i + 2] for i in range(len(run) - 1)])
         elif _SEA_RUN.match(w) and len(chars := _CLUSTER.findall(w)) > 1:
             out.extend(chars[i] + chars[i + 1] for i in range(len(chars) - 1))
         else:
