@@ -129,6 +129,14 @@ of one of these three. If this option is omitted, fast is the default.</p></dd>
 """
 
 
+def test_a_header_row_is_never_the_short_answer(indexed) -> None:
+    # the row is quoted after its header row; the term line of a "which command" question is
+    # not that header ("apt | aptitude | description")
+    answer = indexed.ask("Which command purges a package together with its configuration files?")
+    assert answer.citations[0].parts[0].quote == "apt | aptitude | description", answer.text
+    assert answer.short_answer is None or "description" not in answer.short_answer.text
+
+
 @pytest.mark.parametrize("question, asks", [
     ("Which shutdown mode does pg_ctl use if I don't give one?", True),
     ("What is the default port?", True),
@@ -291,7 +299,8 @@ TRANSLATED = """<html lang="de"><body>
 <tr><td>apt update</td><td>aktualisiert die Paketlisten aus dem Archiv</td></tr>
 <tr><td>apt full-upgrade</td><td>aktualisiert alle Pakete, auch wenn Pakete entfernt werden</td></tr>
 </table>
-<p>Einen neuen Schl\u00fcssel erzeugen Sie zum Beispiel wie folgt.</p>
+<p>Ein Schl\u00fcsselpaar ist schnell gemacht. Einen neuen Schl\u00fcssel erzeugen Sie zum Beispiel
+wie folgt.</p>
 <pre>$ ssh-keygen -t ed25519</pre>
 <p>パッケージ管理操作を次に記します。</p>
 <table><tr><th>apt</th><th>説明</th></tr>
@@ -317,3 +326,26 @@ def test_pointers_and_introductions_in_other_languages(tmp_path: Path) -> None:
     spans = unit_spans(doc, at, doc.text.index("wie folgt.", at) + len("wie folgt."))
     assert spans is not None and doc.text[spans[-1][0]:spans[-1][1]].endswith(
         "$ ssh-keygen -t ed25519")
+
+
+ALONE = """<html><body>
+<p>The kernel error message displayed to the console can be configured by setting its
+threshold level.</p>
+<pre># dmesg -n3</pre>
+<p>Modules are listed by lsmod. Its output is long.</p>
+<pre>$ lsmod | head</pre>
+</body></html>
+"""
+
+
+def test_a_paragraph_of_one_sentence_introduces_the_command_after_it(tmp_path: Path) -> None:
+    """A paragraph that is one closed sentence right above a command says what the command
+    does: quoted with it. A sentence of a longer paragraph is not widened."""
+    (tmp_path / "kernel.html").write_text(ALONE, encoding="utf-8")
+    doc = load_document(tmp_path / "kernel.html", tmp_path)
+    at = _at(doc, "The kernel error message")
+    end = doc.text.index("threshold level.") + len("threshold level.")
+    assert [doc.text[a:b] for a, b in unit_spans(doc, at, end)] == [
+        doc.text[at:end] + "\n\n# dmesg -n3"]
+    last = _at(doc, "Its output is long.")
+    assert unit_spans(doc, last, last + len("Its output is long.")) is None

@@ -21,7 +21,7 @@ from .ranker import featurize, rank_sentences, sentence_model
 from .short import command_line, short_answer
 from .typed import technical_answer
 from .unitfeatures import quote_spans
-from .units import default_end, keys_row, pointed_layout, titles, union
+from .units import TABLE, default_end, innermost, keys_row, pointed_layout, titles, union
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 
@@ -153,7 +153,8 @@ def extractive_answer(
         spans = list(quote_spans(doc, s.start, s.end))
         if wants_default and i == 0:
             spans[-1] = (spans[-1][0], default_end(doc, spans[-1][1]))
-        if i == 0 and spans[0][0] < s.start:
+        if i == 0 and spans[0][0] < s.start and innermost(doc, s.start, TABLE) is None:
+            # a row's quote opens with its table's header row: a header is never the answer
             term = _term_line(question, doc.text, spans[0][0], 1, analyzer)
         # two sentences widened into one unit (a command and its introduction) are one quote
         for j, (t, earlier) in enumerate(quotes):

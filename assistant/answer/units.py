@@ -98,6 +98,7 @@ def default_end(doc: Document, end: int) -> int:
 Spans = tuple[tuple[int, int], ...]
 MAX_ROW_QUOTE = 500  # a table row up to this long is quoted whole
 MAX_HEAD_CHARS = 400  # a longer term or signature is not quoted above its description
+TABLE = ("row", "header")  # the blocks of a table
 MAX_CODE_QUOTE = 300  # a code block up to this long is quoted whole after its introduction
 MAX_INTRO_GAP = 2  # characters between an introducing sentence and its code block (a blank line)
 _LAYOUT = ("row", "header", "code", "caption", "item", "note")
@@ -126,7 +127,7 @@ def unit_spans(doc: Document, start: int, end: int) -> Spans | None:
     if not doc.blocks:
         return None
     text = doc.text
-    row = innermost(doc, start, ("row", "header"))
+    row = innermost(doc, start, TABLE)
     if row is not None:
         # two neighbouring rows chosen together reach into the next row: quote both
         body = (row.start, max(row.end, end)) if row.end - row.start <= MAX_ROW_QUOTE else \
@@ -176,14 +177,25 @@ def _introduction(doc: Document, at: int) -> tuple[int, int] | None:
 
 def _introduced(doc: Document, end: int) -> Block | None:
     """The code block a sentence ending at `end` introduces: the next block, when the sentence
-    ends its paragraph open (no full stop), with a colon, or announcing it ("as follows.")."""
+    ends its paragraph open (no full stop), with a colon, announcing it ("as follows."), or is
+    its paragraph's only sentence (the paragraph says what the command after it does: "The
+    kernel error message displayed to the console can be configured by setting its threshold
+    level." above `# dmesg -n3`)."""
     text = doc.text
     rest = text[end:end + 16]
     if rest[:1] != "\n" or (_CLOSED.search(text[:end].rstrip())
-                             and not _INTRODUCES.search(text[max(0, end - 200):end])):
+                             and not _INTRODUCES.search(text[max(0, end - 200):end])
+                             and not _alone(doc, end)):
         return None
     nxt = end + len(rest) - len(rest.lstrip())
     return next((b for b in doc.blocks if b.kind == "code" and b.start == nxt), None)
+
+
+def _alone(doc: Document, end: int) -> bool:
+    """Whether the sentence ending at `end` is the only one of its paragraph (not a heading)."""
+    para = block_start(doc.text, end)
+    return para not in {h[0] for h in doc.headings} and \
+        len(sentence_spans(doc.text, para, end)) == 1
 
 
 # a sentence that ends as one does but announces what follows ("... run the following.")
