@@ -349,3 +349,47 @@ def test_a_paragraph_of_one_sentence_introduces_the_command_after_it(tmp_path: P
         doc.text[at:end] + "\n\n# dmesg -n3"]
     last = _at(doc, "Its output is long.")
     assert unit_spans(doc, last, last + len("Its output is long.")) is None
+
+
+SETTINGS = """<html><head><title>Resource Consumption</title></head><body>
+<h1>Memory</h1>
+<dl>
+<dt>shared_buffers (integer)</dt>
+<dd><p>Sets the amount of memory the database server uses for shared memory buffers. The
+default is typically 128 megabytes (128MB).</p></dd>
+<dt>wal_buffers (integer)</dt>
+<dd><p>The amount of shared memory used for WAL data that has not yet been written to disk.
+The default setting of -1 selects a size equal to 1/32nd of shared_buffers.</p></dd>
+<dt>-u, --include-untracked</dt>
+<dd><p>All untracked files are also stashed.</p></dd>
+<dt>class functools.partial(func, /, *args)</dt>
+<dd><p>Return a new partial object.</p></dd>
+<dt>set (boolean)</dt>
+<dd><p>A setting named like a common word.</p></dd>
+</dl>
+</body></html>
+"""
+
+
+def test_a_description_keyed_by_the_questions_term(tmp_path: Path, embedder) -> None:
+    """A question that names a described term (a setting, an option, a function) is answered
+    from that term's description first, not from another that only mentions it."""
+    from assistant.answer.units import keys_definition
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "settings.html").write_text(SETTINGS, encoding="utf-8")
+    doc = load_document(docs / "settings.html", docs)
+    own = _at(doc, "Sets the amount of memory")
+    other = _at(doc, "The default setting of -1")
+    assert keys_definition(doc, own, "What is the default size of shared_buffers?")
+    assert not keys_definition(doc, other, "What is the default size of shared_buffers?")
+    assert keys_definition(doc, _at(doc, "All untracked"), "What does --include-untracked do?")
+    assert keys_definition(doc, _at(doc, "Return a new partial"), "What does partial() return?")
+    assert not keys_definition(doc, _at(doc, "Return a new partial"), "Which class is it?")
+    assert not keys_definition(doc, _at(doc, "A setting named"), "How do I set it?")
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    a.index()
+    answer = a.ask("What is the default size of shared_buffers?")
+    assert "128 megabytes" in answer.citations[0].quote, answer.text
+    assert_exact(a, answer)

@@ -21,7 +21,7 @@ from .ranker import featurize, rank_sentences, sentence_model
 from .short import command_line, short_answer
 from .typed import technical_answer
 from .unitfeatures import quote_spans
-from .units import TABLE, default_end, innermost, keys_row, pointed_layout, titles, union
+from .units import TABLE, default_end, innermost, keys_term, pointed_layout, titles, union
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 
@@ -123,8 +123,8 @@ def extractive_answer(
     best = ranked[0]
     chosen = [best]
     keyed = [s for s in ranked[1:] if id(s) not in repeated and s.score >= best.score - KEY_MARGIN
-             and keys_row(documents[hits[s.hit].chunk.doc_id], s.start, question)]
-    if (typed := (keyed[0] if keyed and not keys_row(
+             and keys_term(documents[hits[s.hit].chunk.doc_id], s.start, question)]
+    if (typed := (keyed[0] if keyed and not keys_term(
             documents[hits[best.hit].chunk.doc_id], best.start, question) else None)
             or _typed_instead(question, ranked, repeated)
             or _default_instead(question, ranked, repeated)) is not None:

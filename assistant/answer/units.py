@@ -290,6 +290,40 @@ def keys_row(doc: Document, at: int, question: str) -> bool:
     return key in terms and (len(key) > 1 or key.isalpha()) and key.lower() not in _COMMON
 
 
+_HEAD_TERM = re.compile(r"[^\s,(\[=<{]+")
+# the word a reference manual's signature may open with, naming what it documents
+_KINDS = {"class", "exception", "function", "method", "classmethod", "staticmethod",
+          "coroutine", "awaitable", "abstractmethod", "async", "data", "attribute", "property"}
+_CALL = re.compile(r"\s*(?:(?:" + "|".join(sorted(_KINDS)) + r")\s+)*([\w.]+)\(")
+
+
+def keys_definition(doc: Document, at: int, question: str) -> bool:
+    """Whether offset `at` lies in a description whose term the question names, exactly: the
+    first word of the term or signature (`shared_buffers` of "shared_buffers (integer)",
+    `port` of "port (integer)"), one of its options (`--include-untracked` of "-u,
+    --include-untracked"), or a qualified signature's own name (`lru_cache` of
+    "functools.lru_cache(maxsize=128)")."""
+    definition = innermost(doc, at, ("definition",))
+    if definition is None or definition.head is None:
+        return False
+    head = doc.text[definition.head[0]:definition.head[1]]
+    words = _HEAD_TERM.findall(head)
+    if words[:1] and words[0] in _KINDS:  # "class functools.partial(func, ...)"
+        words = words[1:]
+    if not words:
+        return False
+    keys = {words[0], *(w for w in words[1:] if w.startswith("-"))}
+    if (call := _CALL.match(head)) and "." in call.group(1):  # a qualified signature's name
+        keys.add(call.group(1).rsplit(".", 1)[1])
+    terms = {t.strip("?,.;:!\"'()\u201c\u201d") for t in _QUESTION_TERM.findall(question)}
+    return any(len(k) > 1 and k.lower() not in _COMMON for k in keys & terms)
+
+
+def keys_term(doc: Document, at: int, question: str) -> bool:
+    """Whether offset `at` lies in a table row or a description that the question names."""
+    return keys_row(doc, at, question) or keys_definition(doc, at, question)
+
+
 # words a question holds that a table's first column may hold too, without naming the row
 _COMMON = {"a", "i", "the", "what", "which", "does", "do", "is", "are", "how", "and", "or",
            "of", "in", "on", "to", "for", "with", "by", "it", "be", "as", "at", "can", "set"}
