@@ -92,6 +92,43 @@ def test_openvino_bulk_vectors_equal_sentence_transformers(openvino_embedder, on
         assert np.isfinite(a[ok]).all() and ((a[ok] * b[ok]).sum(axis=1) >= 0.999).all(), t[:60]
 
 
+def test_openvino_runs_one_batch_at_a_time():
+    """Two worker threads never run OpenVINO side by side: two requests taking new input
+    shapes at once hung an index build inside its Python binding. The worker threads still
+    share the rest of the work (tokenising, pooling), and the vectors do not change."""
+    import threading
+    import time
+
+    openvino_embedder = load_embedder(Settings.load(env={}, backend="onnx",
+                                                    index_runtime="openvino", onnx_threads=2))
+    texts = [f"Sentence {i} " + "word " * (3 + 7 * i) for i in range(48)]
+    alone = openvino_embedder.embed(texts)
+    bulk = openvino_embedder.bulk()
+    active, peak, lock = [0], [0], threading.Lock()
+    request = bulk._request
+
+    class Watched:  # the real request, with a count of the calls inside it at once
+        def infer(self, feed):
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            time.sleep(0.02)  # long enough for another thread to arrive if it may
+            try:
+                return request.infer(feed)
+            finally:
+                with lock:
+                    active[0] -= 1
+
+    bulk._request = Watched()
+    try:
+        assert openvino_embedder._pool is not None  # two worker threads
+        together = openvino_embedder.embed(texts)
+    finally:
+        bulk._request = request
+    assert peak[0] == 1
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+
+
 def test_openvino_runtime_without_openvino_says_how_to_install_it(monkeypatch):
     from assistant.embed.onnx import OnnxEmbedder
 

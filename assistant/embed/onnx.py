@@ -175,29 +175,33 @@ class OnnxEmbedder:
 
 
 class _OpenVino:
-    """The ONNX copy compiled by OpenVINO for the CPU, one stream per worker thread.
+    """The ONNX copy compiled by OpenVINO for the CPU: one stream with every thread, one
+    inference at a time.
 
-    OpenVINO picks its inference precision: bfloat16 where the CPU computes it
-    natively, float32 elsewhere. Each thread runs its own infer request (a request
-    is not to be shared between threads; the compiled model is).
+    OpenVINO picks its inference precision: bfloat16 where the CPU computes it natively,
+    float32 elsewhere. Requests run in turn, never side by side: two requests that take a new
+    input shape at once (every batch of sorted texts has its own length) can deadlock inside
+    the Python binding on a loaded machine with few cores (an index build hung with both
+    worker threads waiting in `tensor.shape = ...`; reported for OpenVINO elsewhere too).
+    One stream of `threads` threads indexed as fast here as `threads` streams of one
+    (docs/BENCHMARKS.md); the worker threads still tokenise and pool side by side.
     """
 
-    def __init__(self, path: Path, streams: int) -> None:
+    def __init__(self, path: Path, threads: int) -> None:
         import openvino as ov
 
         core = ov.Core()
         self._model = core.compile_model(core.read_model(str(path)), "CPU", {
-            "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": str(streams),
-            "INFERENCE_NUM_THREADS": str(streams)})
+            "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1",
+            "INFERENCE_NUM_THREADS": str(max(1, threads))})
         self.precision = str(self._model.get_property("INFERENCE_PRECISION_HINT"))
-        self._local = threading.local()
+        self._request = self._model.create_infer_request()
+        self._lock = threading.Lock()
 
     def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
-        request = getattr(self._local, "request", None)
-        if request is None:
-            request = self._local.request = self._model.create_infer_request()
-        out = request.infer(feed)  # copies the outputs (share_outputs=False)
-        return np.asarray(out[0])
+        with self._lock:
+            out = self._request.infer(feed)  # copies the outputs (share_outputs=False)
+            return np.asarray(out[0])
 
 
 def _mean(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
