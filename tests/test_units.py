@@ -364,6 +364,9 @@ The default setting of -1 selects a size equal to 1/32nd of shared_buffers.</p><
 <dd><p>All untracked files are also stashed.</p></dd>
 <dt>class functools.partial(func, /, *args)</dt>
 <dd><p>Return a new partial object.</p></dd>
+<dt>RANDOM</dt>
+<dd><p>Each time this parameter is referenced, it expands to a random integer between 0 and
+32767.</p></dd>
 <dt>set (boolean)</dt>
 <dd><p>A setting named like a common word.</p></dd>
 </dl>
@@ -388,8 +391,39 @@ def test_a_description_keyed_by_the_questions_term(tmp_path: Path, embedder) -> 
     assert keys_definition(doc, _at(doc, "Return a new partial"), "What does partial() return?")
     assert not keys_definition(doc, _at(doc, "Return a new partial"), "Which class is it?")
     assert not keys_definition(doc, _at(doc, "A setting named"), "How do I set it?")
+    assert keys_definition(doc, _at(doc, "Each time this parameter"),
+                           "What range of numbers does $RANDOM give?")  # a variable's $
     a = make_assistant(tmp_path / "index", embedder, docs)
     a.index()
     answer = a.ask("What is the default size of shared_buffers?")
     assert "128 megabytes" in answer.citations[0].quote, answer.text
     assert_exact(a, answer)
+
+
+HOOKS = """<html><head><title>githooks(5)</title></head><body>
+<h2>DESCRIPTION</h2>
+<p>Hooks are programs you can place in a hooks directory to trigger actions.</p>
+<h3>pre-push</h3>
+<p>This hook is called by git-push and can be used to prevent a push from taking place.
+The hook is called with two parameters.</p>
+</body></html>
+"""
+
+
+def test_a_section_named_by_a_term_is_quoted_with_its_heading(tmp_path: Path) -> None:
+    """"Which hook can stop a push?": the section's heading is the hook's name, so the sentence
+    that opens the section is quoted after it. A section's name ("DESCRIPTION") is not a term."""
+    from assistant.answer.unitfeatures import quote_spans
+
+    (tmp_path / "githooks.html").write_text(HOOKS, encoding="utf-8")
+    doc = load_document(tmp_path / "githooks.html", tmp_path)
+    at = _at(doc, "This hook is called")
+    end = doc.text.index("taking place.") + len("taking place.")
+    assert [doc.text[a:b] for a, b in quote_spans(doc, at, end)] == [
+        "pre-push\n\n" + doc.text[at:end]]
+    later = _at(doc, "The hook is called with")
+    stop = later + len("The hook is called with two parameters.")
+    assert quote_spans(doc, later, stop) == ((_at(doc, "pre-push"), stop),)
+    first = _at(doc, "Hooks are programs")
+    stop = doc.text.index("actions.") + len("actions.")
+    assert quote_spans(doc, first, stop) == ((first, stop),)

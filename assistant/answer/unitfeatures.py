@@ -22,7 +22,7 @@ from ..text.analyzer import Analyzer
 from ..text.passages import Sentence
 from ..text.questions import says_default
 from ..types import Document, Hit
-from .units import Spans, innermost, keys_row, tail_end, term_start, unit_spans
+from .units import Spans, innermost, keys_row, tail_end, term_heading, term_start, unit_spans
 
 UNIT_FEATURES = (
     "unit_overlap", "head_overlap", "widened", "log_unit_words",
@@ -34,7 +34,11 @@ UNIT_FEATURES = (
 def quote_spans(doc: Document, start: int, end: int) -> Spans:
     """The spans a quote of the sentence doc.text[start:end] is made of (before any default
     widening): the layout's unit, else the line rules' term lines and introduced block."""
-    return unit_spans(doc, start, end) or ((term_start(doc, start), tail_end(doc, end)),)
+    spans = unit_spans(doc, start, end) or ((term_start(doc, start), tail_end(doc, end)),)
+    if spans[0][0] == start and (head := term_heading(doc, start)) is not None:
+        # the section's heading names what it opens on (`pre-push`): quoted above it
+        spans = ((head, spans[0][1]), *spans[1:])
+    return spans
 
 
 # what a technical question asks for, and how a unit shows it

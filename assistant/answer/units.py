@@ -161,6 +161,26 @@ def unit_spans(doc: Document, start: int, end: int) -> Spans | None:
     return None
 
 
+# a heading that is a term: one word with a technical character (`pre-push`, `core.editor`,
+# `$HOME`, `PGDATA/base`), not a section's name ("DESCRIPTION", "Examples")
+_TERM_HEADING = re.compile(r"[\w$@.:/+-]*[-_.$/:@+][\w$@.:/+-]*")
+
+
+def term_heading(doc: Document, start: int) -> int | None:
+    """Where the heading starts whose section the sentence at `start` opens (within
+    MAX_LEAD_CHARS of its first paragraph), when that heading is a term: the hook, setting or
+    variable the section describes is quoted with it."""
+    text = doc.text
+    para = block_start(text, start)
+    if len(text[para:start].strip()) > MAX_LEAD_CHARS:
+        return None
+    for at, _level, title in doc.headings:
+        end = at + len(title)
+        if at < para and text[at:end] == title and not text[end:para].strip():
+            return at if len(title) <= 40 and _TERM_HEADING.fullmatch(title) else None
+    return None
+
+
 def _introduction(doc: Document, at: int) -> tuple[int, int] | None:
     """The sentence just above a code block starting at `at` that introduces it: the last of
     the paragraph before, not a heading, not itself code or a table row."""
@@ -316,6 +336,7 @@ def keys_definition(doc: Document, at: int, question: str) -> bool:
     if (call := _CALL.match(head)) and "." in call.group(1):  # a qualified signature's name
         keys.add(call.group(1).rsplit(".", 1)[1])
     terms = {t.strip("?,.;:!\"'()\u201c\u201d") for t in _QUESTION_TERM.findall(question)}
+    terms |= {t[1:] for t in terms if t.startswith("$")}  # "$RANDOM" names RANDOM
     return any(len(k) > 1 and k.lower() not in _COMMON for k in keys & terms)
 
 
