@@ -213,7 +213,7 @@ $ gpg --check-trustdb</pre>
 
 
 def test_a_row_keyed_by_the_questions_term(tmp_path: Path) -> None:
-    from assistant.answer.units import keys_row
+    from assistant.answer.terms import keys_row
 
     (tmp_path / "gpg.html").write_text(KEYED, encoding="utf-8")
     doc = load_document(tmp_path / "gpg.html", tmp_path)
@@ -377,7 +377,7 @@ The default setting of -1 selects a size equal to 1/32nd of shared_buffers.</p><
 def test_a_description_keyed_by_the_questions_term(tmp_path: Path, embedder) -> None:
     """A question that names a described term (a setting, an option, a function) is answered
     from that term's description first, not from another that only mentions it."""
-    from assistant.answer.units import keys_definition
+    from assistant.answer.terms import keys_definition
 
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -19,9 +19,10 @@ from ..text.questions import answer_type, asks_default, asks_term, says_default
 from ..types import QUOTE_GAP, Answer, Citation, Document, Hit, ShortAnswer, Statement, rendered
 from .ranker import featurize, rank_sentences, sentence_model
 from .short import command_line, short_answer
+from .terms import keys_term
 from .typed import technical_answer
 from .unitfeatures import quote_spans
-from .units import TABLE, default_end, innermost, keys_term, pointed_layout, titles, union
+from .units import TABLE, default_end, innermost, pointed_layout, titles, union
 
 NOT_FOUND = "I could not find anything about this in the indexed documents."
 

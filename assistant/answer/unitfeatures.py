@@ -22,7 +22,8 @@ from ..text.analyzer import Analyzer
 from ..text.passages import Sentence
 from ..text.questions import says_default
 from ..types import Document, Hit
-from .units import Spans, innermost, keys_row, tail_end, term_heading, term_start, unit_spans
+from .terms import keys_row, term_heading
+from .units import Spans, innermost, tail_end, term_start, unit_spans
 
 UNIT_FEATURES = (
     "unit_overlap", "head_overlap", "widened", "log_unit_words",
