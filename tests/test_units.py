@@ -388,6 +388,7 @@ def test_a_description_keyed_by_the_questions_term(tmp_path: Path, embedder) -> 
     assert keys_definition(doc, own, "What is the default size of shared_buffers?")
     assert not keys_definition(doc, other, "What is the default size of shared_buffers?")
     assert keys_definition(doc, _at(doc, "All untracked"), "What does --include-untracked do?")
+    assert keys_definition(doc, _at(doc, "All untracked"), "What does `--include-untracked` do?")
     assert keys_definition(doc, _at(doc, "Return a new partial"), "What does partial() return?")
     assert not keys_definition(doc, _at(doc, "Return a new partial"), "Which class is it?")
     assert not keys_definition(doc, _at(doc, "A setting named"), "How do I set it?")

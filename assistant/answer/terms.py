@@ -17,6 +17,13 @@ from .units import MAX_LEAD_CHARS, block_start, innermost
 _QUESTION_TERM = re.compile(r"\S+")
 
 
+def question_terms(question: str) -> set[str]:
+    """The words of a question as it may name a term: without the punctuation, quotes and
+    backticks around them ("`--norc`?" names `--norc`)."""
+    return {t.strip("?,.;:!\"'`()\u201c\u201d\u2018\u2019")
+            for t in _QUESTION_TERM.findall(question)}
+
+
 def keys_row(doc: Document, at: int, question: str) -> bool:
     """Whether offset `at` lies in a table row whose first cell is, exactly, a term the question
     names: a symbol or word of two or more characters (`$<`, `-d`, `SIGKILL`), or one letter
@@ -27,8 +34,8 @@ def keys_row(doc: Document, at: int, question: str) -> bool:
     key = doc.text[row.start:row.end].strip().strip("|").split(" | ")[0].strip(" `*")
     if not key or len(key) > 40:
         return False
-    terms = {t.strip("?,.;:!\"'()\u201c\u201d") for t in _QUESTION_TERM.findall(question)}
-    return key in terms and (len(key) > 1 or key.isalpha()) and key.lower() not in _COMMON
+    return key in question_terms(question) and (len(key) > 1 or key.isalpha()) and \
+        key.lower() not in _COMMON
 
 
 _HEAD_TERM = re.compile(r"[^\s,(\[=<{]+")
@@ -56,7 +63,7 @@ def keys_definition(doc: Document, at: int, question: str) -> bool:
     keys = {words[0], *(w for w in words[1:] if w.startswith("-"))}
     if (call := _CALL.match(head)) and "." in call.group(1):  # a qualified signature's name
         keys.add(call.group(1).rsplit(".", 1)[1])
-    terms = {t.strip("?,.;:!\"'()\u201c\u201d") for t in _QUESTION_TERM.findall(question)}
+    terms = question_terms(question)
     terms |= {t[1:] for t in terms if t.startswith("$")}  # "$RANDOM" names RANDOM
     return any(len(k) > 1 and k.lower() not in _COMMON for k in keys & terms)
 
