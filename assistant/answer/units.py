@@ -32,6 +32,11 @@ def block_start(text: str, at: int) -> int:
     return 0 if cut < 0 else cut + 2
 
 
+def _heading_at(doc: Document, at: int) -> bool:
+    """Whether a heading starts at offset `at`."""
+    return any(h[0] == at for h in doc.headings)
+
+
 def term_start(doc: Document, start: int) -> int:
     """Where a quote starting at `start` should start to hold the term lines above it; `start`
     itself when there are none (the sentence does not open its block, or the blocks above
@@ -72,7 +77,7 @@ def tail_end(doc: Document, end: int) -> int:
     nxt = text.find("\n\n", cut + 2)
     nxt = len(text) if nxt < 0 else nxt
     block = text[cut + 2:nxt].strip()
-    if not block or len(block) > MAX_TAIL_CHARS or any(h[0] == cut + 2 for h in doc.headings):
+    if not block or len(block) > MAX_TAIL_CHARS or _heading_at(doc, cut + 2):
         return end
     return cut + 2 + len(text[cut + 2:nxt].rstrip())
 
@@ -169,7 +174,7 @@ def _introduction(doc: Document, at: int) -> tuple[int, int] | None:
     if at - len(gap) > MAX_INTRO_GAP + 1 or not gap:
         return None
     para = block_start(text, len(gap))
-    if para in {h[0] for h in doc.headings} or innermost(doc, len(gap) - 1, _LAYOUT[:3]):
+    if _heading_at(doc, para) or innermost(doc, len(gap) - 1, _LAYOUT[:3]):
         return None
     spans = sentence_spans(text, para, len(gap))
     return spans[-1] if spans else None
@@ -194,8 +199,7 @@ def _introduced(doc: Document, end: int) -> Block | None:
 def _alone(doc: Document, end: int) -> bool:
     """Whether the sentence ending at `end` is the only one of its paragraph (not a heading)."""
     para = block_start(doc.text, end)
-    return para not in {h[0] for h in doc.headings} and \
-        len(sentence_spans(doc.text, para, end)) == 1
+    return not _heading_at(doc, para) and len(sentence_spans(doc.text, para, end)) == 1
 
 
 # a sentence that ends as one does but announces what follows ("... run the following.")

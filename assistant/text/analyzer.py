@@ -13,10 +13,10 @@ before. A question is analysed for every language of the index (`for_languages`)
 its words are the union of each language's words, each word counted as often as the
 language that counts it most does (BM25 weighs a query word by its count). Runs of
 Chinese and Japanese characters, written without spaces, become overlapping
-character pairs (as Lucene's CJK analyzer makes them) in every language's rules; Japanese is
-first cut where its script changes, hiragana runs (particles and endings) left out; so do runs of Thai, Lao, Khmer and
-Burmese, also written without spaces between words, as pairs of characters each with its
-vowel signs and tone marks. A word keeps its combining marks (Devanagari vowel signs and
+character pairs (as Lucene's CJK analyzer makes them) in every language's rules
+(Japanese is first cut where its script changes, its hiragana runs, particles and endings,
+left out); so do runs of Thai, Lao, Khmer and Burmese, also written without spaces between
+words, as pairs of characters each with its vowel signs and tone marks. A word keeps its combining marks (Devanagari vowel signs and
 viramas, Arabic harakat, accents of decomposed Latin text: `\\w` alone would cut "हिन्दी"
 at each of them), and digits of every script are read as ASCII digits ("१९४७" and "١٩٤٧"
 are "1947").
