@@ -55,6 +55,22 @@ def test_locator_heading_path_follows_the_other_parts():
     assert cite.locator(pdf) == "pp. 2\u20133, \u00a7 Black Death"
 
 
+def test_spans_at_one_place_are_located_once():
+    """A table row quoted after its header row, both in one section of an HTML page, is
+    located once; spans at two places keep both locators, in order."""
+    from dataclasses import replace
+
+    from assistant.types import Span
+
+    path = ("Chapter 4", "4.1 Unix authentication")
+    one = replace(citation(headings=path), spans=(
+        Span("content | meaning", 10, 27, heading_path=path),
+        Span('x | the password is in "/etc/shadow"', 40, 76, heading_path=path)))
+    assert cite.locators(one) == "\u00a7 Chapter 4 > 4.1 Unix authentication"
+    two = replace(citation(), spans=(Span("a", 0, 1, 3, 3), Span("b", 9, 10, 5, 5)))
+    assert cite.locators(two) == "line 3; line 5"
+
+
 def test_the_quotes_own_heading_path_wins_over_the_chunks():
     c = citation(chunk_headings=("Guide", "Setup"), headings=("Guide", "Setup", "Ports"))
     assert c.headings == ("Guide", "Setup", "Ports")

@@ -75,8 +75,9 @@ def reflow(text: str) -> str:
 
 
 def locators(c: Citation) -> str:
-    """The locator of every span: 'line 3; line 5' for a two-sentence quote."""
-    return "; ".join(p for p in (locator(s) for s in c.parts) if p)
+    """The locator of every span: 'line 3; line 5' for a two-sentence quote; spans at the same
+    place (a table row after its header row, in one section) are located once."""
+    return "; ".join(dict.fromkeys(p for p in (locator(s) for s in c.parts) if p))
 
 
 def quotes(c: Citation) -> str:
