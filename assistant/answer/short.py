@@ -51,6 +51,11 @@ HEAD_BONUS = 300.0  # "which island ...?": a name right after "island (of)" in t
 _HEAD = re.compile(rf"\b(?:what|which) ((?:{NAME_NOUNS})s?)\b", re.I)
 _ASKED_KIND = re.compile(rf"\b(?:what|which) ([a-z]+) (?:{NAME_NOUNS})s?\b", re.I)
 _WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
+# a year after a word that dates it ("up to 2013", "in 1998", "since 2004"): a date, never a count
+_DATED_YEAR = re.compile(r"\b(?:in|since|until|till|by|before|after|up to|from|during|of|early|"
+                         r"late|mid|January|February|March|April|May|June|July|August|"
+                         r"September|October|November|December)\s+$")
+_YEAR = re.compile(r"1[0-9]{3}|20[0-9]{2}")
 _AT_PLACE = re.compile(r"\b(?:in|at|near|across|throughout|inside|within)\s+(?:the\s+)?$")
 _SENTENCE_END = re.compile(r"[.!?][\u201d\u2019\")]*\s+")
 _WHO_DID = re.compile(r"^\s*who (?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could)"
@@ -128,7 +133,10 @@ def _costs(question: str, kind: str, quote: str, context: str, rank: int, qtok: 
         if head and re.search(rf"\b{head}\w*(?: of| called| named)?(?: the)? $",
                               quote[max(0, cand.start - 40):cand.start], re.I):
             cost -= HEAD_BONUS  # "which island ...?" -> "the island of Pharos"
-        if kind == "number" and re.fullmatch(r"1[0-9]{3}|20[0-9]{2}", quote[cand.start:cand.end]):
+        if kind == "number" and _YEAR.fullmatch(quote[cand.start:cand.end]):
+            if _DATED_YEAR.search(quote, max(0, cand.start - 12), cand.start) and \
+                    not (counted and _counted_after(quote, cand, counted, analyzer)):
+                continue  # "how many ...?" is not answered by "up to 2013"
             cost += FIRST_CITATION_BONUS  # a year is rarely "how many"
         out[(cand.start, cand.end)] = cost
     return out
