@@ -26,11 +26,10 @@ BLOCK_KINDS = ("definition", "code", "row", "header", "caption", "item", "note")
 class Block:
     """A unit of a document's layout, as exact offsets into its text.
 
-    kind: `definition` (a term or signature with its description; `head` is the term),
-    `code` (a command line or listing, its line breaks kept), `header` (a table's header
-    row), `row` (a table row; `head` is its table's header row, elsewhere in the text),
-    `caption` (a table's or figure's title), `item` (a list item), `note` (a note, tip or
-    warning).
+    kind: `definition` (a term or signature with its description; `head` is the term), `code`
+    (a command line or listing, its line breaks kept), `header` (a table's header row), `row`
+    (a table row; `head` is its table's header row, elsewhere in the text), `caption` (a
+    table's or figure's title), `item` (a list item), `note` (a note, tip or warning).
     """
 
     kind: str
@@ -43,9 +42,9 @@ class Block:
 class Document:
     """One source file, decoded to text.
 
-    `text` is the document's text as the assistant sees it: for text formats
-    exactly what `Path.read_text()` returns (universal newlines); for PDF, DOCX
-    and HTML the extracted text. Every offset elsewhere points into it.
+    `text` is the document's text as the assistant sees it: for text formats exactly what
+    `Path.read_text()` returns (universal newlines); for PDF, DOCX and HTML the extracted
+    text. Every offset elsewhere points into it.
     """
 
     doc_id: str
@@ -64,6 +63,7 @@ class Document:
     notes: tuple[str, ...] = ()  # e.g. "decoded as cp1252"
     ocr_pages: tuple[int, ...] = ()  # 1-based pages whose text was read by OCR
     language: str = ""  # ISO 639-1 code detected from the text (ingest/language.py); "" unknown
+    passages: tuple[tuple[int, int, str], ...] = ()  # (start, end, code): runs in another one
     # Layout the loader read (definition lists, code, table rows, list items, notes), in
     # order of start; a block may hold others (a code block in a list item).
     blocks: tuple[Block, ...] = ()

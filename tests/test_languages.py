@@ -15,10 +15,12 @@ from assistant.cite.records import Turn, turn_record, turns_from
 from assistant.config import Settings
 from assistant.embed import QueryEmbedder, embed_queries, load_embedder
 from assistant.errors import IndexMismatchError, ModelLoadError
-from assistant.ingest.language import detect_language
+from assistant.ingest.language import detect_language, language_of, passage_languages
+from assistant.service.fields import citation_fields
 from assistant.store import check_compatible, expected
 from assistant.text.analyzer import ENGLISH, NAMES, RULES, Analyzer, language_name, split_words
 from assistant.text.sentences import sentence_spans
+from assistant.types import Document
 from assistant.web.view import sources_html
 
 DE_DOC = ("# Paketquellen\n\nDie Datei /etc/apt/sources.list enthält die Paketquellen, aus denen "
@@ -91,6 +93,68 @@ def test_a_partly_translated_document_is_in_its_translation():
               "plupart depuis la console. Le multiplexeur de terminal garde les sessions. ") * 30
     assert detect_language(english + "\n\n" + french) == "fr"
     assert detect_language(english * 3) == "en"
+
+
+# a French chapter whose translation left a paragraph and two table rows in English
+FR_PARTLY = ("Journaux du système\n\n"
+             "Le démon systemd-journald enregistre les messages du noyau et des services dans "
+             "le journal.\n\n"
+             "Each detail feature of the LANG environment variable may be overridden by setting "
+             "the LC variables. These can be overridden again by setting the LC_ALL variable.\n\n"
+             "opération | commande\n"
+             "View job log of a unit from the last boot | journalctl -b -u $unit\n"
+             "journalctl -b\n"
+             "View job log of a unit in the tail style | journalctl -b -u $unit -f\n\n"
+             "Vous pouvez afficher le journal depuis le dernier démarrage avec la commande "
+             "suivante.\n")
+
+
+def test_english_passages_of_a_translation_are_told_apart():
+    runs = passage_languages(FR_PARTLY, "fr")
+    assert [FR_PARTLY[a:b] for a, b, _ in runs] == [
+        FR_PARTLY[FR_PARTLY.index("Each detail"):FR_PARTLY.index(" variable.\n") + 10],
+        # the command alone on its line is too short to tell: inside the run around it
+        FR_PARTLY[FR_PARTLY.index("View job log"):FR_PARTLY.index("$unit -f") + 8]]
+    assert {code for _, _, code in runs} == {"en"}
+    doc = Document(doc_id="d", source="s", path="p", title="t", text=FR_PARTLY, format="txt",
+                   content_hash="h", language="fr", passages=runs)
+    at = FR_PARTLY.index("These can")
+    assert language_of(doc, at, at + 40) == "en"
+    at = FR_PARTLY.index("Le démon")
+    assert language_of(doc, at, at + 40) == "fr"
+    assert language_of(doc, 0, len(FR_PARTLY)) == "fr"  # mostly French
+    # a French line with English words in it ("testing", "unstable") stays French
+    assert passage_languages("ne pas inclure testing ni unstable dans le fichier sources.list, "
+                             "comme le montre the following example.\n", "fr") == ()
+    # Japanese: a line in its own script is Japanese, a line of English words is not
+    ja = "ログを表示します。\nView job log of a unit from the last boot\n"
+    assert passage_languages(ja, "ja") == ((ja.index("View"), len(ja) - 1, "en"),)
+    assert passage_languages(EN_DOC, "en") == ()
+
+
+def test_a_quote_from_an_english_passage_is_marked_english(tmp_path: Path, embedder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "journal.txt").write_text(FR_PARTLY, encoding="utf-8")
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    a.index()
+    store = a.answerer.retriever().store
+    doc = store.documents[next(d for d, _, _ in store.listing())]
+    assert doc.language == "fr" and doc.passages == passage_languages(FR_PARTLY, "fr")
+    assert store.languages() == {"fr": 1}  # the document's language, as the filter counts it
+    answer = a.ask("Which variable overrides the LC variables again?")
+    assert_exact(a, answer)
+    first = answer.citations[0]
+    assert "LC_ALL" in first.quote
+    turn = turn_record(answer, store.documents)
+    assert turn.citations[0].language == "en"  # the passage's, not the document's
+    shown = sources_html(turn)
+    assert "data-lang='en'>English</span>" in shown and "lang='en'" in shown
+    api = citation_fields(first, doc, {})
+    assert api["language"] == "en"
+    french = a.ask("Que enregistre le démon systemd-journald ?")
+    assert "systemd-journald" in french.citations[0].quote
+    assert turn_record(french, store.documents).citations[0].language == "fr"
 
 
 def test_each_language_is_read_by_its_own_rules():

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..embed import Embedder
 from ..embed.sentences import Lookup
+from ..ingest.language import language_of
 from ..text.analyzer import Analyzer
 from ..text.passages import Sentence, cite_spans
 from ..text.questions import answer_type, asks_default, asks_term, says_default
@@ -180,7 +181,7 @@ def extractive_answer(
                   citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
                   short_answer=term or short_answer(
                       question, citations, analyzer,
-                      {documents[c.chunk.doc_id].language for c in citations}))
+                      {language_of(documents[c.chunk.doc_id], c.start, c.end) for c in citations}))
 
 
 def _term_line(question: str, text: str, start: int, n: int,

@@ -1,12 +1,11 @@
 """Answers -> citable records: one question and its answer as typed plain data, every citation in it.
 
-A record holds everything needed to cite an answer later without the index:
-each citation's quote, offsets, locator, the forms to paste and its reference
-(CSL-JSON), and the answer's sentences with the citations that back each. The
-chat keeps a conversation as these records (the browser stores them as JSON:
-`to_dict` / `Turn.from_dict`), and the exports (Markdown, references, Word)
-read them. A record that comes back from a browser is checked field by field
-(`Turn.from_dict` raises ValueError), never trusted.
+A record holds everything needed to cite an answer later without the index: each citation's
+quote, offsets, locator, language, the forms to paste and its reference (CSL-JSON), and the
+answer's sentences with the citations that back each. The chat keeps a conversation as these
+records (the browser stores them as JSON: `to_dict` / `Turn.from_dict`), and the exports
+(Markdown, references, Word) read them. A record that comes back from a browser is checked
+field by field (`Turn.from_dict` raises ValueError), never trusted.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..ingest.language import language_of
 from ..types import Answer, Citation, Document, ShortAnswer, Span, Statement, locator
 from .corrections import field_problem
 from .references import cited_items, export, formatted
@@ -292,13 +292,13 @@ def source_of(c: Citation, doc: Document | None, csl: dict[str, Any]) -> Source:
                             p.page_end, tuple(p.heading_path), locator(p), before, after, code))
     return Source(c.n, c.chunk.doc_id, c.chunk.title, c.chunk.source, c.chunk.chunk_id,
                   round(float(c.score), 6), tuple(spans), locators(c), plain(c), markdown(c),
-                  csl, c.verified, tuple(c.unsupported), doc.language if doc else "")
+                  csl, c.verified, tuple(c.unsupported),
+                  language_of(doc, parts[0].start, parts[-1].end) if doc else "")
 
 
 def _context(doc: Document, start: int, end: int, lo: int = 0,
              hi: int | None = None) -> tuple[str, str]:
-    """A little text either side of a quote (within lo..hi), cut at word boundaries and at
-    boilerplate."""
+    """A little text either side of a quote (within lo..hi), cut at words and boilerplate."""
     lo = max(lo, start - CONTEXT_CHARS)
     hi = min(len(doc.text) if hi is None else hi, end + CONTEXT_CHARS)
     for s, e in doc.skip_spans:  # never show "Hide Ad" lines as context

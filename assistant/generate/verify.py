@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..embed import Embedder
+from ..ingest.language import language_of
 from ..text import facts
 from ..text.analyzer import Analyzer, ascii_digits
 from ..text.locate import heading_path, locate
@@ -119,7 +120,8 @@ class Checker:
         # The name and negation rules read English (capitals after English sentence starters,
         # "not", "never"): in another language's passage (German capitalises every noun,
         # Portuguese "no" is "in the") they step aside; numbers and months are checked in all.
-        self.english = [documents[h.chunk.doc_id].language in ("", "en") for h in hits]
+        self.english = [language_of(documents[h.chunk.doc_id], h.chunk.start, h.chunk.end)
+                        in ("", "en") for h in hits]
 
     def claim_facts(self, claim: str) -> list[facts.Fact]:
         """The claim's checkable facts (names, numbers, months), computed once per claim."""

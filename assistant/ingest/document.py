@@ -17,7 +17,7 @@ from . import metadata
 from .base import DEFAULT_LIMITS, Limits
 from .discover import SUPPORTED, doc_id_of, file_hash, read_file, source_of
 from .formats import LOADERS
-from .language import detect_language
+from .language import detect_language, passage_languages
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ def load_document(path: Path, docs_dir: Path, data: bytes | None = None,
         ocr_pages=parsed.ocr_pages,
         blocks=blocks,
         meta=meta,
-        language=detect_language(text, skip),
+        language=(language := detect_language(text, skip)),
+        passages=passage_languages(text, language, skip),
     )
 
 

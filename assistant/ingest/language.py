@@ -11,17 +11,28 @@ read by them still match a question read by the same rules (the question is anal
 for every language of the index). The detector is built on first use, once per
 process, in lingua's low-accuracy mode (trigram models only: ~50 MB, a few ms a page;
 the mode loses accuracy on short phrases, not on pieces of a document).
+
+Passages (`passage_languages`): a translation often leaves parts in the original (a French
+chapter's package tables and paragraphs still in English). Each line of MIN_LETTERS letters
+or more is read on its own; runs of lines in another language than the document's are
+kept as (start, end, code), a line too short to tell between two lines of one run is part
+of it. In a Chinese, Japanese or Korean document a line that holds that script is in the
+document's language. `language_of` gives a span's language: the run that covers most of it,
+else the document's. It is what a quote is marked with in Sources and the API, what BM25
+reads a chunk by, and what the short-answer and verification rules look at.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from ..text.analyzer import RULES
+from ..text.analyzer import RULES, stop_words
+from ..types import Document
 
 WINDOWS = 12  # pieces read per document
 WINDOW_CHARS = 800
@@ -83,3 +94,76 @@ def detect_language(text: str, skip: Sequence[tuple[int, int]] = ()) -> str:
         if w >= OTHER_SHARE * total:
             return lang
     return "en" if "en" in weight else max(weight, key=weight.__getitem__)
+
+
+_LINE = re.compile(r"[^\n]+")
+_PUNCT = "\"'()[]{}<>,.;:!?\u00ab\u00bb\u201c\u201d\u201e\u2018\u2019\u3001\u3002\u300c\u300d"
+MIN_STOP_WORDS = 2  # function words a line needs to be told English
+# languages written in a script of their own: a line that holds it is in the language
+_SCRIPTS = {"ar", "el", "fa", "hi", "hy", "ja", "ko", "mr", "ru", "th", "uk", "ur", "zh"}
+
+
+@functools.lru_cache(maxsize=1)
+def _english() -> frozenset[str]:
+    """English function words (bm25s' longer list): what an English line is told by."""
+    from bm25s import stopwords
+
+    return frozenset(stopwords.STOPWORDS_EN_PLUS)
+
+
+def _script(word: str) -> bool:
+    """Whether a word is written in a script other than Latin (Cyrillic, Greek, CJK, ...)."""
+    return any(ord(ch) > 0x24F for ch in word)
+
+
+def passage_languages(text: str, language: str, skip: Sequence[tuple[int, int]] = ()
+                      ) -> tuple[tuple[int, int, str], ...]:
+    """Runs of English lines in a document in another `language`: (start, end, "en"), in
+    order. A line is English when it holds MIN_STOP_WORDS of English's function words and
+    more than twice as many of the document language's words: its function words, words with
+    accents, and (a language with a script of its own) words in that script. A line too short
+    to tell (a command, a table cell) between two English lines is part of their run. () for
+    an English document, or a language with neither a list nor a script of its own."""
+    if language in ("", "en"):
+        return ()
+    theirs_words = stop_words(language)
+    ours, own = _english() - theirs_words, theirs_words - _english()
+    scripted = language in _SCRIPTS
+    if not own and not scripted:
+        return ()
+    runs: list[list[Any]] = []  # [start, end, "en"], in order
+    english = False  # whether the last line told apart is English
+    skipped = sorted(skip)
+    for m in _LINE.finditer(text):
+        while skipped and skipped[0][1] <= m.start():
+            skipped.pop(0)
+        if skipped and skipped[0][0] <= m.start():
+            continue  # boilerplate
+        words = [w.lower() for t in m.group().split() if (w := t.strip(_PUNCT)).isalpha()]
+        en = sum(w in ours for w in words)
+        # English writes no accents: "opération", "Änderung" are the document's words
+        theirs = sum(w in own or not w.isascii() for w in words) + (
+            sum(map(_script, words)) if scripted else 0) * MIN_STOP_WORDS
+        if en >= MIN_STOP_WORDS and en > 2 * theirs:
+            if runs and english:
+                runs[-1][1] = m.end()
+            else:
+                runs.append([m.start(), m.end(), "en"])
+            english = True
+        elif theirs >= 1:
+            english = False
+    return tuple((a, b, c) for a, b, c in runs)
+
+
+def language_of(doc: Document, start: int, end: int) -> str:
+    """The language of doc.text[start:end]: the run of `doc.passages` that covers most of it
+    (at least half), else the document's."""
+    best, cover = doc.language, 0
+    for a, b, code in doc.passages:
+        if b <= start:
+            continue
+        if a >= end:
+            break
+        if (n := min(b, end) - max(a, start)) > cover:
+            best, cover = code, n
+    return best if cover * 2 >= end - start or best == doc.language else doc.language

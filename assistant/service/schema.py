@@ -37,7 +37,7 @@ class CitationFields(SpanFields):
     path: str  # the file as the index names it, never the server's absolute path
     spans: list[SpanFields]
     content_hash: str | None  # sha256 of the file's bytes
-    language: str  # ISO 639-1 code detected in the document ("" unknown)
+    language: str  # ISO 639-1 code of the quote: its passage's, else its document's ("" unknown)
     score: float
     verified: bool | None
     unsupported: list[str]

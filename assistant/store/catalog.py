@@ -86,7 +86,7 @@ def document_row(doc: Document, n_chunks: int, size: int | None, mtime_ns: int |
     """The documents row; its text goes in `texts` (text_row)."""
     locators = {"page_starts": doc.page_starts, "headings": doc.headings,
                 "skip_spans": doc.skip_spans, "notes": doc.notes, "ocr_pages": doc.ocr_pages,
-                "language": doc.language,
+                "language": doc.language, "passages": doc.passages,
                 "blocks": [[b.kind, b.start, b.end, *(b.head or ())] for b in doc.blocks], "meta": doc.meta}
     return (doc.doc_id, doc.source, doc.path, doc.title, doc.format, doc.content_hash, size,
             mtime_ns, json.dumps(locators, ensure_ascii=False), n_chunks)
@@ -115,6 +115,7 @@ def document_of(row: Sequence[Any]) -> Document:
         notes=tuple(loc.get("notes", ())),
         ocr_pages=tuple(int(p) for p in ocr_pages or ()),
         language=str(loc.get("language", "")),
+        passages=tuple((int(a), int(b), str(c)) for a, b, c in loc.get("passages", ())),
         blocks=tuple(_block(b) for b in loc.get("blocks", ())),
         meta=meta,
     )

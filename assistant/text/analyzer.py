@@ -133,6 +133,12 @@ def _stemmer(language: str) -> Any:
     return cache[language]
 
 
+def stop_words(language: str) -> frozenset[str]:
+    """bm25s' stop words of a language (ISO 639-1; English for "" and "en"); none for a
+    language without a list."""
+    return _stopwords("en" if language in ("", "en") else RULES.get(language, ("", ""))[1])
+
+
 @functools.lru_cache(maxsize=16)
 def _stopwords(name: str) -> frozenset[str]:
     """bm25s' stop-word list for a language code (Settings checks the code); "" for none."""

@@ -169,7 +169,7 @@ def sources_html(turn: Turn | None, index: int = 0, style: str = "apa") -> str:
         sa = turn.short_answer
         short = sa if sa and sa.citation_n == c.n else None
         where = " \u00b7 ".join(esc(p) for p in (c.source, c.locator) if p)
-        if c.language:  # detected in the document (ingest/language.py)
+        if c.language:  # the quote's passage's, else its document's (ingest/language.py)
             where += (f" \u00b7 <span class='src-lang' data-lang='{esc(c.language)}'>"
                       f"{esc(language_name(c.language))}</span>")
         if c.csl.get("note"):  # read by OCR: say so beside the locator
