@@ -4,6 +4,7 @@ in three languages indexed and asked through the real pipeline."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 from conftest import assert_exact, make_assistant
 
+from assistant import cli
 from assistant.cite.records import Turn, turn_record, turns_from
 from assistant.config import Settings
 from assistant.embed import QueryEmbedder, embed_queries, load_embedder
@@ -132,7 +134,7 @@ def test_english_passages_of_a_translation_are_told_apart():
     assert passage_languages(EN_DOC, "en") == ()
 
 
-def test_a_quote_from_an_english_passage_is_marked_english(tmp_path: Path, embedder):
+def test_a_quote_from_an_english_passage_is_marked_english(tmp_path: Path, embedder, capsys):
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "journal.txt").write_text(FR_PARTLY, encoding="utf-8")
@@ -152,6 +154,9 @@ def test_a_quote_from_an_english_passage_is_marked_english(tmp_path: Path, embed
     assert "data-lang='en'>English</span>" in shown and "lang='en'" in shown
     api = citation_fields(first, doc, {})
     assert api["language"] == "en"
+    assert cli.main(["ask", "Which variable overrides the LC variables again?", "--index",
+                     str(tmp_path / "index"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["citations"][0]["language"] == "en"
     french = a.ask("Que enregistre le démon systemd-journald ?")
     assert "systemd-journald" in french.citations[0].quote
     assert turn_record(french, store.documents).citations[0].language == "fr"

@@ -17,6 +17,7 @@ from typing import Any
 from ..cite.styles import ANSWER_STYLES
 from ..config import BACKENDS, FLAGS, GENERATORS, MODES, Settings
 from ..errors import AssistantError
+from ..ingest.language import language_of
 from . import evaluate, team
 
 
@@ -215,8 +216,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         answer = _stream(answerer.ask_stream(args.question, k=args.k))
     if args.json:
         out = answer.to_dict()
-        for c, csl in zip(out["citations"], cited_items(answer, answerer.cited_documents(answer)),
-                          strict=True):
+        documents = answerer.cited_documents(answer)
+        for c, cited, csl in zip(out["citations"], answer.citations,
+                                 cited_items(answer, documents), strict=True):
+            doc = documents.get(cited.chunk.doc_id)
+            # the quote's language: its passage's, else its document's ("" unknown)
+            c["language"] = language_of(doc, cited.start, cited.end) if doc else ""
             c["csl"] = csl
         print(json.dumps(out, ensure_ascii=False, indent=1))
     elif args.style:
