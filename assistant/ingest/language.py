@@ -13,13 +13,14 @@ process, in lingua's low-accuracy mode (trigram models only: ~50 MB, a few ms a 
 the mode loses accuracy on short phrases, not on pieces of a document).
 
 Passages (`passage_languages`): a translation often leaves parts in the original (a French
-chapter's package tables and paragraphs still in English). Each line of MIN_LETTERS letters
-or more is read on its own; runs of lines in another language than the document's are
-kept as (start, end, code), a line too short to tell between two lines of one run is part
-of it. In a Chinese, Japanese or Korean document a line that holds that script is in the
-document's language. `language_of` gives a span's language: the run that covers most of it,
-else the document's. It is what a quote is marked with in Sources and the API, what BM25
-reads a chunk by, and what the short-answer and verification rules look at.
+chapter's package tables and paragraphs still in English). Each line of a document that is
+not in English is read on its own, by function words (lingua, line by line, called commands
+Czech and Portuguese lines Spanish); runs of English lines are kept as (start, end, "en"),
+a line too short to tell between two English lines is part of their run. `language_of`
+gives a span's language: the run that covers at least half of it, else the document's. It
+is what a quote is marked with in Sources, the API and `ask --json`, and what the
+short-answer and verification rules look at; BM25 reads the whole document by its own
+language's rules (docs/EVALUATION.md, "Passages in another language").
 """
 
 from __future__ import annotations
