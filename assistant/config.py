@@ -100,6 +100,10 @@ class Settings(BaseModel):
     embed_titles: bool = True  # prepend the document title to the text that is embedded
     # Retrieval.
     mode: Mode = "hybrid"
+    # The mode of a hybrid search for a question in none of the documents' languages (an
+    # English question over German pages): their words match few of its, dense alone does
+    # better (docs/EVALUATION.md); "hybrid" searches it as any other.
+    cross_language_mode: Mode = "dense"
     top_k: int = Field(5, ge=1)
     candidates: int = Field(100, ge=1)  # per retriever, before fusion
     # Hybrid fusion (docs/EVALUATION.md): "convex" = weighted sum of cosine and BM25 / best

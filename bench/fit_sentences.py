@@ -58,7 +58,7 @@ def record(squad: Path, out: Path, cache: Path, k: int) -> list[dict]:
             others = None if setting == "answerable" else [
                 d for t, ids in by_article.items() if t != q.article for d in ids]
             hits = retriever.search(q.question, k=k, doc_ids=others)
-            sents, feats = featurize(q.question, hits, documents, assistant.indexer.embedder, settings,
+            sents, feats = featurize(q.question, hits, documents, assistant.indexer.embedder, retriever.analyzer,
                                      retriever.query_vector(q.question),
                                      retriever.store.sentence_vectors, units=False)
             rows.append({"qid": q.qid, "article": q.article, "setting": setting,

@@ -20,7 +20,15 @@ from assistant.errors import IndexMismatchError, ModelLoadError
 from assistant.ingest.language import detect_language, language_of, passage_languages
 from assistant.service.fields import citation_fields
 from assistant.store import check_compatible, expected
-from assistant.text.analyzer import ENGLISH, NAMES, RULES, Analyzer, language_name, split_words
+from assistant.text.analyzer import (
+    ENGLISH,
+    NAMES,
+    RULES,
+    Analyzer,
+    language_name,
+    question_language,
+    split_words,
+)
 from assistant.text.sentences import sentence_spans
 from assistant.types import Document
 from assistant.web.view import sources_html
@@ -160,6 +168,52 @@ def test_a_quote_from_an_english_passage_is_marked_english(tmp_path: Path, embed
     french = a.ask("Que enregistre le démon systemd-journald ?")
     assert "systemd-journald" in french.citations[0].quote
     assert turn_record(french, store.documents).citations[0].language == "fr"
+
+
+@pytest.mark.parametrize("question, language", [
+    ("Which environment variable overrides all the other locale variables?", "en"),
+    ("Welche Umgebungsvariable setzt alle anderen Locale-Variablen außer Kraft?", "de"),
+    ("Comment rechercher dans l'archive les paquets qui contiennent un fichier ?", "fr"),
+    ("¿Dónde se guardan las contraseñas cifradas?", "es"),
+    ("Quale porta usa il server per impostazione predefinita?", "it"),
+    ("Como vejo o registo de uma unidade?", "pt"),
+    ("暗号化されたパスワードはどこに保存されていますか？", "ja"),
+    # too few function words to tell, or as many of two languages: unsure
+    ("Welchen Port verwendet SMTPS?", ""), ("apt-get?", ""),
+    # "il", "a", "in" are Italian function words too: "IL-6" is left out, and a tie is unsure
+    ("IL-6 signaling plays a major role in atherosclerotic cardiovascular disease.", ""),
+])
+def test_the_language_of_a_question(question, language):
+    assert question_language(question) == language
+
+
+def test_a_question_in_none_of_the_documents_languages_is_searched_by_meaning(tmp_path: Path,
+                                                                              embedder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "pakete.md").write_text(DE_DOC, encoding="utf-8")
+    a = make_assistant(tmp_path / "index", embedder, docs)
+    a.index()
+    retriever = a.answerer.retriever()
+    assert retriever.languages == {"de"}
+    english = "Where are the encrypted passwords stored?"
+    assert retriever.across_languages(english)
+    assert not retriever.across_languages("Wo werden verschlüsselte Passwörter gespeichert?")
+    assert not retriever.across_languages("/etc/shadow?")  # unsure: searched as any other
+    def bm25_calls(r, question):
+        calls = []
+        lexical = r.lexical
+        r.lexical = lambda *args, **kw: calls.append(args) or lexical(*args, **kw)
+        hits = r.search(question)
+        del r.lexical
+        assert hits and "/etc/shadow" in " ".join(h.chunk.text for h in hits)
+        return len(calls)
+
+    assert bm25_calls(retriever, english) == 0  # by meaning alone
+    assert bm25_calls(retriever, "Wo werden verschlüsselte Passwörter gespeichert?") == 1
+    # ASSISTANT_CROSS_LANGUAGE_MODE=hybrid searches it as any other question
+    b = make_assistant(tmp_path / "index", embedder, docs, cross_language_mode="hybrid")
+    assert bm25_calls(b.answerer.retriever(), english) == 1
 
 
 def test_each_language_is_read_by_its_own_rules():

@@ -25,14 +25,13 @@ language's rules (docs/EVALUATION.md, "Passages in another language").
 
 from __future__ import annotations
 
-import functools
 import re
 import threading
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from ..text.analyzer import RULES, stop_words
+from ..text.analyzer import RULES, english_function_words, stop_words
 from ..types import Document
 
 WINDOWS = 12  # pieces read per document
@@ -104,14 +103,6 @@ MIN_STOP_WORDS = 2  # function words a line needs to be told English
 _SCRIPTS = {"ar", "el", "fa", "hi", "hy", "ja", "ko", "mr", "ru", "th", "uk", "ur", "zh"}
 
 
-@functools.lru_cache(maxsize=1)
-def _english() -> frozenset[str]:
-    """English function words (bm25s' longer list): what an English line is told by."""
-    from bm25s import stopwords
-
-    return frozenset(stopwords.STOPWORDS_EN_PLUS)
-
-
 def _script(word: str) -> bool:
     """Whether a word is written in a script other than Latin (Cyrillic, Greek, CJK, ...)."""
     return any(ord(ch) > 0x24F for ch in word)
@@ -128,7 +119,7 @@ def passage_languages(text: str, language: str, skip: Sequence[tuple[int, int]] 
     if language in ("", "en"):
         return ()
     theirs_words = stop_words(language)
-    ours, own = _english() - theirs_words, theirs_words - _english()
+    ours, own = english_function_words() - theirs_words, theirs_words - english_function_words()
     scripted = language in _SCRIPTS
     if not own and not scripted:
         return ()

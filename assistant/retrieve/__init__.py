@@ -12,7 +12,7 @@ import numpy as np
 from ..config import Settings
 from ..embed import Embedder, embed_queries
 from ..store import Store
-from ..text.analyzer import Analyzer
+from ..text.analyzer import Analyzer, question_language
 from ..types import Hit
 from .fusion import fuse, fuse_convex, merge_overlapping
 
@@ -41,6 +41,18 @@ class Retriever:
         # The cache belongs to this Retriever and goes with it: an lru_cache on the method
         # would be one cache for the class, holding every Retriever (and its index) ever used.
         self.query_vector = _query_cache(embedder)
+
+    @functools.cached_property
+    def languages(self) -> frozenset[str]:
+        """The languages of this index's documents (one each, detected; unknown left out)."""
+        return frozenset(code for code in self.store.languages() if code)
+
+    def across_languages(self, query: str) -> bool:
+        """Whether the question is written in none of the documents' languages: it shares
+        only names and commands with them, which BM25 overrates (text.analyzer's
+        question_language tells; unsure is never across)."""
+        code = question_language(query)
+        return bool(code) and bool(self.languages) and code not in self.languages
 
     def _keys(self, doc_ids: Collection[str] | None) -> np.ndarray | None:
         return None if doc_ids is None else self.store.keys_of(doc_ids)
@@ -74,6 +86,8 @@ class Retriever:
         s = self.settings
         k = k or s.top_k
         mode = mode or s.mode
+        if mode == "hybrid" and self.across_languages(query):
+            mode = s.cross_language_mode
         # A deep search (e.g. k=100 for an evaluation) needs more candidates than the default,
         # since overlapping chunks of one document are merged into one hit.
         n = max(s.candidates, 3 * k)
