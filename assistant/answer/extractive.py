@@ -51,6 +51,15 @@ class Choice:
 
     sentences: int
     min_relevance: float
+    # the question's language (text.analyzer.question_language; "" unsure) and how much less
+    # relevance a sentence in another language needs (config.CROSS_LANGUAGE_RELIEF)
+    language: str = ""
+    relief: float = 0.0
+
+    def floor(self, doc: Document, s: Sentence) -> float:
+        """The relevance sentence `s` of `doc` needs to be quoted."""
+        other = self.language and language_of(doc, s.start, s.end) not in ("", self.language)
+        return self.min_relevance - self.relief * bool(other)
 
 
 def overlap(query_tokens: Sequence[str], text: str, analyzer: Analyzer) -> float:
@@ -112,7 +121,8 @@ def extractive_answer(
     ranked = [s for s in ranked if not titles(documents[hits[s.hit].chunk.doc_id], s.start)]
     if ranked:
         ranked[0] = _with_unit_overlap(question, ranked[0], hits, documents, analyzer)
-    if not ranked or not is_relevant(hits, ranked[0], choice.min_relevance):
+    if not ranked or not is_relevant(hits, ranked[0], choice.floor(
+            documents[hits[ranked[0].hit].chunk.doc_id], ranked[0])):
         return Answer(question=question, text=NOT_FOUND, found=False, hits=tuple(hits))
     margin = float(sentence_model().settings["second_margin"])
     given = [" ".join(a.split()) for a in avoid]
@@ -138,7 +148,8 @@ def extractive_answer(
     for s in ranked[1:]:
         if len(chosen) >= choice.sentences:
             break
-        if s.score >= best.score - margin and s.relevance >= choice.min_relevance and \
+        if s.score >= best.score - margin and \
+                s.relevance >= choice.floor(documents[hits[s.hit].chunk.doc_id], s) and \
                 id(s) not in repeated and " ".join(s.text.split()) != " ".join(best.text.split()):
             chosen.append(s)
     term: ShortAnswer | None = None  # the term line a first quote was widened to
