@@ -293,6 +293,42 @@ def test_the_row_a_pointing_sentence_introduces_is_quoted_with_it(tmp_path: Path
     assert_exact(a, answer)
 
 
+CAPTIONED = """<html><body>
+<p>Packages keep a history of what was done to them. You can check package activity history in
+the log files.</p>
+<div class="table"><p class="title"><b>Table 2.12. The log files for package activities</b></p>
+<table><tr><th>file</th><th>content</th></tr>
+<tr><td>/var/log/dpkg.log</td><td>Log of dpkg level activity for all package activities</td></tr>
+<tr><td>/var/log/apt/term.log</td><td>Log of generic APT activity</td></tr>
+</table></div>
+<p>Old logs are rotated by logrotate.</p>
+<p>The rotation keeps four weeks of logs by default.</p>
+<table><tr><th>option</th><th>meaning</th></tr><tr><td>weekly</td><td>rotate every week</td></tr>
+</table>
+</body></html>
+"""
+
+
+def test_the_sentence_right_above_a_captioned_table_introduces_it(tmp_path: Path) -> None:
+    """A DocBook paragraph right above a table's caption introduces the table, whatever its
+    words: its rows may be quoted with it (the Japanese chapter's "パッケージアクティビティーの
+    履歴はログファイルで確認できます。" above "表2.12" points at no table in so many words)."""
+    from assistant.answer.units import pointed_layout
+
+    (tmp_path / "logs.html").write_text(CAPTIONED, encoding="utf-8")
+    doc = load_document(tmp_path / "logs.html", tmp_path)
+    sentence = "You can check package activity history in the log files."
+    at = _at(doc, sentence)
+    span = pointed_layout(doc, at, at + len(sentence))
+    assert span is not None and "/var/log/apt/term.log | Log of generic APT activity" in \
+        doc.text[span[0]:span[1]]
+    # the sentence before it, and a paragraph above a table with no caption, introduce none
+    at = _at(doc, "Packages keep")
+    assert pointed_layout(doc, at, doc.text.index("them.", at) + 5) is None
+    at = _at(doc, "The rotation keeps")
+    assert pointed_layout(doc, at, doc.text.index("default.", at) + 8) is None
+
+
 TRANSLATED = """<html lang="de"><body>
 <p>Die Paketverwaltung mit apt wird in der folgenden Tabelle zusammengefasst.</p>
 <table><tr><th>apt-Syntax</th><th>Beschreibung</th></tr>

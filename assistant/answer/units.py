@@ -235,11 +235,13 @@ def pointed_layout(doc: Document, start: int, end: int) -> tuple[int, int] | Non
         return None
     text = doc.text
     sentence = text[start:end].rstrip()
-    if not (sentence.endswith((":", "\uff1a")) or _POINTS.search(sentence)):
-        return None
     kinds = ("row", "header", "caption", "item", "definition")
     run = sorted((b for b in doc.blocks if b.kind in kinds and end <= b.start), key=lambda b: b.start)
     if not run or run[0].start - end > MAX_POINTER_GAP:
+        return None
+    # the sentence right above a table's caption introduces the table, whatever its words
+    captioned = run[0].kind == "caption" and not text[end:run[0].start].strip()
+    if not (captioned or sentence.endswith((":", "\uff1a")) or _POINTS.search(sentence)):
         return None
     first, last = run[0].start, run[0].end
     for b in run[1:]:
