@@ -309,6 +309,46 @@ the log files.</p>
 """
 
 
+MOUNTS = """<html><body>
+<p>Mount points are read at boot. The system mounts every filesystem listed in its table
+when it starts.</p>
+<p>The static filesystem configuration is kept in "/etc/fstab", one line per filesystem.</p>
+</body></html>
+"""
+
+
+def test_a_sentence_that_names_the_asked_file_is_quoted_first(tmp_path: Path) -> None:
+    """"Which file ...?" whose best sentence names no file: the next that does, within
+    TYPED_MARGIN, is quoted first (as a sentence of the asked type is for "when" or "who")."""
+    from assistant.answer.extractive import TYPED_MARGIN, _technical_instead
+    from assistant.text.passages import Sentence
+    from assistant.types import Chunk, Hit
+
+    (tmp_path / "mounts.html").write_text(MOUNTS, encoding="utf-8")
+    doc = load_document(tmp_path / "mounts.html", tmp_path)
+    chunk = Chunk("c", doc.doc_id, doc.title, doc.source, doc.path, doc.text, 0, len(doc.text),
+                  ((0, len(doc.text)),))
+    hits, documents = [Hit(chunk=chunk, score=1.0)], {doc.doc_id: doc}
+
+    def sentence(opening: str, score: float) -> Sentence:
+        at = _at(doc, opening)
+        end = doc.text.index(".", doc.text.index("filesystem", at)) + 1
+        return Sentence(0, at, end, doc.text[at:end], score=score)
+
+    best = sentence("The system mounts", 5.0)
+    names = sentence("The static filesystem", 5.0 - TYPED_MARGIN + 0.5)
+    question = "Which file lists the filesystems to mount?"
+    assert _technical_instead(question, [best, names], set(), hits, documents) is names
+    # too far below the best, already said in the conversation, or a question of no such kind
+    far = Sentence(0, names.start, names.end, names.text, score=5.0 - TYPED_MARGIN - 0.5)
+    assert _technical_instead(question, [best, far], set(), hits, documents) is None
+    assert _technical_instead(question, [best, names], {id(names)}, hits, documents) is None
+    assert _technical_instead("Why are filesystems mounted at boot?", [best, names], set(),
+                              hits, documents) is None
+    # the best names one already: it stays first
+    assert _technical_instead(question, [names, best], set(), hits, documents) is None
+
+
 def test_the_sentence_right_above_a_captioned_table_introduces_it(tmp_path: Path) -> None:
     """A DocBook paragraph right above a table's caption introduces the table, whatever its
     words: its rows may be quoted with it (the Japanese chapter's "パッケージアクティビティーの

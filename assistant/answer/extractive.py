@@ -21,7 +21,7 @@ from ..types import QUOTE_GAP, Answer, Citation, Document, Hit, ShortAnswer, Sta
 from .ranker import featurize, rank_sentences, sentence_model
 from .short import command_line, short_answer
 from .terms import keys_term
-from .typed import technical_answer
+from .typed import asked, technical_answer
 from .unitfeatures import quote_spans
 from .units import TABLE, default_end, innermost, pointed_layout, titles, union
 
@@ -139,6 +139,7 @@ def extractive_answer(
     if (typed := (keyed[0] if keyed and not keys_term(
             documents[hits[best.hit].chunk.doc_id], best.start, question) else None)
             or _typed_instead(question, ranked, repeated)
+            or _technical_instead(question, ranked, repeated, hits, documents)
             or _default_instead(question, ranked, repeated)) is not None:
         # it says it; the best follows, unless the conversation has quoted it already
         chosen = [typed, best][:1 if id(best) in repeated else max(1, choice.sentences)]
@@ -239,6 +240,23 @@ def _typed_instead(question: str, ranked: Sequence[Sentence],
         return None
     return next((s for s in ranked[1:] if s.typed and s.named == 1.0 and id(s) not in repeated
                  and s.score >= ranked[0].score - TYPED_MARGIN), None)
+
+
+def _technical_instead(question: str, ranked: Sequence[Sentence], repeated: set[int],
+                       hits: Sequence[Hit], documents: Mapping[str, Document]) -> Sentence | None:
+    """A question that asks for a port, file or option whose best sentence's quote names none
+    the question does not: the next whose quote does, within TYPED_MARGIN of the best."""
+    if asked(question) is None:
+        return None
+
+    def names(s: Sentence) -> bool:
+        doc = documents[hits[s.hit].chunk.doc_id]
+        return technical_answer(question, doc, quote_spans(doc, s.start, s.end)) is not None
+
+    if names(ranked[0]):
+        return None
+    return next((s for s in ranked[1:] if id(s) not in repeated
+                 and s.score >= ranked[0].score - TYPED_MARGIN and names(s)), None)
 
 
 def _default_instead(question: str, ranked: Sequence[Sentence],
