@@ -52,7 +52,7 @@ class Choice:
     sentences: int
     min_relevance: float
     # the question's language (text.analyzer.question_language; "" unsure) and how much less
-    # relevance a sentence in another language needs (config.CROSS_LANGUAGE_RELIEF)
+    # relevance a sentence in another language needs (the model's `cross_language_relief`)
     language: str = ""
     relief: float = 0.0
 
