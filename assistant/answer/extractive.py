@@ -6,14 +6,14 @@ best answer the question, verbatim, each followed by its marker.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..embed import Embedder
 from ..embed.sentences import Lookup
-from ..ingest.language import language_of
+from ..ingest.language import language_of, quote_language
 from ..text.analyzer import Analyzer
 from ..text.passages import Sentence, cite_spans
 from ..text.questions import answer_type, asks_default, asks_term, says_default
@@ -193,7 +193,7 @@ def extractive_answer(
                   citations=tuple(citations), hits=tuple(hits), sentences=tuple(said),
                   short_answer=term or short_answer(
                       question, citations, analyzer,
-                      {language_of(documents[c.chunk.doc_id], c.start, c.end) for c in citations}))
+                      {quote_language(documents[c.chunk.doc_id], c) for c in citations}))
 
 
 def _term_line(question: str, text: str, start: int, n: int,
@@ -238,8 +238,15 @@ def _typed_instead(question: str, ranked: Sequence[Sentence],
     few words with "What rank did Steve Ashley hold in the police?"."""
     if ranked[0].typed or answer_type(question) is None:
         return None
-    return next((s for s in ranked[1:] if s.typed and s.named == 1.0 and id(s) not in repeated
-                 and s.score >= ranked[0].score - TYPED_MARGIN), None)
+    return _next_holding(ranked, repeated, lambda s: s.typed and s.named == 1.0)
+
+
+def _next_holding(ranked: Sequence[Sentence], repeated: set[int],
+                  holds: Callable[[Sentence], bool]) -> Sentence | None:
+    """The first sentence after the best, within TYPED_MARGIN of it and not quoted earlier in
+    the conversation, that `holds` (tested last: it may be the costly part)."""
+    return next((s for s in ranked[1:] if id(s) not in repeated
+                 and s.score >= ranked[0].score - TYPED_MARGIN and holds(s)), None)
 
 
 def _technical_instead(question: str, ranked: Sequence[Sentence], repeated: set[int],
@@ -253,10 +260,7 @@ def _technical_instead(question: str, ranked: Sequence[Sentence], repeated: set[
         doc = documents[hits[s.hit].chunk.doc_id]
         return technical_answer(question, doc, quote_spans(doc, s.start, s.end)) is not None
 
-    if names(ranked[0]):
-        return None
-    return next((s for s in ranked[1:] if id(s) not in repeated
-                 and s.score >= ranked[0].score - TYPED_MARGIN and names(s)), None)
+    return None if names(ranked[0]) else _next_holding(ranked, repeated, names)
 
 
 def _default_instead(question: str, ranked: Sequence[Sentence],
@@ -266,8 +270,7 @@ def _default_instead(question: str, ranked: Sequence[Sentence],
     best ("fast is the default", two sentences further in the same description)."""
     if not asks_default(question) or says_default(ranked[0].text):
         return None
-    return next((s for s in ranked[1:] if says_default(s.text) and id(s) not in repeated
-                 and s.score >= ranked[0].score - TYPED_MARGIN), None)
+    return _next_holding(ranked, repeated, lambda s: says_default(s.text))
 
 
 def _merge_adjacent(

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..ingest.language import language_of
+from ..ingest.language import quote_language
 from ..types import Answer, Citation, Document, ShortAnswer, Span, Statement, locator
 from .corrections import field_problem
 from .references import cited_items, export, formatted
@@ -293,7 +293,7 @@ def source_of(c: Citation, doc: Document | None, csl: dict[str, Any]) -> Source:
     return Source(c.n, c.chunk.doc_id, c.chunk.title, c.chunk.source, c.chunk.chunk_id,
                   round(float(c.score), 6), tuple(spans), locators(c), plain(c), markdown(c),
                   csl, c.verified, tuple(c.unsupported),
-                  language_of(doc, parts[0].start, parts[-1].end) if doc else "")
+                  quote_language(doc, c) if doc else "")
 
 
 def _context(doc: Document, start: int, end: int, lo: int = 0,

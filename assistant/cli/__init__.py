@@ -17,7 +17,7 @@ from typing import Any
 from ..cite.styles import ANSWER_STYLES
 from ..config import BACKENDS, FLAGS, GENERATORS, MODES, Settings
 from ..errors import AssistantError
-from ..ingest.language import language_of
+from ..ingest.language import quote_language
 from . import evaluate, team
 
 
@@ -220,8 +220,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         for c, cited, csl in zip(out["citations"], answer.citations,
                                  cited_items(answer, documents), strict=True):
             doc = documents.get(cited.chunk.doc_id)
-            # the quote's language: its passage's, else its document's ("" unknown)
-            c["language"] = language_of(doc, cited.start, cited.end) if doc else ""
+            c["language"] = quote_language(doc, cited) if doc else ""  # as the API gives it
             c["csl"] = csl
         print(json.dumps(out, ensure_ascii=False, indent=1))
     elif args.style:

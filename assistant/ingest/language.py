@@ -31,8 +31,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from ..text.analyzer import RULES, english_function_words, stop_words
-from ..types import Document
+from ..text.analyzer import RULES, english_function_words, letter_words, stop_words
+from ..types import Citation, Document
 
 WINDOWS = 12  # pieces read per document
 WINDOW_CHARS = 800
@@ -97,7 +97,6 @@ def detect_language(text: str, skip: Sequence[tuple[int, int]] = ()) -> str:
 
 
 _LINE = re.compile(r"[^\n]+")
-_PUNCT = "\"'()[]{}<>,.;:!?\u00ab\u00bb\u201c\u201d\u201e\u2018\u2019\u3001\u3002\u300c\u300d"
 MIN_STOP_WORDS = 2  # function words a line needs to be told English
 # languages written in a script of their own: a line that holds it is in the language
 _SCRIPTS = {"ar", "el", "fa", "hi", "hy", "ja", "ko", "mr", "ru", "th", "uk", "ur", "zh"}
@@ -125,13 +124,13 @@ def passage_languages(text: str, language: str, skip: Sequence[tuple[int, int]] 
         return ()
     runs: list[list[Any]] = []  # [start, end, "en"], in order
     english = False  # whether the last line told apart is English
-    skipped = sorted(skip)
+    skipped, i = sorted(skip), 0
     for m in _LINE.finditer(text):
-        while skipped and skipped[0][1] <= m.start():
-            skipped.pop(0)
-        if skipped and skipped[0][0] <= m.start():
+        while i < len(skipped) and skipped[i][1] <= m.start():
+            i += 1
+        if i < len(skipped) and skipped[i][0] <= m.start():
             continue  # boilerplate
-        words = [w.lower() for t in m.group().split() if (w := t.strip(_PUNCT)).isalpha()]
+        words = letter_words(m.group())
         en = sum(w in ours for w in words)
         # English writes no accents: "opération", "Änderung" are the document's words
         theirs = sum(w in own or not w.isascii() for w in words) + (
@@ -159,3 +158,9 @@ def language_of(doc: Document, start: int, end: int) -> str:
         if (n := min(b, end) - max(a, start)) > cover:
             best, cover = code, n
     return best if cover * 2 >= end - start or best == doc.language else doc.language
+
+
+def quote_language(doc: Document, c: Citation) -> str:
+    """The language of a citation's quote, from its first span to its last (a row's quote
+    opens with its header row): what Sources, the API and the answer rules read it as."""
+    return language_of(doc, c.parts[0].start, c.parts[-1].end)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..cite.references import citation_csl, cited_items
 from ..cite.text import locators, markdown, plain
-from ..ingest.language import language_of
+from ..ingest.language import quote_language
 from ..text.locate import heading_path, locate
 from ..types import MARKER, Answer, Chunk, Citation, Document, Hit, Span, locator
 from .schema import (
@@ -45,7 +45,7 @@ def citation_fields(c: Citation, doc: Document | None, csl: dict[str, Any]) -> C
         heading_path=list(c.headings), locator=locators(c),
         spans=[span_fields(s) for s in c.parts],
         content_hash=doc.content_hash if doc is not None else None,
-        language=language_of(doc, c.parts[0].start, c.parts[-1].end) if doc is not None else "",
+        language=quote_language(doc, c) if doc is not None else "",
         score=round(float(c.score), 6), verified=c.verified, unsupported=list(c.unsupported),
         csl=csl, plain=plain(c), markdown=markdown(c))
 

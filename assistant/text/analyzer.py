@@ -157,9 +157,19 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _ELISION = re.compile(r"['\u2019](?=\w)")  # "l'archive", "d'une", "don't": two words
-_PUNCT = "\"'`()[]{}<>,.;:!?\u00bf\u00a1\u00ab\u00bb\u201c\u201d\u201e\u2018\u2019"
+_PUNCT = ("\"'`()[]{}<>,.;:!?\u00bf\u00a1\u00ab\u00bb\u201c\u201d\u201e\u2018\u2019"
+          "\u3001\u3002\u300c\u300d")
 
 
+def letter_words(text: str) -> list[str]:
+    """The words of `text` made of letters alone, lower-cased, the punctuation around them
+    and elisions cut off: what tells its language ("IL-6", "Ly6C", `--depth`, paths say
+    nothing of it)."""
+    return [w.lower() for t in _ELISION.sub(" ", text).split()
+            if (w := t.strip(_PUNCT)).isalpha()]
+
+
+@functools.lru_cache(maxsize=1024)  # the retriever and the answer both ask it of one question
 def question_language(question: str) -> str:
     """The language a question is written in, or "" when unsure: Japanese for kana, Korean
     for hangul, Chinese for Han characters alone; else the language with a stop-word list
@@ -169,9 +179,7 @@ def question_language(question: str) -> str:
     for script, code in ((_KANA, "ja"), (_HANGUL, "ko"), (_HAN, "zh")):
         if script.search(question):
             return code
-    # words of letters alone: "IL-6", "Ly6C", `--depth` say nothing of the language
-    words = [w.lower() for t in _ELISION.sub(" ", question).split()
-             if (w := t.strip(_PUNCT)).isalpha()]
+    words = letter_words(question)
     counts = sorted(((sum(w in stop_words(code) for w in words), code) for code in _LISTED),
                     reverse=True)
     (best, code), (second, _) = counts[0], counts[1]
